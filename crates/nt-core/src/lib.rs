@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+mod error;
+mod forecast;
+mod horizon;
+pub mod metrics;
+mod series;
+mod traits;
+
+pub use error::{Error, Result};
+pub use forecast::{Forecast, QuantileBand};
+pub use horizon::Horizon;
+pub use series::{Column, TimeSeries};
+pub use traits::{Fit, FitDyn, Predict};
