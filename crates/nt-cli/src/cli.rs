@@ -1,0 +1,195 @@
+//! The command line: clap definitions, parsed once into validated settings by each command.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Neural Trader: forecast market time series, backtest honestly against the random walk.
+#[derive(Debug, Parser)]
+#[command(name = "nt", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Rolling-origin backtest of several models, with skill against the random walk.
+    Backtest(BacktestArgs),
+    /// Forecast the next H values after the end of the data, with prediction intervals.
+    Forecast(ForecastArgs),
+    /// The main job on a built-in sample market (or --data FILE): backtest every model, print the
+    /// leaderboard with skill against the random walk, write a plot.
+    Demo(DemoArgs),
+}
+
+/// Where the data comes from and how to read it.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct DataArgs {
+    /// CSV or Parquet file: a time column plus numeric columns (OHLCV, wide tables, pandas exports).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) data: PathBuf,
+    /// Column to forecast, or `all` for every numeric column. Default: `close` (any case) if
+    /// present, else the last numeric column.
+    #[arg(long, value_name = "COL|all")]
+    pub(crate) target: Option<String>,
+    /// Name of the time column (default: detected: date/timestamp/time/datetime or an unnamed first column).
+    #[arg(long, value_name = "COL")]
+    pub(crate) time_col: Option<String>,
+    /// What to do with empty or NaN cells: error (default), ffill, linear, drop.
+    #[arg(long, value_name = "POLICY", default_value = "error")]
+    pub(crate) fill: String,
+}
+
+/// Output format of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Aligned, human-first table.
+    Table,
+    /// One JSON object that scripts can rely on.
+    Json,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+/// Which split decides the test segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SplitArg {
+    /// 70/10/20 train/val/test by row (the long-horizon literature's default).
+    Ratio,
+    /// 12/4/4 months train/val/test (ETT data sets); rows per day from the time step.
+    Ett,
+    /// The last `--windows` origins, `--step` apart (the trader's rolling backtest).
+    Rolling,
+}
+
+/// Scale the errors are reported on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ScaleArg {
+    /// The data's own units.
+    Original,
+    /// Divided by the train rows' standard deviation (the long-horizon literature's scale).
+    Standardized,
+}
+
+/// Model, horizon and evaluation settings shared by `backtest` and `demo`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct EvalArgs {
+    /// Comma-separated models: naive, seasonal-naive, drift, mean, ets, mstl, elasticnet (default: all).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub(crate) models: Option<Vec<String>>,
+    /// Steps ahead to forecast.
+    #[arg(long, short = 'H', default_value_t = 24)]
+    pub(crate) horizon: usize,
+    /// Past values a model sees at each origin (ElasticNet's lags; history passed to predict).
+    /// Default: 7 seasons, at least 2 × horizon.
+    #[arg(long, value_name = "L")]
+    pub(crate) input_size: Option<usize>,
+    /// Season length in rows (default: from the time step: hourly 24, 15-min 96, daily 5, else 1).
+    #[arg(long, value_name = "S")]
+    pub(crate) season: Option<usize>,
+    /// How the test segment is chosen.
+    #[arg(long, value_enum, default_value_t = SplitArg::Ratio)]
+    pub(crate) split: SplitArg,
+    /// Cap on forecast origins (the last N of the test segment, evenly spaced); required meaning for `rolling`.
+    #[arg(long, value_name = "N")]
+    pub(crate) windows: Option<usize>,
+    /// Rows between consecutive forecast origins.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub(crate) step: usize,
+    /// Refit every K origins (0 = fit once on train+val, never refit: the long-horizon protocol).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub(crate) refit_every: usize,
+    /// Training window when refitting: expanding, or sliding:N (the last N rows).
+    #[arg(long, value_name = "expanding|sliding:N", default_value = "expanding")]
+    pub(crate) train_window: String,
+    /// Scale of the reported errors.
+    #[arg(long, value_enum, default_value_t = ScaleArg::Original)]
+    pub(crate) scale: ScaleArg,
+    /// Central prediction-interval levels in percent, scored by coverage and pinball loss.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "80,95")]
+    pub(crate) level: Vec<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Write a plot (history, forecasts, interval bands, actuals) to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) plot: Option<PathBuf>,
+    /// Hide progress bars.
+    #[arg(long)]
+    pub(crate) quiet: bool,
+}
+
+/// `nt backtest`.
+#[derive(Debug, Args)]
+pub(crate) struct BacktestArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    #[command(flatten)]
+    pub(crate) eval: EvalArgs,
+}
+
+/// `nt forecast`.
+#[derive(Debug, Args)]
+pub(crate) struct ForecastArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// The model to fit on all the data: naive, seasonal-naive, drift, mean, ets, mstl, elasticnet.
+    #[arg(long, default_value = "ets")]
+    pub(crate) model: String,
+    /// Steps ahead to forecast.
+    #[arg(long, short = 'H', default_value_t = 24)]
+    pub(crate) horizon: usize,
+    /// Past values the model sees (ElasticNet's lags). Default: 7 seasons, at least 2 × horizon.
+    #[arg(long, value_name = "L")]
+    pub(crate) input_size: Option<usize>,
+    /// Season length in rows (default: from the time step).
+    #[arg(long, value_name = "S")]
+    pub(crate) season: Option<usize>,
+    /// Central prediction-interval levels in percent.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "80,95")]
+    pub(crate) level: Vec<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Write a plot of the history tail, the forecast and its bands to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) plot: Option<PathBuf>,
+}
+
+/// `nt demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Run on this file instead of the built-in sample market.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) data: Option<PathBuf>,
+    /// Column to forecast in --data (default: close, else the last column).
+    #[arg(long, value_name = "COL")]
+    pub(crate) target: Option<String>,
+    /// Seed of the sample market.
+    #[arg(long, default_value_t = 42)]
+    pub(crate) seed: u64,
+    /// Hourly rows of the sample market.
+    #[arg(long, default_value_t = 24 * 7 * 26)]
+    pub(crate) rows: usize,
+    /// Steps ahead to forecast.
+    #[arg(long, short = 'H', default_value_t = 24)]
+    pub(crate) horizon: usize,
+    /// Forecast origins scored (the last N, `--step` apart).
+    #[arg(long, default_value_t = 40)]
+    pub(crate) windows: usize,
+    /// Rows between origins.
+    #[arg(long, default_value_t = 24)]
+    pub(crate) step: usize,
+    /// Where to write the plot.
+    #[arg(long, value_name = "FILE", default_value = "nt-demo.svg")]
+    pub(crate) plot: PathBuf,
+    /// Output format of the leaderboard.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Hide progress bars.
+    #[arg(long)]
+    pub(crate) quiet: bool,
+}

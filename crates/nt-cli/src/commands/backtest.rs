@@ -1,0 +1,262 @@
+//! `nt backtest`: rolling-origin backtest of several models with skill against the random walk.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use indicatif::ProgressBar;
+use nt_classical::ClassicalOptions;
+use nt_core::TimeSeries;
+use nt_eval::{BacktestConfig, BacktestReport, ModelScore, NamedModel, Progress, Refit, Scale, Split, TrainWindow};
+
+use super::menu::{self, MenuModel};
+use crate::cli::{BacktestArgs, EvalArgs, Format, ScaleArg, SplitArg};
+use crate::exit::UsageError;
+use crate::output;
+use crate::plot::{self, PlotData, PlotForecast};
+use crate::progress;
+use crate::settings;
+
+/// A validated evaluation: what to run, on which targets, and how to show it.
+pub(crate) struct EvalPlan {
+    /// Backtest settings handed to nt-eval.
+    pub(crate) config: BacktestConfig,
+    /// Models to compare (the random walk is always added by nt-eval).
+    pub(crate) models: Vec<MenuModel>,
+    /// Target columns.
+    pub(crate) targets: Vec<String>,
+    /// Output format.
+    pub(crate) format: Format,
+    /// Plot file, if any.
+    pub(crate) plot: Option<PathBuf>,
+    /// Hide progress bars.
+    pub(crate) quiet: bool,
+}
+
+/// Parses `--train-window expanding|sliding:N`.
+fn parse_train_window(raw: &str) -> Result<TrainWindow> {
+    match raw.split_once(':') {
+        None if raw == "expanding" => Ok(TrainWindow::Expanding),
+        Some(("sliding", n)) => match n.parse::<usize>() {
+            Ok(len) if len > 0 => Ok(TrainWindow::Sliding { len }),
+            _ => Err(UsageError(format!("--train-window {raw}: expected sliding:N with N ≥ 1 rows")).into()),
+        },
+        _ => Err(UsageError(format!("--train-window {raw}: expected `expanding` or `sliding:N`")).into()),
+    }
+}
+
+/// Builds the plan of `nt backtest` from its arguments and the loaded series.
+pub(crate) fn plan(series: &TimeSeries, target: Option<&str>, args: &EvalArgs) -> Result<EvalPlan> {
+    let targets = settings::resolve_targets(series, target)?;
+    let season = settings::resolve_season(series, args.season)?;
+    let input_size = settings::resolve_input_size(args.input_size, season, args.horizon)?;
+    let levels = settings::resolve_levels(&args.level)?;
+    let split = match args.split {
+        SplitArg::Ratio => Split::default(),
+        SplitArg::Ett => Split::Ett { rows_per_day: None },
+        SplitArg::Rolling => Split::Rolling {
+            windows: args.windows.unwrap_or(20),
+            test_fraction: None,
+        },
+    };
+    let options = ClassicalOptions {
+        season,
+        input_size,
+        horizon: args.horizon,
+        levels: levels.clone(),
+    };
+    let models = menu::build(args.models.as_deref(), &options)?;
+    let config = BacktestConfig {
+        horizon: args.horizon,
+        input_size: None,
+        step: args.step,
+        windows: args.windows,
+        split,
+        refit: if args.refit_every == 0 {
+            Refit::Never
+        } else {
+            Refit::Every(args.refit_every)
+        },
+        window: parse_train_window(&args.train_window)?,
+        scale: match args.scale {
+            ScaleArg::Original => Scale::Original,
+            ScaleArg::Standardized => Scale::Standardized,
+        },
+        season,
+        levels,
+        keep_forecasts: args.plot.is_some(),
+    };
+    config.validate()?;
+    Ok(EvalPlan {
+        config,
+        models,
+        targets,
+        format: args.format,
+        plot: args.plot.clone(),
+        quiet: args.quiet,
+    })
+}
+
+/// Runs `nt backtest`.
+pub(crate) fn run(args: &BacktestArgs) -> Result<()> {
+    let series = settings::load_data(&args.data)?;
+    let plan = plan(&series, args.data.target.as_deref(), &args.eval)?;
+    let source = args.data.data.display().to_string();
+    execute(&series, &source, &plan, "backtest")
+}
+
+/// Runs the plan's backtests (one per target, pooled when several), prints the report in the
+/// plan's format and writes its plot. Returns the reports and pooled scores.
+pub(crate) fn execute(series: &TimeSeries, source: &str, plan: &EvalPlan, command: &'static str) -> Result<()> {
+    let (reports, pooled) = run_backtests(series, plan)?;
+    print_report(source, plan, &reports, &pooled, command)?;
+    if let Some(path) = &plan.plot {
+        let data = plot_data(series, &reports[0], &pooled, source)?;
+        plot::write_plot(path, &data).with_context(|| format!("writing plot {}", path.display()))?;
+        if plan.format == Format::Table {
+            println!("plot written to {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn run_backtests(series: &TimeSeries, plan: &EvalPlan) -> Result<(Vec<BacktestReport>, Vec<ModelScore>)> {
+    let named: Vec<NamedModel<'_>> = plan
+        .models
+        .iter()
+        .map(|m| NamedModel::new(m.name.clone(), m))
+        .collect();
+    let bars: RefCell<HashMap<String, ProgressBar>> = RefCell::new(HashMap::new());
+    let quiet = plan.quiet;
+    let on_progress = |p: Progress<'_>| {
+        if let Progress::Window { target, model, done, total } = p {
+            let key = format!("{target}/{model}");
+            let mut bars = bars.borrow_mut();
+            let bar = bars
+                .entry(key.clone())
+                .or_insert_with(|| progress::bar(total as u64, key, quiet));
+            bar.set_position(done as u64);
+            if done == total {
+                bar.finish_and_clear();
+            }
+        }
+    };
+    let targets: Vec<&str> = plan.targets.iter().map(String::as_str).collect();
+    if let [single] = targets.as_slice() {
+        let report = nt_eval::backtest(series, single, &named, &plan.config, &on_progress)?;
+        let pooled = report.models.clone();
+        Ok((vec![report], pooled))
+    } else {
+        let multi = nt_eval::backtest_many(series, &targets, &named, &plan.config, &on_progress)?;
+        Ok((multi.per_target, multi.pooled))
+    }
+}
+
+fn print_report(
+    source: &str,
+    plan: &EvalPlan,
+    reports: &[BacktestReport],
+    pooled: &[ModelScore],
+    command: &'static str,
+) -> Result<()> {
+    let baseline = reports.first().map(|r| r.baseline.as_str()).unwrap_or("naive");
+    match plan.format {
+        Format::Json => {
+            let doc = output::BacktestJson {
+                tool: "nt",
+                version: env!("CARGO_PKG_VERSION"),
+                command,
+                source: source.to_string(),
+                pooled,
+                leaderboard: nt_eval::leaderboard(pooled).iter().map(|m| m.name.as_str()).collect(),
+                targets: reports,
+            };
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        Format::Csv => {
+            let pooled = (reports.len() > 1).then_some(pooled);
+            print!("{}", output::scores_csv(reports, pooled, &plan.config.levels));
+        }
+        Format::Table => {
+            for r in reports {
+                println!("{}", output::report_header(source, r));
+                if reports.len() > 1 {
+                    print!("{}", output::leaderboard_table(&r.models, baseline, &plan.config.levels));
+                    println!();
+                }
+            }
+            if reports.len() > 1 {
+                println!("pooled over {} targets:", reports.len());
+            }
+            print!("{}", output::leaderboard_table(pooled, baseline, &plan.config.levels));
+            println!("{}", output::LEGEND);
+        }
+    }
+    Ok(())
+}
+
+/// The plot of a backtest: the last origin's history tail, what happened next, and the forecasts of
+/// the random walk and the best three other models, with the best model's bands.
+fn plot_data(series: &TimeSeries, report: &BacktestReport, pooled: &[ModelScore], source: &str) -> Result<PlotData> {
+    let target = &report.data.target;
+    let values = series.column(target)?;
+    let horizon = report.settings.horizon;
+    let Some(last) = report.forecasts.iter().map(|f| f.origin_index).max() else {
+        return Err(UsageError("nothing to plot: the backtest kept no forecasts".into()).into());
+    };
+    let tail = (4 * horizon).max(48);
+    let start = (last + 1).saturating_sub(tail);
+    let ts = series.timestamps();
+    let end = (last + 1 + horizon).min(values.len());
+    let mut chosen: Vec<&str> = vec![report.baseline.as_str()];
+    chosen.extend(
+        nt_eval::leaderboard(pooled)
+            .iter()
+            .map(|m| m.name.as_str())
+            .filter(|n| *n != report.baseline)
+            .take(3),
+    );
+    let forecasts = chosen
+        .iter()
+        .enumerate()
+        .filter_map(|(k, name)| {
+            let f = report.forecasts_of(name).find(|f| f.origin_index == last)?;
+            let steps = f.point.len().min(end - last - 1);
+            Some(PlotForecast {
+                label: name.to_string(),
+                timestamps: ts[last + 1..last + 1 + steps].to_vec(),
+                point: f.point[..steps].to_vec(),
+                bands: if k == 1 {
+                    f.intervals
+                        .iter()
+                        .map(|i| (i.level, i.lower[..steps].to_vec(), i.upper[..steps].to_vec()))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+            })
+        })
+        .collect();
+    Ok(PlotData {
+        title: format!("{source}: {target}, last backtest window (horizon {horizon})"),
+        history: (ts[start..=last].to_vec(), values[start..=last].to_vec()),
+        actual: Some((ts[last + 1..end].to_vec(), values[last + 1..end].to_vec())),
+        forecasts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn train_window_parses_or_names_the_flag() {
+        assert_eq!(parse_train_window("expanding").unwrap(), TrainWindow::Expanding);
+        assert_eq!(parse_train_window("sliding:500").unwrap(), TrainWindow::Sliding { len: 500 });
+        for bad in ["sliding:0", "sliding:x", "rolling"] {
+            let e = parse_train_window(bad).unwrap_err().to_string();
+            assert!(e.contains("--train-window"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Exit codes: which errors are the user's input (2) and which are ours (1).
+
+/// Exit code for bad input: a file, column or parameter the user can fix.
+pub(crate) const BAD_INPUT: u8 = 2;
+/// Exit code for an internal error.
+pub(crate) const INTERNAL: u8 = 1;
+
+/// An error in the command line's values that clap cannot catch (e.g. `--train-window sliding:x`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct UsageError(pub(crate) String);
+
+/// The exit code for `err`: [`BAD_INPUT`] when any error in its chain is the user's to fix.
+pub(crate) fn code_for(err: &anyhow::Error) -> u8 {
+    let bad_input = err.chain().any(|cause| {
+        if cause.is::<UsageError>() {
+            return true;
+        }
+        if let Some(e) = cause.downcast_ref::<nt_data::Error>() {
+            return e.is_bad_input();
+        }
+        if let Some(e) = cause.downcast_ref::<nt_core::Error>() {
+            return core_is_bad_input(e);
+        }
+        if let Some(e) = cause.downcast_ref::<nt_eval::Error>() {
+            return e.is_bad_input();
+        }
+        if let Some(e) = cause.downcast_ref::<nt_classical::Error>() {
+            return e.is_bad_input();
+        }
+        false
+    });
+    if bad_input {
+        BAD_INPUT
+    } else {
+        INTERNAL
+    }
+}
+
+/// Whether a core error describes the user's data or parameters rather than a bug or a model's
+/// numerical failure.
+pub(crate) fn core_is_bad_input(e: &nt_core::Error) -> bool {
+    !matches!(e, nt_core::Error::Model { .. })
+}
+
+/// The error and its causes on one line, outermost first, without repeating a cause whose text the
+/// outer message already contains.
+pub(crate) fn describe(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,264 @@
+//! Rendering of reports: a human-first table, one JSON object for scripts, or CSV.
+
+use std::fmt::Write as _;
+
+use nt_eval::{BacktestReport, ModelScore};
+use serde::Serialize;
+
+/// The JSON document `nt backtest --format json` prints: stable keys for scripts.
+#[derive(Debug, Serialize)]
+pub(crate) struct BacktestJson<'a> {
+    /// Always "nt".
+    pub(crate) tool: &'static str,
+    /// Version of `nt`.
+    pub(crate) version: &'static str,
+    /// "backtest" or "demo".
+    pub(crate) command: &'static str,
+    /// The data file, or "sample-market(seed=…)".
+    pub(crate) source: String,
+    /// Scores pooled over every target (equal to the single target's scores when there is one).
+    pub(crate) pooled: &'a [ModelScore],
+    /// Model names by pooled MAE, best first.
+    pub(crate) leaderboard: Vec<&'a str>,
+    /// One full report per target: settings, data fingerprint and split, every model's scores.
+    pub(crate) targets: &'a [BacktestReport],
+}
+
+fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+    match v {
+        Some(x) if x.is_finite() => format!("{x:.digits$}"),
+        _ => "-".to_string(),
+    }
+}
+
+/// Formats `x` with 4 significant-ish digits in a width that suits both 0.2033 and 1234.5.
+fn fmt_num(x: f64) -> String {
+    if !x.is_finite() {
+        return "-".into();
+    }
+    let a = x.abs();
+    if a != 0.0 && !(1e-3..1e5).contains(&a) {
+        format!("{x:.3e}")
+    } else if a >= 100.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+fn coverage(score: &ModelScore, level: f64) -> Option<f64> {
+    score
+        .scores
+        .as_ref()?
+        .intervals
+        .iter()
+        .find(|i| (i.level - level).abs() < 1e-9)
+        .map(|i| i.coverage)
+}
+
+/// The leaderboard as an aligned table: models by MAE, with skill against the random walk.
+pub(crate) fn leaderboard_table(scores: &[ModelScore], baseline: &str, levels: &[f64]) -> String {
+    let ranked = nt_eval::leaderboard(scores);
+    let mut header: Vec<String> = [
+        "#", "model", "MAE", "RMSE", "sMAPE%", "MASE", "dir.acc", "Theil U", "skill", "DM p", "vs RW",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for l in levels {
+        header.push(format!("cov{:.0}", l * 100.0));
+    }
+    header.push("fit s".into());
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for (rank, m) in ranked.iter().enumerate() {
+        let Some(s) = &m.scores else { continue };
+        let verdict = if m.name == baseline {
+            "baseline".to_string()
+        } else {
+            match (&s.dm, s.skill_mae) {
+                (Some(dm), Some(skill)) if dm.p_value < 0.05 && skill > 0.0 => "beats".into(),
+                (Some(dm), Some(skill)) if dm.p_value < 0.05 && skill < 0.0 => "loses".into(),
+                (_, Some(_)) => "tie".into(),
+                _ => "-".into(),
+            }
+        };
+        let mut row = vec![
+            (rank + 1).to_string(),
+            m.name.clone(),
+            fmt_num(s.mae),
+            fmt_num(s.rmse),
+            fmt_opt(Some(s.smape), 2),
+            fmt_opt(s.mase, 3),
+            fmt_opt(s.directional_accuracy, 3),
+            fmt_opt(s.theils_u, 3),
+            s.skill_mae.map(|k| format!("{:+.1}%", k * 100.0)).unwrap_or_else(|| "-".into()),
+            fmt_opt(s.dm.as_ref().map(|d| d.p_value), 3),
+            verdict,
+        ];
+        for l in levels {
+            row.push(fmt_opt(coverage(m, *l), 3));
+        }
+        row.push(format!("{:.2}", m.fit_seconds));
+        rows.push(row);
+    }
+    let mut out = render_table(&header, &rows);
+    for m in scores.iter().filter(|m| m.error.is_some()) {
+        let _ = writeln!(out, "failed: {}: {}", m.name, m.error.as_deref().unwrap_or_default());
+    }
+    out
+}
+
+fn render_table(header: &[String], rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([header[c].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| {
+                if c == 1 {
+                    format!("{cell:<w$}", w = widths[c])
+                } else {
+                    format!("{cell:>w$}", w = widths[c])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", line(header));
+    let _ = writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+    for r in rows {
+        let _ = writeln!(out, "{}", line(r));
+    }
+    out
+}
+
+/// A few lines on what was evaluated, above the table.
+pub(crate) fn report_header(source: &str, report: &BacktestReport) -> String {
+    let d = &report.data;
+    let s = &report.settings;
+    format!(
+        "data: {source} ({} rows, fingerprint {}…)\ntarget: {}   horizon: {}   origins: {} (rows {}..={}, stride {})   \
+         split: train {} / val {} / test {}   scale: {}\n",
+        d.rows,
+        &d.fingerprint[..12.min(d.fingerprint.len())],
+        d.target,
+        s.horizon,
+        d.origins,
+        d.first_origin,
+        d.last_origin,
+        d.stride,
+        d.split.n_train,
+        d.split.n_val,
+        d.split.n_test,
+        match s.scale {
+            nt_eval::Scale::Original => "original units",
+            nt_eval::Scale::Standardized => "standardized (÷ train std)",
+            #[allow(unreachable_patterns)]
+            _ => "other",
+        }
+    )
+}
+
+/// A legend under the table saying what the columns mean.
+pub(crate) const LEGEND: &str = "MASE < 1 and Theil U < 1 beat the random walk; skill = 1 − MAE/MAE(random walk); \
+DM p = Diebold–Mariano p-value against the random walk (squared loss); vs RW: beats/loses when p < 0.05; \
+covNN = share of actuals inside the NN% interval.";
+
+/// CSV: one row per (target, model) with every score; `ALL` rows hold the pooled scores when there
+/// are several targets.
+pub(crate) fn scores_csv(reports: &[BacktestReport], pooled: Option<&[ModelScore]>, levels: &[f64]) -> String {
+    let mut out = String::from(
+        "target,model,windows,mae,mse,rmse,mape,smape,mase,directional_accuracy,theils_u,skill_mae,dm_statistic,dm_p_value",
+    );
+    for l in levels {
+        let _ = write!(out, ",coverage_{0:.0},pinball_lower_{0:.0},pinball_upper_{0:.0},width_{0:.0}", l * 100.0);
+    }
+    out.push_str(",fit_seconds,predict_seconds,error\n");
+    let mut emit = |target: &str, m: &ModelScore| {
+        let num = |v: Option<f64>| v.filter(|x| x.is_finite()).map(|x| x.to_string()).unwrap_or_default();
+        let s = m.scores.as_ref();
+        let mut cells = vec![
+            csv_cell(target),
+            csv_cell(&m.name),
+            m.windows.to_string(),
+            num(s.map(|s| s.mae)),
+            num(s.map(|s| s.mse)),
+            num(s.map(|s| s.rmse)),
+            num(s.and_then(|s| s.mape)),
+            num(s.map(|s| s.smape)),
+            num(s.and_then(|s| s.mase)),
+            num(s.and_then(|s| s.directional_accuracy)),
+            num(s.and_then(|s| s.theils_u)),
+            num(s.and_then(|s| s.skill_mae)),
+            num(s.and_then(|s| s.dm.as_ref().map(|d| d.statistic))),
+            num(s.and_then(|s| s.dm.as_ref().map(|d| d.p_value))),
+        ];
+        for l in levels {
+            let i = s.and_then(|s| s.intervals.iter().find(|i| (i.level - l).abs() < 1e-9));
+            cells.push(num(i.map(|i| i.coverage)));
+            cells.push(num(i.map(|i| i.pinball_lower)));
+            cells.push(num(i.map(|i| i.pinball_upper)));
+            cells.push(num(i.map(|i| i.width)));
+        }
+        cells.push(m.fit_seconds.to_string());
+        cells.push(m.predict_seconds.to_string());
+        cells.push(csv_cell(m.error.as_deref().unwrap_or("")));
+        let _ = writeln!(out, "{}", cells.join(","));
+    };
+    for r in reports {
+        for m in &r.models {
+            emit(&r.data.target, m);
+        }
+    }
+    if let Some(pooled) = pooled {
+        for m in pooled {
+            emit("ALL", m);
+        }
+    }
+    out
+}
+
+/// Quotes a CSV cell when it holds a comma, quote or newline.
+pub(crate) fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// `ms` as an ISO-8601 UTC timestamp.
+pub(crate) fn iso_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_when_needed() {
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"x\""), "\"say \"\"x\"\"\"");
+        assert_eq!(csv_cell("plain"), "plain");
+    }
+
+    #[test]
+    fn numbers_keep_their_magnitude() {
+        assert_eq!(fmt_num(0.20331), "0.2033");
+        assert_eq!(fmt_num(1234.56), "1234.6");
+        assert_eq!(fmt_num(1.5e-6), "1.500e-6");
+        assert_eq!(iso_time(0), "1970-01-01T00:00:00Z");
+    }
+}

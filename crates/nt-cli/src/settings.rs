@@ -1,0 +1,155 @@
+//! Raw command-line values turned into validated settings: data loading, target columns, season,
+//! input size and interval levels.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use nt_core::TimeSeries;
+use nt_data::{FillPolicy, LoadOptions};
+
+use crate::cli::DataArgs;
+use crate::exit::UsageError;
+
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 60 * MINUTE_MS;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// Loads the file named by `--data` with the `--time-col` and `--fill` settings.
+pub(crate) fn load_data(args: &DataArgs) -> Result<TimeSeries> {
+    load_file(&args.data, args.time_col.clone(), &args.fill)
+}
+
+/// Loads `path` (CSV or Parquet) with an optional time column and a fill policy by name.
+pub(crate) fn load_file(path: &Path, time_col: Option<String>, fill: &str) -> Result<TimeSeries> {
+    let fill: FillPolicy = fill
+        .parse()
+        .map_err(|e| UsageError(format!("--fill {fill}: {e}")))?;
+    let opts = LoadOptions {
+        time_col,
+        fill,
+        ..LoadOptions::default()
+    };
+    nt_data::load(path, &opts).with_context(|| format!("reading {}", path.display()))
+}
+
+/// The columns to forecast: `all` → every column; a name → that column (checked); none → a column
+/// named `close` in any case, else the last column.
+pub(crate) fn resolve_targets(series: &TimeSeries, target: Option<&str>) -> Result<Vec<String>> {
+    let names = series.column_names();
+    match target {
+        Some("all") => Ok(names.iter().map(|s| s.to_string()).collect()),
+        Some(name) => {
+            series.column(name)?;
+            Ok(vec![name.to_string()])
+        }
+        None => {
+            let pick = names
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case("close"))
+                .or_else(|| names.last())
+                .ok_or_else(|| UsageError("the data has no numeric column to forecast".into()))?;
+            Ok(vec![pick.to_string()])
+        }
+    }
+}
+
+/// The season length: the user's, else inferred from the modal time step (hourly 24, 15-minute 96,
+/// 5-minute 288, minutely 60, daily 5 when weekends are missing (trading days) or 7, else 1).
+pub(crate) fn resolve_season(series: &TimeSeries, season: Option<usize>) -> Result<usize> {
+    if let Some(s) = season {
+        if s == 0 {
+            return Err(UsageError("--season must be at least 1".into()).into());
+        }
+        return Ok(s);
+    }
+    let inferred = match series.step_ms() {
+        Some(HOUR_MS) => 24,
+        Some(step) if step == 15 * MINUTE_MS => 96,
+        Some(step) if step == 5 * MINUTE_MS => 288,
+        Some(MINUTE_MS) => 60,
+        Some(DAY_MS) => {
+            let skips_weekends = series
+                .timestamps()
+                .windows(2)
+                .any(|w| w[1] - w[0] == 3 * DAY_MS);
+            if skips_weekends {
+                5
+            } else {
+                7
+            }
+        }
+        _ => 1,
+    };
+    Ok(inferred)
+}
+
+/// The input size: the user's, else 7 seasons, at least twice the horizon and at least 8.
+pub(crate) fn resolve_input_size(input_size: Option<usize>, season: usize, horizon: usize) -> Result<usize> {
+    match input_size {
+        Some(0) => Err(UsageError("--input-size must be at least 1".into()).into()),
+        Some(l) => Ok(l),
+        None => Ok((7 * season).max(2 * horizon).max(8)),
+    }
+}
+
+/// Interval levels given in percent (80,95) or as fractions (0.8,0.95), as fractions, checked to lie
+/// strictly between 0 and 1.
+pub(crate) fn resolve_levels(levels: &[f64]) -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(levels.len());
+    for &l in levels {
+        let frac = if l >= 1.0 { l / 100.0 } else { l };
+        if !(frac > 0.0 && frac < 1.0) || !l.is_finite() {
+            return Err(UsageError(format!(
+                "--level {l}: expected a coverage between 0 and 100 percent, e.g. 80,95"
+            ))
+            .into());
+        }
+        out.push(frac);
+    }
+    out.sort_by(f64::total_cmp);
+    out.dedup();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(step: i64, n: i64) -> TimeSeries {
+        TimeSeries::new(
+            (0..n).map(|i| i * step).collect(),
+            vec![
+                nt_core::Column { name: "Open".into(), values: vec![1.0; n as usize] },
+                nt_core::Column { name: "Close".into(), values: vec![1.0; n as usize] },
+                nt_core::Column { name: "Volume".into(), values: vec![1.0; n as usize] },
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn target_defaults_to_close_then_last_column() {
+        let s = series(HOUR_MS, 3);
+        assert_eq!(resolve_targets(&s, None).unwrap(), vec!["Close"]);
+        assert_eq!(resolve_targets(&s, Some("all")).unwrap().len(), 3);
+        assert!(resolve_targets(&s, Some("nope")).is_err());
+        let t = s.select(&["Open", "Volume"]).unwrap();
+        assert_eq!(resolve_targets(&t, None).unwrap(), vec!["Volume"]);
+    }
+
+    #[test]
+    fn season_follows_the_time_step() {
+        assert_eq!(resolve_season(&series(HOUR_MS, 5), None).unwrap(), 24);
+        assert_eq!(resolve_season(&series(15 * MINUTE_MS, 5), None).unwrap(), 96);
+        assert_eq!(resolve_season(&series(DAY_MS, 5), None).unwrap(), 7);
+        assert_eq!(resolve_season(&series(HOUR_MS, 5), Some(12)).unwrap(), 12);
+        assert!(resolve_season(&series(HOUR_MS, 5), Some(0)).is_err());
+    }
+
+    #[test]
+    fn levels_accept_percent_or_fraction() {
+        assert_eq!(resolve_levels(&[95.0, 80.0, 0.8]).unwrap(), vec![0.8, 0.95]);
+        assert!(resolve_levels(&[100.0]).is_err());
+        assert!(resolve_levels(&[0.0]).is_err());
+    }
+}
