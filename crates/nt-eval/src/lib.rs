@@ -1,1 +1,32 @@
 #![doc = include_str!("../README.md")]
+
+mod backtest;
+pub mod dm;
+mod error;
+mod report;
+mod scoring;
+mod split;
+
+pub use backtest::{
+    backtest, backtest_many, no_progress, BacktestConfig, NamedModel, Progress, Refit, Scale,
+    TrainWindow,
+};
+pub use dm::{diebold_mariano, DieboldMariano};
+pub use error::{Error, Result};
+pub use report::{
+    leaderboard, Actuals, BacktestReport, DataInfo, IntervalScore, ModelScore, MultiReport, Scores,
+    WindowForecast, WindowInterval,
+};
+pub use split::{Split, SplitPlan};
+
+#[cfg(test)]
+mod send_sync {
+    #[test]
+    fn shared_types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<crate::BacktestReport>();
+        check::<crate::MultiReport>();
+        check::<crate::BacktestConfig>();
+        check::<crate::Error>();
+    }
+}
