@@ -17,7 +17,11 @@ pub struct WindowSpec {
 impl WindowSpec {
     /// Checks every field is at least 1.
     pub fn validate(&self) -> Result<()> {
-        for (name, v) in [("input_size", self.input_size), ("horizon", self.horizon), ("step", self.step)] {
+        for (name, v) in [
+            ("input_size", self.input_size),
+            ("horizon", self.horizon),
+            ("step", self.step),
+        ] {
             if v == 0 {
                 return Err(Error::invalid(name, "must be at least 1"));
             }
@@ -92,8 +96,10 @@ pub fn sliding_windows_many(series: &[&[f64]], spec: WindowSpec) -> Result<Windo
         }
         let mut origin = spec.input_size - 1;
         while origin + spec.horizon < values.len() {
-            out.inputs.extend_from_slice(&values[origin + 1 - spec.input_size..=origin]);
-            out.targets.extend_from_slice(&values[origin + 1..=origin + spec.horizon]);
+            out.inputs
+                .extend_from_slice(&values[origin + 1 - spec.input_size..=origin]);
+            out.targets
+                .extend_from_slice(&values[origin + 1..=origin + spec.horizon]);
             out.origins.push(origin);
             out.series.push(s);
             origin += spec.step;
@@ -116,7 +122,15 @@ mod tests {
     #[test]
     fn windows_cover_the_series_in_order() {
         let v: Vec<f64> = (0..10).map(f64::from).collect();
-        let w = sliding_windows(&v, WindowSpec { input_size: 3, horizon: 2, step: 2 }).unwrap();
+        let w = sliding_windows(
+            &v,
+            WindowSpec {
+                input_size: 3,
+                horizon: 2,
+                step: 2,
+            },
+        )
+        .unwrap();
         assert_eq!(w.origins, vec![2, 4, 6]);
         assert_eq!(w.input(1), &[2.0, 3.0, 4.0]);
         assert_eq!(w.target(1), &[5.0, 6.0]);
@@ -125,13 +139,23 @@ mod tests {
 
     #[test]
     fn too_short_is_an_error_and_many_skips_short_series() {
-        let spec = WindowSpec { input_size: 3, horizon: 2, step: 1 };
+        let spec = WindowSpec {
+            input_size: 3,
+            horizon: 2,
+            step: 1,
+        };
         assert!(matches!(
             sliding_windows(&[1.0; 4], spec),
             Err(Error::InsufficientHistory { needed: 5, got: 4 })
         ));
         let w = sliding_windows_many(&[&[1.0; 4], &[2.0; 6]], spec).unwrap();
         assert_eq!(w.series, vec![1, 1]);
-        assert!(WindowSpec { input_size: 0, horizon: 1, step: 1 }.validate().is_err());
+        assert!(WindowSpec {
+            input_size: 0,
+            horizon: 1,
+            step: 1
+        }
+        .validate()
+        .is_err());
     }
 }

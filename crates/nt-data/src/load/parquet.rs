@@ -1,0 +1,178 @@
+//! The Parquet reader (feature `parquet`): arrow record batches → [`RawTable`], then the same
+//! validation as CSV.
+
+use std::path::Path;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Date32Type, Date64Type, Float16Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
+    Int8Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+};
+use arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray};
+use arrow_schema::{DataType, TimeUnit};
+use nt_core::TimeSeries;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::table::{RawColumn, RawTable};
+use super::{io_error, LoadOptions};
+use crate::{Error, Result};
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Reads a Parquet file. The time column may be of arrow type Timestamp (any unit, with or
+/// without a time zone: the stored instant is UTC), Date32, Date64, an integer type (unix seconds
+/// or milliseconds, by the rule of [`parse_timestamp`](crate::parse_timestamp)) or a string
+/// (parsed like a CSV cell). Value columns may be of any integer or floating-point type, or
+/// strings holding numbers; nulls are missing values handled by [`LoadOptions::fill`]. The
+/// "line" in error messages is the 1-based data row plus one, as if the file had a header line.
+pub fn load_parquet(path: &Path, opts: &LoadOptions) -> Result<TimeSeries> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let parquet_error = |reason: String| Error::Parquet {
+        path: name.clone(),
+        reason,
+    };
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(e.to_string()))?;
+    let schema = builder.schema().clone();
+    let reader = builder.build().map_err(|e| parquet_error(e.to_string()))?;
+    let headers: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut columns: Vec<RawColumn> = schema
+        .fields()
+        .iter()
+        .map(|f| empty_column(f.data_type()))
+        .collect();
+    let mut rows = 0usize;
+    for batch in reader {
+        let batch = batch.map_err(|e| parquet_error(e.to_string()))?;
+        rows += batch.num_rows();
+        for (column, array) in columns.iter_mut().zip(batch.columns()) {
+            append(column, array.as_ref());
+        }
+    }
+    RawTable {
+        path: name,
+        headers,
+        columns,
+        lines: (2..2 + rows as u64).collect(),
+    }
+    .into_series(opts)
+}
+
+/// The raw column a field of this type is read into.
+fn empty_column(data_type: &DataType) -> RawColumn {
+    use DataType::*;
+    match data_type {
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => {
+            RawColumn::Integers(Vec::new())
+        }
+        Float16 | Float32 | Float64 => RawColumn::Floats(Vec::new()),
+        Timestamp(_, _) | Date32 | Date64 => RawColumn::Times(Vec::new()),
+        Utf8 | LargeUtf8 | Utf8View => RawColumn::Text(Vec::new()),
+        other => RawColumn::Unsupported(other.to_string()),
+    }
+}
+
+fn push_ints<T: ArrowPrimitiveType>(
+    out: &mut Vec<Option<i64>>,
+    array: &PrimitiveArray<T>,
+    f: impl Fn(T::Native) -> Option<i64>,
+) {
+    out.extend(array.iter().map(|v| v.and_then(&f)));
+}
+
+fn push_floats<T: ArrowPrimitiveType>(
+    out: &mut Vec<f64>,
+    array: &PrimitiveArray<T>,
+    f: impl Fn(T::Native) -> f64,
+) {
+    out.extend(array.iter().map(|v| v.map_or(f64::NAN, &f)));
+}
+
+/// Appends one batch's array to its raw column (types were fixed by the schema).
+fn append(column: &mut RawColumn, array: &dyn Array) {
+    use DataType::*;
+    match (column, array.data_type()) {
+        (RawColumn::Integers(out), Int8) => {
+            push_ints(out, array.as_primitive::<Int8Type>(), |v| Some(v.into()))
+        }
+        (RawColumn::Integers(out), Int16) => {
+            push_ints(out, array.as_primitive::<Int16Type>(), |v| Some(v.into()))
+        }
+        (RawColumn::Integers(out), Int32) => {
+            push_ints(out, array.as_primitive::<Int32Type>(), |v| Some(v.into()))
+        }
+        (RawColumn::Integers(out), Int64) => {
+            push_ints(out, array.as_primitive::<Int64Type>(), Some)
+        }
+        (RawColumn::Integers(out), UInt8) => {
+            push_ints(out, array.as_primitive::<UInt8Type>(), |v| Some(v.into()))
+        }
+        (RawColumn::Integers(out), UInt16) => {
+            push_ints(out, array.as_primitive::<UInt16Type>(), |v| Some(v.into()))
+        }
+        (RawColumn::Integers(out), UInt32) => {
+            push_ints(out, array.as_primitive::<UInt32Type>(), |v| Some(v.into()))
+        }
+        // Values past i64::MAX become nulls (missing), which the fill policy then reports.
+        (RawColumn::Integers(out), UInt64) => {
+            push_ints(out, array.as_primitive::<UInt64Type>(), |v| {
+                i64::try_from(v).ok()
+            })
+        }
+        (RawColumn::Floats(out), Float16) => {
+            push_floats(out, array.as_primitive::<Float16Type>(), |v| v.to_f64())
+        }
+        (RawColumn::Floats(out), Float32) => {
+            push_floats(out, array.as_primitive::<Float32Type>(), f64::from)
+        }
+        (RawColumn::Floats(out), Float64) => {
+            push_floats(out, array.as_primitive::<Float64Type>(), |v| v)
+        }
+        (RawColumn::Times(out), Timestamp(TimeUnit::Second, _)) => {
+            push_ints(out, array.as_primitive::<TimestampSecondType>(), |v| {
+                v.checked_mul(1000)
+            })
+        }
+        (RawColumn::Times(out), Timestamp(TimeUnit::Millisecond, _)) => {
+            push_ints(out, array.as_primitive::<TimestampMillisecondType>(), Some)
+        }
+        (RawColumn::Times(out), Timestamp(TimeUnit::Microsecond, _)) => {
+            push_ints(out, array.as_primitive::<TimestampMicrosecondType>(), |v| {
+                Some(v.div_euclid(1000))
+            })
+        }
+        (RawColumn::Times(out), Timestamp(TimeUnit::Nanosecond, _)) => {
+            push_ints(out, array.as_primitive::<TimestampNanosecondType>(), |v| {
+                Some(v.div_euclid(1_000_000))
+            })
+        }
+        (RawColumn::Times(out), Date32) => {
+            push_ints(out, array.as_primitive::<Date32Type>(), |d| {
+                Some(i64::from(d) * MS_PER_DAY)
+            })
+        }
+        (RawColumn::Times(out), Date64) => push_ints(out, array.as_primitive::<Date64Type>(), Some),
+        (RawColumn::Text(out), Utf8) => out.extend(
+            array
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.unwrap_or("").to_string()),
+        ),
+        (RawColumn::Text(out), LargeUtf8) => out.extend(
+            array
+                .as_string::<i64>()
+                .iter()
+                .map(|v| v.unwrap_or("").to_string()),
+        ),
+        (RawColumn::Text(out), Utf8View) => out.extend(
+            array
+                .as_string_view()
+                .iter()
+                .map(|v| v.unwrap_or("").to_string()),
+        ),
+        // Unsupported columns keep no cells; a mismatch cannot happen (one schema per file).
+        _ => {}
+    }
+}
