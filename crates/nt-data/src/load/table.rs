@@ -7,8 +7,10 @@ use super::{LoadOptions, TIME_COLUMN_NAMES};
 use crate::fill::FillTable;
 use crate::{Error, Result};
 
-/// One column as read from the file, before validation.
+/// One column as read from the file, before validation. (CSV only produces `Text`; the other
+/// variants come from Parquet.)
 #[derive(Debug)]
+#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
 pub(crate) enum RawColumn {
     /// CSV cells (or Parquet strings; a null is an empty string).
     Text(Vec<String>),
@@ -290,7 +292,10 @@ impl RawTable {
                 }
                 out
             }
-            None => (0..names.len()).filter(|k| Some(*k) != time).collect(),
+            // An unnamed first column that is not the time axis is a pandas RangeIndex: skipped.
+            None => (0..names.len())
+                .filter(|&k| Some(k) != time && !(k == 0 && names[0].is_empty()))
+                .collect(),
         };
         if selected.is_empty() {
             return Err(Error::Csv {

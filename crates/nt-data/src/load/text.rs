@@ -203,6 +203,32 @@ mod tests {
     }
 
     #[test]
+    fn pandas_range_index_beside_a_date_column_is_skipped() {
+        let s = read(",date,x\n0,2020-01-01,1.5\n1,2020-01-02,2.5\n").unwrap();
+        assert_eq!(s.column_names(), vec!["x"]);
+        assert_eq!(s.timestamps()[0], 1_577_836_800_000);
+    }
+
+    proptest::proptest! {
+        /// Whatever the bytes, the reader returns a series or an error, never panics.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = read_csv_bytes(&bytes, "fuzz.csv", &LoadOptions::default());
+        }
+
+        /// CSV-like text (digits, separators, quotes, dates, missing tokens) never panics either,
+        /// under every fill policy.
+        #[test]
+        fn csv_like_text_never_panics(
+            text in "(date|x|,|;|\"|\n|\r|1|2|-|:| |2020-01-0[1-9]|NaN|\\.|e|inf){0,60}",
+            fill in proptest::sample::select(crate::FillPolicy::ALL.to_vec()),
+        ) {
+            let opts = LoadOptions { fill, ..LoadOptions::default() };
+            let _ = read_csv_from_str(&text, "fuzz.csv", &opts);
+        }
+    }
+
+    #[test]
     fn binary_detection() {
         assert!(looks_binary(b"PK\x03\x04\x00\x00garbage"));
         assert!(looks_binary(&[
