@@ -304,15 +304,15 @@ pub fn backtest_many(
 
 /// The pooled score of model `m` (`None` = the baseline) over every target's run.
 fn pooled_score(runs: &[TargetRun], m: Option<usize>, baseline: &Tally, dm_h: usize) -> ModelScore {
-    let pick = |r: &'_ TargetRun| -> ModelRun {
-        match m {
-            Some(i) => r.models[i].clone(),
-            None => r.baseline.clone(),
-        }
-    };
-    let parts: Vec<(String, ModelRun)> = runs
+    let parts: Vec<(&str, &ModelRun)> = runs
         .iter()
-        .map(|r| (r.data.target.clone(), pick(r)))
+        .map(|r| {
+            let run = match m {
+                Some(i) => &r.models[i],
+                None => &r.baseline,
+            };
+            (r.data.target.as_str(), run)
+        })
         .collect();
     let name = parts
         .first()
@@ -347,7 +347,7 @@ fn pooled_score(runs: &[TargetRun], m: Option<usize>, baseline: &Tally, dm_h: us
 }
 
 /// One model's outcome on one target.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct ModelRun {
     name: String,
     tally: Tally,
