@@ -166,10 +166,11 @@ where
     }
     let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?;
     let span = x1 - x0;
+    let x_formatter = |x: &i64| time_label(*x, span);
     let mut mesh = chart.configure_mesh();
     mesh.light_line_style(RGBColor(235, 235, 235));
     if with_text {
-        mesh.x_label_formatter(&|x| time_label(*x, span)).x_labels(8).y_labels(8);
+        mesh.x_label_formatter(&x_formatter).x_labels(8).y_labels(8);
     } else {
         mesh.disable_x_axis().disable_y_axis();
     }
