@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+
+pub mod checkpoint;
+pub mod config;
+mod error;
+pub mod losses;
+mod model;
+pub mod nhits;
+pub mod optim;
+mod resample;
+pub mod rng;
+pub mod scalers;
+mod trainer;
+
+pub use checkpoint::{load, read_manifest, ModelManifest};
+pub use config::{
+    Activation, Interpolation, Loss, NhitsConfig, Optimizer, Pooling, ScalerType, TrainConfig,
+};
+pub use error::{Error, Result};
+pub use model::{
+    default_device, import_neuralforecast, train, FittedNhits, ModelMeta, NeuralModel, NeuralSpec,
+    TrainMetrics, TrainOptions, TrainedModel,
+};
+pub use nhits::{nhits_block, Nhits, NhitsBlock};
+pub use trainer::{LogRecord, TrainProgress, TrainReport};

@@ -1,0 +1,357 @@
+//! The NHITS network (Challu et al., 2022) as neuralforecast 3.3.0 implements it.
+//!
+//! Weight names follow neuralforecast's `state_dict`, so its weights load directly:
+//! block `i` (counted across stacks) holds `blocks.{i}.layers.{j}.weight` / `.bias`, where `j`
+//! indexes PyTorch's `nn.Sequential` (activations and dropouts take indices but hold no weights).
+
+use candle_core::{DType, Device, Module, Tensor, D};
+use candle_nn::{Linear, VarBuilder};
+
+use crate::config::{Activation, NhitsConfig, Pooling};
+use crate::resample::{avg_pool_matrix, interpolation_matrix};
+use crate::rng::Rng;
+use crate::Result;
+
+/// How a block pools its input.
+#[derive(Debug, Clone)]
+enum Pool {
+    /// Kernel 1: the input as is.
+    Identity,
+    /// Max over windows of `k` (the last one partial).
+    Max { k: usize, out: usize },
+    /// Average pooling as a `[L, ceil(L/k)]` matrix.
+    Avg(Tensor),
+}
+
+/// One NHITS block: pool the residual, an MLP to `theta`, split `theta` into a backcast of
+/// `input_size` values and `n_outputs × n_knots` knots, interpolate the knots to the horizon.
+#[derive(Debug, Clone)]
+pub struct NhitsBlock {
+    pool: Pool,
+    layers: Vec<Linear>,
+    activation: Activation,
+    dropout: f64,
+    input_size: usize,
+    horizon: usize,
+    n_knots: usize,
+    n_outputs: usize,
+    /// `[n_knots, horizon]` interpolation matrix.
+    interp: Tensor,
+}
+
+/// Indices, in neuralforecast's `nn.Sequential`, of a block MLP's linear layers: the input layer,
+/// one per `mlp_units` entry (each followed by an activation and, with dropout, a dropout), and
+/// the output layer.
+pub(crate) fn linear_layer_indices(n_hidden: usize, dropout: bool) -> Vec<usize> {
+    let per_hidden = if dropout { 3 } else { 2 };
+    let mut idx = vec![0];
+    for h in 0..n_hidden {
+        idx.push(1 + h * per_hidden);
+    }
+    idx.push(1 + n_hidden * per_hidden);
+    idx
+}
+
+/// Builds block `stack`'s architecture for a model with `n_outputs` outputs per step (1 for point
+/// losses, the number of quantiles for the quantile loss), taking weights from `vb` (whose prefix
+/// is the block's, e.g. `blocks.0`).
+pub fn nhits_block(
+    cfg: &NhitsConfig,
+    stack: usize,
+    n_outputs: usize,
+    vb: VarBuilder,
+) -> Result<NhitsBlock> {
+    let device = vb.device().clone();
+    let k = cfg
+        .n_pool_kernel_size
+        .get(stack)
+        .copied()
+        .unwrap_or(1)
+        .max(1);
+    let pooled = cfg.pooled_size(stack);
+    let pool = if k == 1 {
+        Pool::Identity
+    } else {
+        match cfg.pooling {
+            Pooling::Max => Pool::Max { k, out: pooled },
+            Pooling::Avg => Pool::Avg(Tensor::from_vec(
+                avg_pool_matrix(cfg.input_size, k),
+                (cfg.input_size, pooled),
+                &device,
+            )?),
+        }
+    };
+    let n_knots = cfg.n_knots(stack);
+    let n_theta = cfg.input_size + n_outputs * n_knots;
+    let idx = linear_layer_indices(cfg.mlp_units.len(), cfg.dropout > 0.0);
+    let vl = vb.pp("layers");
+    let mut layers = Vec::with_capacity(idx.len());
+    let mut sizes = vec![(pooled, cfg.mlp_units[0][0])];
+    sizes.extend(cfg.mlp_units.iter().map(|u| (u[0], u[1])));
+    let last = cfg.mlp_units[cfg.mlp_units.len() - 1][1];
+    sizes.push((last, n_theta));
+    for (j, (fan_in, fan_out)) in idx.iter().zip(sizes) {
+        layers.push(candle_nn::linear(fan_in, fan_out, vl.pp(j))?);
+    }
+    let interp = Tensor::from_vec(
+        interpolation_matrix(cfg.interpolation, n_knots, cfg.horizon),
+        (n_knots, cfg.horizon),
+        &device,
+    )?;
+    Ok(NhitsBlock {
+        pool,
+        layers,
+        activation: cfg.activation,
+        dropout: cfg.dropout,
+        input_size: cfg.input_size,
+        horizon: cfg.horizon,
+        n_knots,
+        n_outputs,
+        interp,
+    })
+}
+
+fn activate(a: Activation, x: &Tensor) -> Result<Tensor> {
+    Ok(match a {
+        Activation::ReLU => x.relu()?,
+        Activation::Tanh => x.tanh()?,
+        Activation::Sigmoid => candle_nn::ops::sigmoid(x)?,
+        // softplus(x) = relu(x) + ln(1 + e^-|x|), stable for large |x|.
+        Activation::Softplus => (x.relu()? + (x.abs()?.neg()?.exp()? + 1.0)?.log()?)?,
+        Activation::SELU => (x.elu(1.673_263_242_354_377_3)? * 1.050_700_987_355_480_5)?,
+        Activation::LeakyReLU => candle_nn::ops::leaky_relu(x, 0.01)?,
+    })
+}
+
+/// Inverted dropout with a mask drawn from `rng`: zeroes each value with probability `p` and
+/// scales the rest by `1 / (1 - p)`, like `nn.Dropout` in training mode.
+fn dropout(x: &Tensor, p: f64, rng: &mut Rng) -> Result<Tensor> {
+    let n = x.elem_count();
+    let keep = (1.0 / (1.0 - p)) as f32;
+    let mask: Vec<f32> = (0..n)
+        .map(|_| if rng.next_f64() < p { 0.0 } else { keep })
+        .collect();
+    let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
+    Ok(x.mul(&mask)?)
+}
+
+impl NhitsBlock {
+    /// Maps a residual `[B, L]` to `(backcast [B, L], forecast [B, Q, H])`; dropout is applied
+    /// only when `rng` is given (training).
+    pub fn forward(&self, residual: &Tensor, rng: Option<&mut Rng>) -> Result<(Tensor, Tensor)> {
+        let b = residual.dim(0)?;
+        let pooled = match &self.pool {
+            Pool::Identity => residual.clone(),
+            Pool::Max { k, out } => {
+                let padded_len = k * out;
+                let x = if padded_len > self.input_size {
+                    // ceil_mode: the partial last window never wins with this padding.
+                    let pad = Tensor::full(
+                        f32::MIN,
+                        (b, padded_len - self.input_size),
+                        residual.device(),
+                    )?
+                    .to_dtype(residual.dtype())?;
+                    Tensor::cat(&[residual, &pad], 1)?
+                } else {
+                    residual.clone()
+                };
+                x.reshape((b, *out, *k))?.max(D::Minus1)?
+            }
+            Pool::Avg(m) => residual.matmul(m)?,
+        };
+        let n = self.layers.len();
+        let mut h = self.layers[0].forward(&pooled)?;
+        let mut rng = rng;
+        for layer in &self.layers[1..n - 1] {
+            h = activate(self.activation, &layer.forward(&h)?)?;
+            if self.dropout > 0.0 {
+                if let Some(r) = rng.as_deref_mut() {
+                    h = dropout(&h, self.dropout, r)?;
+                }
+            }
+        }
+        let theta = self.layers[n - 1].forward(&h)?;
+        let backcast = theta.narrow(1, 0, self.input_size)?;
+        let knots = theta
+            .narrow(1, self.input_size, self.n_outputs * self.n_knots)?
+            .reshape((b * self.n_outputs, self.n_knots))?;
+        let forecast = knots
+            .matmul(&self.interp)?
+            .reshape((b, self.n_outputs, self.horizon))?;
+        Ok((backcast, forecast))
+    }
+}
+
+/// The NHITS network: blocks applied to the time-reversed input, each subtracting its backcast
+/// from the residual and adding its forecast to a level that starts at the last input value.
+#[derive(Debug, Clone)]
+pub struct Nhits {
+    blocks: Vec<NhitsBlock>,
+    input_size: usize,
+    horizon: usize,
+    n_outputs: usize,
+    reverse: Tensor,
+}
+
+impl Nhits {
+    /// Builds the network for `cfg` with `n_outputs` outputs per step, taking weights from `vb`
+    /// (root prefix; blocks live under `blocks.{i}`). Checks the architecture first.
+    pub fn new(cfg: &NhitsConfig, n_outputs: usize, vb: VarBuilder) -> Result<Self> {
+        cfg.validate_architecture()?;
+        if n_outputs == 0 {
+            return Err(crate::Error::invalid("n_outputs", "must be at least 1"));
+        }
+        let mut blocks = Vec::new();
+        let vb_blocks = vb.pp("blocks");
+        for (stack, &n_blocks) in cfg.stacks.iter().enumerate() {
+            for _ in 0..n_blocks {
+                let i = blocks.len();
+                blocks.push(nhits_block(cfg, stack, n_outputs, vb_blocks.pp(i))?);
+            }
+        }
+        let rev: Vec<u32> = (0..cfg.input_size as u32).rev().collect();
+        let reverse = Tensor::from_vec(rev, cfg.input_size, vb.device())?;
+        Ok(Self {
+            blocks,
+            input_size: cfg.input_size,
+            horizon: cfg.horizon,
+            n_outputs,
+            reverse,
+        })
+    }
+
+    /// Input length L.
+    pub fn input_size(&self) -> usize {
+        self.input_size
+    }
+
+    /// Horizon H.
+    pub fn horizon(&self) -> usize {
+        self.horizon
+    }
+
+    /// Outputs per step Q.
+    pub fn n_outputs(&self) -> usize {
+        self.n_outputs
+    }
+
+    /// The blocks, in order.
+    pub fn blocks(&self) -> &[NhitsBlock] {
+        &self.blocks
+    }
+
+    /// Inference: `[B, L]` inputs (oldest first) to `[B, H, Q]` forecasts, exactly neuralforecast's
+    /// `NHITS.forward` with an all-ones input mask.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_impl(x, None)
+    }
+
+    /// Training forward: like [`forward`](Self::forward) but with dropout drawn from `rng`.
+    pub fn forward_train(&self, x: &Tensor, rng: &mut Rng) -> Result<Tensor> {
+        self.forward_impl(x, Some(rng))
+    }
+
+    fn forward_impl(&self, x: &Tensor, mut rng: Option<&mut Rng>) -> Result<Tensor> {
+        let (b, l) = x.dims2()?;
+        if l != self.input_size {
+            return Err(crate::Error::invalid(
+                "input",
+                format!("expected {} values per window, got {l}", self.input_size),
+            ));
+        }
+        let mut residual = x.index_select(&self.reverse, 1)?;
+        let level = x.narrow(1, l - 1, 1)?.reshape((b, 1, 1))?;
+        let mut forecast = level
+            .broadcast_as((b, self.n_outputs, self.horizon))?
+            .contiguous()?;
+        for block in &self.blocks {
+            let (backcast, block_forecast) = block.forward(&residual, rng.as_deref_mut())?;
+            residual = (residual - backcast)?;
+            forecast = (forecast + block_forecast)?;
+        }
+        Ok(forecast.transpose(1, 2)?.contiguous()?)
+    }
+}
+
+/// Names and shapes of every weight of an NHITS with `n_outputs` outputs per step, in a stable
+/// order (block, layer, weight before bias): what a checkpoint or an import must provide.
+pub fn nhits_weight_shapes(cfg: &NhitsConfig, n_outputs: usize) -> Vec<(String, Vec<usize>)> {
+    let mut out = Vec::new();
+    let idx = linear_layer_indices(cfg.mlp_units.len(), cfg.dropout > 0.0);
+    let mut block = 0;
+    for (stack, &n_blocks) in cfg.stacks.iter().enumerate() {
+        for _ in 0..n_blocks {
+            let mut sizes = vec![(cfg.pooled_size(stack), cfg.mlp_units[0][0])];
+            sizes.extend(cfg.mlp_units.iter().map(|u| (u[0], u[1])));
+            let last = cfg.mlp_units[cfg.mlp_units.len() - 1][1];
+            sizes.push((last, cfg.input_size + n_outputs * cfg.n_knots(stack)));
+            for (j, (fan_in, fan_out)) in idx.iter().zip(sizes) {
+                out.push((
+                    format!("blocks.{block}.layers.{j}.weight"),
+                    vec![fan_out, fan_in],
+                ));
+                out.push((format!("blocks.{block}.layers.{j}.bias"), vec![fan_out]));
+            }
+            block += 1;
+        }
+    }
+    out
+}
+
+/// Total number of weights of an NHITS with `n_outputs` outputs per step.
+pub fn nhits_param_count(cfg: &NhitsConfig, n_outputs: usize) -> usize {
+    nhits_weight_shapes(cfg, n_outputs)
+        .iter()
+        .map(|(_, s)| s.iter().product::<usize>())
+        .sum()
+}
+
+/// A zero-weight NHITS on `device` (for shape checks and tests).
+pub fn nhits_zeros(cfg: &NhitsConfig, n_outputs: usize, device: &Device) -> Result<Nhits> {
+    Nhits::new(cfg, n_outputs, VarBuilder::zeros(DType::F32, device))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_count_matches_neuralforecast_default() {
+        // neuralforecast 3.3.0 NHITS(h=96, input_size=480): 3,681,864 parameters
+        // (blocks 1,169,912 / 1,182,224 / 1,329,728), from ../shared/anchors/README.md.
+        let cfg = NhitsConfig {
+            input_size: 480,
+            horizon: 96,
+            ..NhitsConfig::default()
+        };
+        assert_eq!(nhits_param_count(&cfg, 1), 3_681_864);
+        assert_eq!(linear_layer_indices(3, false), vec![0, 1, 3, 5, 7]);
+        assert_eq!(linear_layer_indices(2, true), vec![0, 1, 4, 7]);
+    }
+
+    #[test]
+    fn zero_weights_forecast_the_last_value() {
+        // With all weights zero every block outputs 0, so the forecast is the naive level.
+        let cfg = NhitsConfig {
+            input_size: 7,
+            horizon: 5,
+            mlp_units: vec![[8, 8]],
+            n_pool_kernel_size: vec![2, 3, 1],
+            ..NhitsConfig::default()
+        };
+        let net = nhits_zeros(&cfg, 2, &Device::Cpu).unwrap();
+        let x = Tensor::arange(0f32, 14.0, &Device::Cpu)
+            .unwrap()
+            .reshape((2, 7))
+            .unwrap();
+        let y = net.forward(&x).unwrap();
+        assert_eq!(y.dims(), &[2, 5, 2]);
+        let v = y.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert!(v[..10].iter().all(|&a| a == 6.0), "{v:?}");
+        assert!(v[10..].iter().all(|&a| a == 13.0), "{v:?}");
+        assert!(net
+            .forward(&Tensor::zeros((1, 6), DType::F32, &Device::Cpu).unwrap())
+            .is_err());
+    }
+}

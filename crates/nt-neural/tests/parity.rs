@@ -1,0 +1,173 @@
+//! Parity with neuralforecast 3.3.0 (torch 2.15): weights, inputs and outputs come from
+//! `tools/reference/neuralforecast/make_parity.py`; see the README there for versions.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::VarBuilder;
+use nt_neural::optim::Adam;
+use nt_neural::{import_neuralforecast, Nhits, NhitsConfig, Optimizer};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn config(case: &str) -> NhitsConfig {
+    serde_json::from_slice(&std::fs::read(fixture(&format!("{case}.json"))).unwrap()).unwrap()
+}
+
+fn io(case: &str) -> HashMap<String, Tensor> {
+    candle_core::safetensors::load(fixture(&format!("{case}_io.safetensors")), &Device::Cpu)
+        .unwrap()
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar()
+        .unwrap()
+}
+
+/// Loads the fixture weights straight into `Nhits` and compares `forward` on the fixture batch
+/// with neuralforecast's `NHITS.forward` output.
+fn check_forward(case: &str) -> f32 {
+    let cfg = config(case);
+    let weights =
+        candle_core::safetensors::load(fixture(&format!("{case}.safetensors")), &Device::Cpu)
+            .unwrap();
+    let net = Nhits::new(
+        &cfg,
+        cfg.train.loss.n_outputs(),
+        VarBuilder::from_tensors(weights, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+    let io = io(case);
+    let got = net.forward(&io["input"]).unwrap();
+    let diff = max_abs_diff(&got, &io["output"]);
+    assert!(diff < 1e-5, "{case}: max |ours - neuralforecast| = {diff}");
+    diff
+}
+
+#[test]
+fn default_architecture_matches_neuralforecast() {
+    // Max pooling [2, 2, 1], linear knots, ReLU, L=24, H=12, 8 windows: outputs agree to 1e-5.
+    check_forward("nhits_small");
+}
+
+#[test]
+fn quantile_avg_pool_nearest_matches_neuralforecast() {
+    // Three quantile outputs (MQLoss), AvgPool1d with a partial window (L=25, k=3), nearest
+    // knots, two blocks in the first stack, Tanh.
+    check_forward("nhits_quantile_avg_nearest");
+}
+
+#[test]
+fn cubic_dropout_selu_matches_neuralforecast() {
+    // Cubic knots, max pooling with a partial window (L=17, k=4), dropout (shifts the layer
+    // indices; inactive at inference), SELU.
+    check_forward("nhits_cubic_dropout");
+}
+
+#[test]
+fn import_gives_the_same_forecasts_through_predict() {
+    // The user-facing import path: the fixture file + config -> a model whose Predict output is
+    // the reference forecast of the first window.
+    use nt_core::{Horizon, Predict, TimeSeries};
+    let cfg = config("nhits_small");
+    let model = import_neuralforecast(&fixture("nhits_small.safetensors"), &cfg).unwrap();
+    let io = io("nhits_small");
+    let x: Vec<f64> = io["input"]
+        .get(0)
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    let expected: Vec<f32> = io["output"]
+        .get(0)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let f = model
+        .predict(&TimeSeries::from_values("y", x), Horizon::new(12).unwrap())
+        .unwrap();
+    for (a, e) in f.point_values().iter().zip(&expected) {
+        assert!((a - f64::from(*e)).abs() < 1e-5, "{a} vs {e}");
+    }
+    // A config that disagrees with the weights is refused with the tensor named.
+    let wrong = NhitsConfig {
+        input_size: 30,
+        ..cfg
+    };
+    let err = import_neuralforecast(&fixture("nhits_small.safetensors"), &wrong)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("blocks.0.layers.0.weight"), "{err}");
+}
+
+#[test]
+fn adam_training_steps_match_torch() {
+    // Three torch.optim.Adam steps (lr 1e-2) on the MAE of the fixture batch: the weights after
+    // each step match torch's to 1e-5, which checks gradients through pooling, interpolation and
+    // the MLP, and the Adam update.
+    let case = "nhits_small";
+    let cfg = config(case);
+    let weights =
+        candle_core::safetensors::load(fixture(&format!("{case}.safetensors")), &Device::Cpu)
+            .unwrap();
+    let mut names: Vec<String> = weights.keys().cloned().collect();
+    names.sort();
+    let vars: Vec<(String, Var)> = names
+        .iter()
+        .map(|n| (n.clone(), Var::from_tensor(&weights[n]).unwrap()))
+        .collect();
+    let map: HashMap<String, Tensor> = vars
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+        .collect();
+    let net = Nhits::new(
+        &cfg,
+        1,
+        VarBuilder::from_tensors(map, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+    let io = io(case);
+    let (x, y) = (&io["input"], &io["train_y"]);
+    let mask = y.ones_like().unwrap();
+    let mut opt = Adam::new(Optimizer::Adam, 0.0, vars.clone()).unwrap();
+    let torch_losses: Vec<f32> = io["train_losses"].to_vec1().unwrap();
+    for (k, torch_loss) in torch_losses.iter().enumerate() {
+        let pred = net.forward(x).unwrap();
+        let loss = nt_neural::losses::loss(&nt_neural::Loss::Mae, &pred, y, &mask).unwrap();
+        let l: f32 = loss.to_scalar().unwrap();
+        assert!(
+            (l - torch_loss).abs() < 1e-5,
+            "step {}: loss {l} vs torch {torch_loss}",
+            k + 1
+        );
+        opt.step(&loss.backward().unwrap(), 1e-2).unwrap();
+        for (name, var) in &vars {
+            let expected = &io[&format!("step{}.{name}", k + 1)];
+            let diff = max_abs_diff(var.as_tensor(), expected);
+            assert!(
+                diff < 1e-5,
+                "step {}: {name} differs from torch by {diff}",
+                k + 1
+            );
+        }
+    }
+}
