@@ -1,1 +1,20 @@
 #![doc = include_str!("../README.md")]
+
+mod elasticnet;
+mod error;
+mod ets;
+mod history;
+mod mstl;
+mod simple;
+mod spec;
+mod stats;
+
+pub use elasticnet::{ElasticNetConfig, FittedElasticNet, Normalization};
+pub use error::{Error, Result};
+pub use ets::{Component, EtsConfig, EtsModelType, EtsParams, FittedEts};
+pub use mstl::{FittedMstl, MstlConfig};
+pub use simple::{
+    DriftConfig, FittedDrift, FittedMean, FittedNaive, FittedSeasonalNaive, MeanConfig,
+    NaiveConfig, SeasonalNaiveConfig,
+};
+pub use spec::{ClassicalOptions, ClassicalSpec, NAMES};

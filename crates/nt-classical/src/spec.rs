@@ -1,0 +1,224 @@
+//! [`ClassicalSpec`]: one serde-tagged value naming any classical model with its configuration,
+//! what a CLI parses, a registry stores and a server loads.
+
+use nt_core::{FitDyn, Predict, TimeSeries};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    DriftConfig, ElasticNetConfig, Error, EtsConfig, MeanConfig, MstlConfig, NaiveConfig, Result,
+    SeasonalNaiveConfig,
+};
+
+/// The names [`ClassicalSpec::from_name`] accepts, as they appear in the `model` tag.
+pub const NAMES: &[&str] = &[
+    "naive",
+    "seasonal-naive",
+    "drift",
+    "mean",
+    "ets",
+    "mstl",
+    "elasticnet",
+];
+
+/// Any classical model with its configuration. Serialized with the model name in a `model`
+/// field next to the configuration's fields, e.g.
+/// `{"model": "ets", "season_length": 24}` or `{"model": "seasonal-naive", "season": 24}`;
+/// omitted fields take their defaults, unknown fields are rejected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "kebab-case")]
+pub enum ClassicalSpec {
+    /// Random walk: [`NaiveConfig`].
+    Naive(NaiveConfig),
+    /// Seasonal random walk: [`SeasonalNaiveConfig`].
+    SeasonalNaive(SeasonalNaiveConfig),
+    /// Random walk with drift: [`DriftConfig`].
+    Drift(DriftConfig),
+    /// Historic mean: [`MeanConfig`].
+    Mean(MeanConfig),
+    /// Automatic ETS: [`EtsConfig`].
+    Ets(EtsConfig),
+    /// MSTL decomposition with an ETS trend: [`MstlConfig`].
+    Mstl(MstlConfig),
+    /// Direct multi-horizon elastic net on lagged windows: [`ElasticNetConfig`].
+    #[serde(rename = "elasticnet")]
+    ElasticNet(ElasticNetConfig),
+}
+
+/// The few settings [`ClassicalSpec::from_name`] maps onto a model's configuration; every other
+/// field keeps its default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassicalOptions {
+    /// Season length in rows: `seasonal-naive`'s `season`, `ets`'s `season_length`, `mstl`'s
+    /// single period.
+    pub season: usize,
+    /// Lags of `elasticnet`.
+    pub input_size: usize,
+    /// Steps `elasticnet` is fitted for.
+    pub horizon: usize,
+    /// Interval coverage levels of every model.
+    pub levels: Vec<f64>,
+}
+
+impl Default for ClassicalOptions {
+    /// Hourly defaults: season 24, 48 lags, horizon 24, levels 0.8 and 0.95.
+    fn default() -> Self {
+        Self {
+            season: 24,
+            input_size: 48,
+            horizon: 24,
+            levels: vec![0.8, 0.95],
+        }
+    }
+}
+
+impl ClassicalSpec {
+    /// Same as the crate-level [`NAMES`].
+    pub const NAMES: &'static [&'static str] = NAMES;
+
+    /// The model's name, as in the `model` tag and [`NAMES`].
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClassicalSpec::Naive(_) => "naive",
+            ClassicalSpec::SeasonalNaive(_) => "seasonal-naive",
+            ClassicalSpec::Drift(_) => "drift",
+            ClassicalSpec::Mean(_) => "mean",
+            ClassicalSpec::Ets(_) => "ets",
+            ClassicalSpec::Mstl(_) => "mstl",
+            ClassicalSpec::ElasticNet(_) => "elasticnet",
+        }
+    }
+
+    /// The model called `name` (one of [`NAMES`]) configured from `opts` and defaults, then
+    /// validated. An unknown name is [`Error::UnknownModel`], listing the known ones.
+    pub fn from_name(name: &str, opts: &ClassicalOptions) -> Result<ClassicalSpec> {
+        let levels = opts.levels.clone();
+        let spec = match name {
+            "naive" => ClassicalSpec::Naive(NaiveConfig { levels }),
+            "seasonal-naive" => ClassicalSpec::SeasonalNaive(SeasonalNaiveConfig {
+                season: opts.season,
+                levels,
+            }),
+            "drift" => ClassicalSpec::Drift(DriftConfig { levels }),
+            "mean" => ClassicalSpec::Mean(MeanConfig { levels }),
+            "ets" => ClassicalSpec::Ets(EtsConfig {
+                season_length: opts.season,
+                levels,
+                ..EtsConfig::default()
+            }),
+            "mstl" => ClassicalSpec::Mstl(MstlConfig {
+                periods: vec![opts.season],
+                levels,
+                ..MstlConfig::default()
+            }),
+            "elasticnet" => ClassicalSpec::ElasticNet(ElasticNetConfig {
+                input_size: opts.input_size,
+                horizon: opts.horizon,
+                levels,
+                ..ElasticNetConfig::default()
+            }),
+            other => {
+                return Err(Error::UnknownModel {
+                    name: other.to_string(),
+                    known: NAMES.join(", "),
+                })
+            }
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Checks the configuration it holds.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            ClassicalSpec::Naive(c) => c.validate(),
+            ClassicalSpec::SeasonalNaive(c) => c.validate(),
+            ClassicalSpec::Drift(c) => c.validate(),
+            ClassicalSpec::Mean(c) => c.validate(),
+            ClassicalSpec::Ets(c) => c.validate(),
+            ClassicalSpec::Mstl(c) => c.validate(),
+            ClassicalSpec::ElasticNet(c) => c.validate(),
+        }
+    }
+
+    /// Fits the model on column `target` of `train` and returns it behind a box.
+    pub fn fit_boxed(&self, train: &TimeSeries, target: &str) -> nt_core::Result<Box<dyn Predict>> {
+        match self {
+            ClassicalSpec::Naive(c) => c.fit_dyn(train, target),
+            ClassicalSpec::SeasonalNaive(c) => c.fit_dyn(train, target),
+            ClassicalSpec::Drift(c) => c.fit_dyn(train, target),
+            ClassicalSpec::Mean(c) => c.fit_dyn(train, target),
+            ClassicalSpec::Ets(c) => c.fit_dyn(train, target),
+            ClassicalSpec::Mstl(c) => c.fit_dyn(train, target),
+            ClassicalSpec::ElasticNet(c) => c.fit_dyn(train, target),
+        }
+    }
+}
+
+impl FitDyn for ClassicalSpec {
+    fn fit_dyn(&self, train: &TimeSeries, target: &str) -> nt_core::Result<Box<dyn Predict>> {
+        self.fit_boxed(train, target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips() {
+        let opts = ClassicalOptions::default();
+        for name in NAMES {
+            let spec = ClassicalSpec::from_name(name, &opts).unwrap();
+            assert_eq!(spec.name(), *name);
+            let json = serde_json::to_string(&spec).unwrap();
+            assert!(json.contains(&format!("\"model\":\"{name}\"")), "{json}");
+            assert_eq!(serde_json::from_str::<ClassicalSpec>(&json).unwrap(), spec);
+        }
+    }
+
+    #[test]
+    fn options_reach_the_configs() {
+        let opts = ClassicalOptions {
+            season: 7,
+            input_size: 10,
+            horizon: 5,
+            levels: vec![0.9],
+        };
+        match ClassicalSpec::from_name("elasticnet", &opts).unwrap() {
+            ClassicalSpec::ElasticNet(c) => {
+                assert_eq!((c.input_size, c.horizon, c.levels), (10, 5, vec![0.9]));
+            }
+            other => panic!("{other:?}"),
+        }
+        match ClassicalSpec::from_name("mstl", &opts).unwrap() {
+            ClassicalSpec::Mstl(c) => assert_eq!(c.periods, vec![7]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_names_and_fields_are_rejected() {
+        let e = ClassicalSpec::from_name("arima", &ClassicalOptions::default()).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("arima") && text.contains("seasonal-naive, drift"),
+            "{text}"
+        );
+        let bad = r#"{"model": "ets", "season_lenght": 24}"#;
+        assert!(serde_json::from_str::<ClassicalSpec>(bad).is_err());
+        let partial: ClassicalSpec =
+            serde_json::from_str(r#"{"model": "ets", "season_length": 24}"#).unwrap();
+        assert_eq!(
+            partial,
+            ClassicalSpec::Ets(EtsConfig {
+                season_length: 24,
+                ..EtsConfig::default()
+            })
+        );
+        let invalid = ClassicalOptions {
+            levels: vec![95.0],
+            ..ClassicalOptions::default()
+        };
+        assert!(ClassicalSpec::from_name("naive", &invalid).is_err());
+    }
+}
