@@ -327,6 +327,7 @@ impl FittedNhits {
                 reason: format!("tensor `{extra}` does not belong to this architecture"),
             });
         }
+        named.sort_by(|a, b| a.0.cmp(&b.0));
         let map = named.iter().cloned().collect();
         let net = Nhits::new(
             &config,
