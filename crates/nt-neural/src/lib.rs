@@ -3,6 +3,7 @@
 pub mod checkpoint;
 pub mod config;
 mod error;
+mod fast;
 pub mod losses;
 mod model;
 pub mod nhits;

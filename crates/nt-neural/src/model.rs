@@ -11,11 +11,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, TrainingCheckpoint};
 use crate::config::{Loss, NhitsConfig, TrainConfig};
+use crate::fast::FastNhits;
 use crate::nhits::{nhits_weight_shapes, Nhits};
 use crate::rng::Rng;
 use crate::scalers::{window_scale, WindowScale};
 use crate::trainer::{PreparedSeries, TrainProgress, TrainReport, Trainer};
 use crate::{Error, Result};
+
+/// Batches up to this size go through the single-threaded plain-Rust path on the CPU; larger
+/// ones through candle's batched matmuls.
+const FAST_PATH_MAX_BATCH: usize = 4;
 
 /// Which neural model to build, with its hyper-parameters; what the CLI parses and a model
 /// directory's `model.json` stores. JSON: `{"model": "nhits", "config": {...}}`.
@@ -85,6 +90,8 @@ pub struct FittedNhits {
     targets: Vec<String>,
     device: Device,
     meta: ModelMeta,
+    /// The single-window CPU path (see [`crate::fast`]); `None` off the CPU.
+    fast: Option<FastNhits>,
 }
 
 /// What a model remembers about its training, stored in `model.json`.
@@ -259,23 +266,25 @@ pub fn train(
     let report = trainer.run(every, &mut save_ckpt, progress)?;
     drop(trainer);
 
+    drop(net);
     let weights = vars
         .iter()
         .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
         .collect();
-    let model = NeuralModel::Nhits(FittedNhits {
-        config: nhits_cfg.clone(),
-        net,
+    let meta = ModelMeta {
+        data_fingerprint: Some(fingerprint),
+        train_rows: Some(series.len()),
+        metrics: Some(TrainMetrics::from(&report)),
+        origin: "nt-neural".into(),
+    };
+    let targets = targets.iter().map(|t| t.to_string()).collect();
+    let model = NeuralModel::Nhits(FittedNhits::from_weights(
+        nhits_cfg.clone(),
         weights,
-        targets: targets.iter().map(|t| t.to_string()).collect(),
-        device,
-        meta: ModelMeta {
-            data_fingerprint: Some(fingerprint),
-            train_rows: Some(series.len()),
-            metrics: Some(TrainMetrics::from(&report)),
-            origin: "nt-neural".into(),
-        },
-    });
+        targets,
+        meta,
+        &device,
+    )?);
     if let Some(dir) = &opts.out_dir {
         model.save(dir)?;
         checkpoint::write_log(&dir.join("train_log.jsonl"), &report.log)?;
@@ -334,7 +343,13 @@ impl FittedNhits {
             n_outputs,
             VarBuilder::from_tensors(map, DType::F32, device),
         )?;
+        let fast = if device.is_cpu() {
+            Some(FastNhits::new(&config, n_outputs, &named)?)
+        } else {
+            None
+        };
         Ok(Self {
+            fast,
             config,
             net,
             weights: named,
@@ -412,10 +427,17 @@ impl FittedNhits {
                 x.extend(w32.iter().map(|&v| ws.apply(v)));
                 scales.push(ws);
             }
-            let y = self
-                .net
-                .forward(&Tensor::from_vec(x, (b, l), &self.device)?)?;
-            let y: Vec<f32> = y.flatten_all()?.to_device(&Device::Cpu)?.to_vec1()?;
+            let y: Vec<f32> = match &self.fast {
+                Some(fast) if b <= FAST_PATH_MAX_BATCH => {
+                    x.chunks_exact(l).flat_map(|w| fast.forward(w)).collect()
+                }
+                _ => {
+                    let y = self
+                        .net
+                        .forward(&Tensor::from_vec(x, (b, l), &self.device)?)?;
+                    y.flatten_all()?.to_device(&Device::Cpu)?.to_vec1()?
+                }
+            };
             for (i, ws) in scales.iter().enumerate() {
                 out.push(self.to_forecast(&y[i * h * q..(i + 1) * h * q], *ws, horizon, q)?);
             }

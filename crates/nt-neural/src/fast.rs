@@ -1,0 +1,227 @@
+//! A single-threaded, allocation-light NHITS forward for one window at a time, in plain Rust.
+//!
+//! At batch 1 the cost of candle's CPU path is dominated by per-op overhead and by rayon's pool
+//! (see `shared/STACK.md`: 4-5x slower than one thread for a small MLP), while the arithmetic is
+//! a handful of matrix-vector products that stream the weights once. This path computes exactly
+//! the network of [`crate::nhits::Nhits`] (same weights, same order of blocks) and is used by
+//! `predict` for small batches; tests check it against the candle path and neuralforecast.
+
+use candle_core::Tensor;
+
+use crate::config::{Activation, NhitsConfig, Pooling};
+use crate::resample::{avg_pool_matrix, interpolation_matrix};
+use crate::Result;
+
+#[derive(Debug, Clone)]
+struct DenseLayer {
+    /// Row-major `[out, in]`.
+    w: Vec<f32>,
+    b: Vec<f32>,
+    n_in: usize,
+}
+
+impl DenseLayer {
+    fn forward(&self, x: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        out.extend(
+            self.w
+                .chunks_exact(self.n_in)
+                .zip(&self.b)
+                .map(|(row, b)| dot(row, x) + b),
+        );
+    }
+}
+
+/// Dot product with 16 independent accumulators so the compiler can vectorize it.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let ca = a.chunks_exact(16);
+    let cb = b.chunks_exact(16);
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..16 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+fn activate(a: Activation, v: &mut [f32]) {
+    for x in v {
+        *x = match a {
+            Activation::ReLU => x.max(0.0),
+            Activation::Tanh => x.tanh(),
+            Activation::Sigmoid => 1.0 / (1.0 + (-*x).exp()),
+            Activation::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            Activation::SELU => {
+                let e = if *x > 0.0 {
+                    *x
+                } else {
+                    1.673_263_2 * (x.exp() - 1.0)
+                };
+                1.050_701 * e
+            }
+            Activation::LeakyReLU => {
+                if *x > 0.0 {
+                    *x
+                } else {
+                    0.01 * *x
+                }
+            }
+        };
+    }
+}
+
+#[derive(Debug, Clone)]
+enum FastPool {
+    Identity,
+    Max(usize),
+    /// `[L, out]` row-major.
+    Avg(Vec<f32>, usize),
+}
+
+#[derive(Debug, Clone)]
+struct FastBlock {
+    pool: FastPool,
+    layers: Vec<DenseLayer>,
+    n_knots: usize,
+    /// `[n_knots, H]` row-major.
+    interp: Vec<f32>,
+}
+
+/// The NHITS forward for one window at a time, on the CPU, without candle or threads.
+#[derive(Debug, Clone)]
+pub(crate) struct FastNhits {
+    blocks: Vec<FastBlock>,
+    activation: Activation,
+    input_size: usize,
+    horizon: usize,
+    n_outputs: usize,
+}
+
+impl FastNhits {
+    /// Copies the weights (named as in [`crate::nhits::nhits_weight_shapes`]) out of `weights`.
+    pub(crate) fn new(
+        cfg: &NhitsConfig,
+        n_outputs: usize,
+        weights: &[(String, Tensor)],
+    ) -> Result<Self> {
+        let get = |name: &str| -> Result<Vec<f32>> {
+            let t = weights
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t)
+                .ok_or_else(|| crate::Error::Checkpoint {
+                    path: "weights".into(),
+                    reason: format!("missing tensor `{name}`"),
+                })?;
+            Ok(t.flatten_all()?
+                .to_dtype(candle_core::DType::F32)?
+                .to_vec1()?)
+        };
+        let idx = crate::nhits::linear_layer_indices(cfg.mlp_units.len(), cfg.dropout > 0.0);
+        let mut blocks = Vec::new();
+        for (stack, &n_blocks) in cfg.stacks.iter().enumerate() {
+            let k = cfg
+                .n_pool_kernel_size
+                .get(stack)
+                .copied()
+                .unwrap_or(1)
+                .max(1);
+            for _ in 0..n_blocks {
+                let bi = blocks.len();
+                let mut layers = Vec::with_capacity(idx.len());
+                for &j in &idx {
+                    let w = get(&format!("blocks.{bi}.layers.{j}.weight"))?;
+                    let b = get(&format!("blocks.{bi}.layers.{j}.bias"))?;
+                    let n_in = w.len() / b.len().max(1);
+                    layers.push(DenseLayer { w, b, n_in });
+                }
+                let pool = if k == 1 {
+                    FastPool::Identity
+                } else {
+                    match cfg.pooling {
+                        Pooling::Max => FastPool::Max(k),
+                        Pooling::Avg => FastPool::Avg(
+                            avg_pool_matrix(cfg.input_size, k),
+                            cfg.pooled_size(stack),
+                        ),
+                    }
+                };
+                let n_knots = cfg.n_knots(stack);
+                blocks.push(FastBlock {
+                    pool,
+                    layers,
+                    n_knots,
+                    interp: interpolation_matrix(cfg.interpolation, n_knots, cfg.horizon),
+                });
+            }
+        }
+        Ok(Self {
+            blocks,
+            activation: cfg.activation,
+            input_size: cfg.input_size,
+            horizon: cfg.horizon,
+            n_outputs,
+        })
+    }
+
+    /// The forecast of one window `x` (`input_size` values, oldest first), laid out `[H, Q]`
+    /// row-major like the candle path's `[1, H, Q]` output.
+    pub(crate) fn forward(&self, x: &[f32]) -> Vec<f32> {
+        let (l, h, q) = (self.input_size, self.horizon, self.n_outputs);
+        let mut residual: Vec<f32> = x.iter().rev().copied().collect();
+        let level = x.last().copied().unwrap_or(0.0);
+        let mut forecast = vec![level; h * q];
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let mut pooled = Vec::with_capacity(l);
+        for block in &self.blocks {
+            pooled.clear();
+            match &block.pool {
+                FastPool::Identity => pooled.extend_from_slice(&residual),
+                FastPool::Max(k) => pooled.extend(
+                    residual
+                        .chunks(*k)
+                        .map(|c| c.iter().copied().fold(f32::NEG_INFINITY, f32::max)),
+                ),
+                FastPool::Avg(m, out) => {
+                    pooled.resize(*out, 0.0);
+                    for (i, r) in residual.iter().enumerate() {
+                        for (p, w) in pooled.iter_mut().zip(&m[i * out..(i + 1) * out]) {
+                            *p += r * w;
+                        }
+                    }
+                }
+            }
+            let n = block.layers.len();
+            block.layers[0].forward(&pooled, &mut a);
+            for layer in &block.layers[1..n - 1] {
+                layer.forward(&a, &mut b);
+                activate(self.activation, &mut b);
+                std::mem::swap(&mut a, &mut b);
+            }
+            block.layers[n - 1].forward(&a, &mut b);
+            let theta = &b;
+            for (r, bc) in residual.iter_mut().zip(&theta[..l]) {
+                *r -= bc;
+            }
+            let nk = block.n_knots;
+            for out in 0..q {
+                let knots = &theta[l + out * nk..l + (out + 1) * nk];
+                for (kk, &kv) in knots.iter().enumerate() {
+                    let row = &block.interp[kk * h..(kk + 1) * h];
+                    for (t, &w) in row.iter().enumerate() {
+                        if w != 0.0 {
+                            forecast[t * q + out] += kv * w;
+                        }
+                    }
+                }
+            }
+        }
+        forecast
+    }
+}
