@@ -15,7 +15,7 @@ use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{FittedNhits, ModelMeta, NeuralModel, NeuralSpec};
+use crate::model::{ModelMeta, NeuralModel, NeuralSpec};
 use crate::trainer::{LogRecord, LoopState};
 use crate::{Error, Result};
 
@@ -104,7 +104,7 @@ pub(crate) fn save_model(dir: &Path, model: &NeuralModel) -> Result<()> {
         format_version: FORMAT_VERSION,
         crate_version: env!("CARGO_PKG_VERSION").into(),
         created_at: now_rfc3339(),
-        spec: model.spec(),
+        spec: model.spec().clone(),
         targets: model.targets().to_vec(),
         meta: model.meta().clone(),
         params: model.weights().iter().map(|(_, t)| t.elem_count()).sum(),
@@ -160,20 +160,20 @@ pub fn load(dir: &Path) -> Result<NeuralModel> {
     }
     let device = crate::model::default_device();
     let tensors = candle_core::safetensors::load_buffer(&bytes, &device)?;
-    match manifest.spec {
-        NeuralSpec::Nhits(cfg) => {
-            let m =
-                FittedNhits::from_weights(cfg, tensors, manifest.targets, manifest.meta, &device)
-                    .map_err(|e| match e {
-                    Error::Checkpoint { reason, .. } => Error::Checkpoint {
-                        path: wpath.display().to_string(),
-                        reason,
-                    },
-                    other => other,
-                })?;
-            Ok(NeuralModel::Nhits(m))
-        }
-    }
+    NeuralModel::from_weights(
+        manifest.spec,
+        tensors,
+        manifest.targets,
+        manifest.meta,
+        &device,
+    )
+    .map_err(|e| match e {
+        Error::Checkpoint { reason, .. } => Error::Checkpoint {
+            path: wpath.display().to_string(),
+            reason,
+        },
+        other => other,
+    })
 }
 
 /// Writes the training log as JSON lines (one [`LogRecord`] per line), atomically.

@@ -6,6 +6,7 @@ mod error;
 mod fast;
 pub mod losses;
 mod model;
+pub mod nbeats;
 pub mod nhits;
 pub mod optim;
 mod resample;
@@ -19,8 +20,9 @@ pub use config::{
 };
 pub use error::{Error, Result};
 pub use model::{
-    default_device, import_neuralforecast, train, FittedNhits, ModelMeta, NeuralModel, NeuralSpec,
-    TrainMetrics, TrainOptions, TrainedModel,
+    default_device, import_neuralforecast, train, FittedNBeats, FittedNhits, ModelMeta,
+    NeuralModel, NeuralSpec, TrainMetrics, TrainOptions, TrainedModel,
 };
+pub use nbeats::{nbeats_block, NBeats, NBeatsBlock, NBeatsConfig, StackType, TrendBasis};
 pub use nhits::{nhits_block, Nhits, NhitsBlock};
 pub use trainer::{LogRecord, TrainProgress, TrainReport};

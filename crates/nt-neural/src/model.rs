@@ -1,7 +1,8 @@
 //! Trained models and the entry points the CLI, registry and server call: [`NeuralSpec`],
-//! [`train`], [`FittedNhits`] / [`NeuralModel`] (both implement `Predict`) and
-//! [`import_neuralforecast`].
+//! [`train`], [`NeuralModel`] (implements `Predict`; `Fit` for [`NhitsConfig`] and
+//! [`NBeatsConfig`] returns it) and [`import_neuralforecast`].
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor, Var};
@@ -12,10 +13,11 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{self, TrainingCheckpoint};
 use crate::config::{Loss, NhitsConfig, TrainConfig};
 use crate::fast::FastNhits;
+use crate::nbeats::{nbeats_weight_shapes, NBeats, NBeatsConfig};
 use crate::nhits::{nhits_weight_shapes, Nhits};
 use crate::rng::Rng;
 use crate::scalers::{window_scale, WindowScale};
-use crate::trainer::{PreparedSeries, TrainProgress, TrainReport, Trainer};
+use crate::trainer::{Network, PreparedSeries, TrainProgress, TrainReport, Trainer};
 use crate::{Error, Result};
 
 /// Batches up to this size go through the single-threaded plain-Rust path on the CPU; larger
@@ -30,6 +32,9 @@ const FAST_PATH_MAX_BATCH: usize = 4;
 pub enum NeuralSpec {
     /// NHITS.
     Nhits(NhitsConfig),
+    /// N-BEATS (generic or interpretable).
+    #[serde(rename = "nbeats")]
+    NBeats(NBeatsConfig),
 }
 
 impl NeuralSpec {
@@ -37,6 +42,7 @@ impl NeuralSpec {
     pub fn train_config(&self) -> &TrainConfig {
         match self {
             NeuralSpec::Nhits(c) => &c.train,
+            NeuralSpec::NBeats(c) => &c.train,
         }
     }
 
@@ -44,13 +50,49 @@ impl NeuralSpec {
     pub fn validate(&self) -> Result<()> {
         match self {
             NeuralSpec::Nhits(c) => c.validate(),
+            NeuralSpec::NBeats(c) => c.validate(),
         }
     }
 
-    /// The model's name as the CLI spells it (`nhits`).
+    /// Checks the architecture only (what importing or loading weights needs).
+    pub fn validate_architecture(&self) -> Result<()> {
+        match self {
+            NeuralSpec::Nhits(c) => c.validate_architecture()?,
+            NeuralSpec::NBeats(c) => c.validate_architecture()?,
+        }
+        self.train_config().loss.validate()
+    }
+
+    /// Input window length L.
+    pub fn input_size(&self) -> usize {
+        match self {
+            NeuralSpec::Nhits(c) => c.input_size,
+            NeuralSpec::NBeats(c) => c.input_size,
+        }
+    }
+
+    /// Horizon H the network is built for.
+    pub fn horizon(&self) -> usize {
+        match self {
+            NeuralSpec::Nhits(c) => c.horizon,
+            NeuralSpec::NBeats(c) => c.horizon,
+        }
+    }
+
+    /// Names and shapes of every weight of the network.
+    pub fn weight_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let q = self.train_config().loss.n_outputs();
+        match self {
+            NeuralSpec::Nhits(c) => nhits_weight_shapes(c, q),
+            NeuralSpec::NBeats(c) => nbeats_weight_shapes(c, q),
+        }
+    }
+
+    /// The model's name as the CLI spells it (`nhits`, `nbeats`).
     pub fn name(&self) -> &'static str {
         match self {
             NeuralSpec::Nhits(_) => "nhits",
+            NeuralSpec::NBeats(_) => "nbeats",
         }
     }
 }
@@ -75,23 +117,6 @@ pub struct TrainedModel {
     pub model: NeuralModel,
     /// Steps, losses, the log.
     pub report: TrainReport,
-}
-
-/// A trained NHITS: the network, its config and the columns it was trained on.
-///
-/// Prediction takes the last `input_size` values of a column, scales them per window as in
-/// training, runs the network and scales back. With the quantile loss, the point forecast is the
-/// 0.5 level when trained with it (else the middle level) and every level becomes a band.
-#[derive(Debug)]
-pub struct FittedNhits {
-    config: NhitsConfig,
-    net: Nhits,
-    weights: Vec<(String, Tensor)>,
-    targets: Vec<String>,
-    device: Device,
-    meta: ModelMeta,
-    /// The single-window CPU path (see [`crate::fast`]); `None` off the CPU.
-    fast: Option<FastNhits>,
 }
 
 /// What a model remembers about its training, stored in `model.json`.
@@ -233,82 +258,147 @@ pub fn train(
     let data = prepare(series, targets, cfg)?;
     let fingerprint = series.select(targets)?.fingerprint();
     let device = default_device();
-    let NeuralSpec::Nhits(nhits_cfg) = spec;
     let n_outputs = cfg.loss.n_outputs();
     let varmap = VarMap::new();
-    let net = Nhits::new(
-        nhits_cfg,
-        n_outputs,
-        VarBuilder::from_varmap(&varmap, DType::F32, &device),
-    )?;
-    let vars = sorted_vars(&varmap)?;
-    torch_like_init(&vars, cfg.seed)?;
-    let mut trainer = Trainer::new(&net, vars.clone(), cfg, &data, device.clone())?;
-
-    let ckpt_dir = opts.out_dir.as_ref().map(|d| d.join("checkpoint"));
-    if opts.resume {
-        if let Some(dir) = &ckpt_dir {
-            if let Some(ck) = TrainingCheckpoint::load(dir, &device)? {
-                ck.check_compatible(spec, &fingerprint)?;
-                trainer.restore(ck.state.clone(), &|k| ck.tensors.get(k).cloned())?;
-            }
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
+    let ctx = RunContext {
+        spec,
+        fingerprint: &fingerprint,
+        data: &data,
+        device: &device,
+        opts,
+    };
+    let report = match spec {
+        NeuralSpec::Nhits(c) => {
+            let net = Nhits::new(c, n_outputs, vb)?;
+            run_training(&net, &varmap, &ctx, progress)?
         }
-    }
-    let every = opts.checkpoint_every.filter(|_| ckpt_dir.is_some());
-    let mut save_ckpt = |t: &Trainer<'_, Nhits>| -> Result<()> {
-        match &ckpt_dir {
-            Some(dir) => {
-                TrainingCheckpoint::save(dir, spec, &fingerprint, &t.state, &t.state_tensors())
-            }
-            None => Ok(()),
+        NeuralSpec::NBeats(c) => {
+            let net = NBeats::new(c, n_outputs, vb)?;
+            run_training(&net, &varmap, &ctx, progress)?
         }
     };
-    let report = trainer.run(every, &mut save_ckpt, progress)?;
-    drop(trainer);
-
-    drop(net);
-    let weights = vars
-        .iter()
-        .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+    let weights = sorted_vars(&varmap)?
+        .into_iter()
+        .map(|(n, v)| (n, v.as_tensor().clone()))
         .collect();
     let meta = ModelMeta {
-        data_fingerprint: Some(fingerprint),
+        data_fingerprint: Some(fingerprint.clone()),
         train_rows: Some(series.len()),
         metrics: Some(TrainMetrics::from(&report)),
         origin: "nt-neural".into(),
     };
     let targets = targets.iter().map(|t| t.to_string()).collect();
-    let model = NeuralModel::Nhits(FittedNhits::from_weights(
-        nhits_cfg.clone(),
-        weights,
-        targets,
-        meta,
-        &device,
-    )?);
+    let model = NeuralModel::from_weights(spec.clone(), weights, targets, meta, &device)?;
     if let Some(dir) = &opts.out_dir {
         model.save(dir)?;
         checkpoint::write_log(&dir.join("train_log.jsonl"), &report.log)?;
-        if let Some(ck) = &ckpt_dir {
-            checkpoint::remove_dir_if_exists(ck)?;
-        }
+        checkpoint::remove_dir_if_exists(&dir.join("checkpoint"))?;
     }
     Ok(TrainedModel { model, report })
 }
 
-impl FittedNhits {
-    /// Builds a model from named weights, checking that every weight the config needs is present
-    /// with its shape and that no other `blocks.*` weight is (other names are ignored).
+/// What one training run needs besides the network.
+struct RunContext<'a> {
+    spec: &'a NeuralSpec,
+    fingerprint: &'a str,
+    data: &'a [PreparedSeries],
+    device: &'a Device,
+    opts: &'a TrainOptions,
+}
+
+/// Initializes, optionally resumes, and trains `net` (whose variables live in `varmap`).
+fn run_training<N: Network>(
+    net: &N,
+    varmap: &VarMap,
+    ctx: &RunContext<'_>,
+    progress: &mut dyn FnMut(&TrainProgress),
+) -> Result<TrainReport> {
+    let cfg = ctx.spec.train_config();
+    let vars = sorted_vars(varmap)?;
+    torch_like_init(&vars, cfg.seed)?;
+    let mut trainer = Trainer::new(net, vars, cfg, ctx.data, ctx.device.clone())?;
+    let ckpt_dir = ctx.opts.out_dir.as_ref().map(|d| d.join("checkpoint"));
+    if ctx.opts.resume {
+        if let Some(dir) = &ckpt_dir {
+            if let Some(ck) = TrainingCheckpoint::load(dir, ctx.device)? {
+                ck.check_compatible(ctx.spec, ctx.fingerprint)?;
+                trainer.restore(ck.state.clone(), &|k| ck.tensors.get(k).cloned())?;
+            }
+        }
+    }
+    let every = ctx.opts.checkpoint_every.filter(|_| ckpt_dir.is_some());
+    let mut save = |t: &Trainer<'_, N>| -> Result<()> {
+        match &ckpt_dir {
+            Some(dir) => TrainingCheckpoint::save(
+                dir,
+                ctx.spec,
+                ctx.fingerprint,
+                &t.state,
+                &t.state_tensors(),
+            ),
+            None => Ok(()),
+        }
+    };
+    trainer.run(every, &mut save, progress)
+}
+
+/// The network inside a [`NeuralModel`].
+#[derive(Debug)]
+enum Net {
+    Nhits(Nhits),
+    NBeats(NBeats),
+}
+
+impl Net {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Net::Nhits(n) => n.forward(x),
+            Net::NBeats(n) => n.forward(x),
+        }
+    }
+}
+
+/// A trained neural model (NHITS or N-BEATS): its spec, network, weights, the columns it was
+/// trained on and its training metadata. What [`train`], [`crate::load`] and
+/// [`import_neuralforecast`] return, and what `Fit` for [`NhitsConfig`] / [`NBeatsConfig`] yields.
+///
+/// Prediction takes the last `input_size` values of a column, scales them per window as in
+/// training, runs the network and scales back. With the quantile loss, the point forecast is the
+/// 0.5 level when trained with it (else the middle level) and every level becomes a band.
+/// On the CPU, batches of up to 4 windows (a single-window `predict`) run through a
+/// single-threaded plain-Rust NHITS forward instead of candle.
+#[derive(Debug)]
+pub struct NeuralModel {
+    spec: NeuralSpec,
+    net: Net,
+    weights: Vec<(String, Tensor)>,
+    targets: Vec<String>,
+    device: Device,
+    meta: ModelMeta,
+    fast: Option<FastNhits>,
+}
+
+/// A trained NHITS (the same type as any trained neural model).
+pub type FittedNhits = NeuralModel;
+
+/// A trained N-BEATS (the same type as any trained neural model).
+pub type FittedNBeats = NeuralModel;
+
+impl NeuralModel {
+    /// Builds a model from named weights, checking that every weight the spec needs is present
+    /// with its shape and that no other `blocks.*.layers.*` weight is (other names, such as
+    /// neuralforecast's stored N-BEATS bases, are ignored).
     pub fn from_weights(
-        config: NhitsConfig,
-        weights: std::collections::HashMap<String, Tensor>,
+        spec: NeuralSpec,
+        weights: HashMap<String, Tensor>,
         targets: Vec<String>,
         meta: ModelMeta,
         device: &Device,
     ) -> Result<Self> {
-        config.validate_architecture()?;
-        config.train.loss.validate()?;
-        let n_outputs = config.train.loss.n_outputs();
-        let expected = nhits_weight_shapes(&config, n_outputs);
+        spec.validate_architecture()?;
+        let n_outputs = spec.train_config().loss.n_outputs();
+        let expected = spec.weight_shapes();
         let mut named = Vec::with_capacity(expected.len());
         for (name, shape) in &expected {
             let t = weights.get(name).ok_or_else(|| Error::Checkpoint {
@@ -328,7 +418,11 @@ impl FittedNhits {
         }
         if let Some(extra) = weights
             .keys()
-            .filter(|k| k.starts_with("blocks.") && !expected.iter().any(|(n, _)| n == *k))
+            .filter(|k| {
+                k.starts_with("blocks.")
+                    && k.contains(".layers.")
+                    && !expected.iter().any(|(n, _)| n == *k)
+            })
             .min()
         {
             return Err(Error::Checkpoint {
@@ -337,31 +431,32 @@ impl FittedNhits {
             });
         }
         named.sort_by(|a, b| a.0.cmp(&b.0));
-        let map = named.iter().cloned().collect();
-        let net = Nhits::new(
-            &config,
-            n_outputs,
-            VarBuilder::from_tensors(map, DType::F32, device),
-        )?;
-        let fast = if device.is_cpu() {
-            Some(FastNhits::new(&config, n_outputs, &named)?)
-        } else {
-            None
+        let vb = VarBuilder::from_tensors(named.iter().cloned().collect(), DType::F32, device);
+        let (net, fast) = match &spec {
+            NeuralSpec::Nhits(c) => {
+                let fast = if device.is_cpu() {
+                    Some(FastNhits::new(c, n_outputs, &named)?)
+                } else {
+                    None
+                };
+                (Net::Nhits(Nhits::new(c, n_outputs, vb)?), fast)
+            }
+            NeuralSpec::NBeats(c) => (Net::NBeats(NBeats::new(c, n_outputs, vb)?), None),
         };
         Ok(Self {
-            fast,
-            config,
+            spec,
             net,
             weights: named,
             targets,
             device: device.clone(),
             meta,
+            fast,
         })
     }
 
-    /// The config (architecture and training settings).
-    pub fn config(&self) -> &NhitsConfig {
-        &self.config
+    /// The spec it was built from.
+    pub fn spec(&self) -> &NeuralSpec {
+        &self.spec
     }
 
     /// The columns it was trained on; the first is what [`Predict::predict`] forecasts.
@@ -369,9 +464,9 @@ impl FittedNhits {
         &self.targets
     }
 
-    /// The network.
-    pub fn network(&self) -> &Nhits {
-        &self.net
+    /// Training metadata.
+    pub fn meta(&self) -> &ModelMeta {
+        &self.meta
     }
 
     /// The weights by name, in name order.
@@ -379,16 +474,29 @@ impl FittedNhits {
         &self.weights
     }
 
-    /// Training metadata.
-    pub fn meta(&self) -> &ModelMeta {
-        &self.meta
+    /// The horizon the network was built for.
+    pub fn horizon(&self) -> usize {
+        self.spec.horizon()
+    }
+
+    /// The input window length.
+    pub fn input_size(&self) -> usize {
+        self.spec.input_size()
     }
 
     /// The quantile levels of the outputs, when trained with the quantile loss.
     pub fn quantiles(&self) -> Option<&[f64]> {
-        match &self.config.train.loss {
+        match &self.spec.train_config().loss {
             Loss::Quantile(q) => Some(q),
             _ => None,
+        }
+    }
+
+    /// The NHITS network, for an NHITS model.
+    pub fn nhits_network(&self) -> Option<&Nhits> {
+        match &self.net {
+            Net::Nhits(n) => Some(n),
+            Net::NBeats(_) => None,
         }
     }
 
@@ -396,14 +504,15 @@ impl FittedNhits {
     /// `input_size` finite values, oldest first. Windows are scaled, batched through the network
     /// 1024 at a time and scaled back.
     pub fn forecast_windows(&self, windows: &[&[f64]], horizon: usize) -> Result<Vec<Forecast>> {
-        let (l, h) = (self.config.input_size, self.config.horizon);
+        let (l, h) = (self.input_size(), self.horizon());
         if horizon == 0 || horizon > h {
             return Err(Error::invalid(
                 "horizon",
                 format!("the model forecasts 1 to {h} steps, {horizon} asked"),
             ));
         }
-        let q = self.net.n_outputs();
+        let q = self.spec.train_config().loss.n_outputs();
+        let scaler = self.spec.train_config().scaler;
         let mut out = Vec::with_capacity(windows.len());
         for chunk in windows.chunks(1024) {
             let b = chunk.len();
@@ -423,7 +532,7 @@ impl FittedNhits {
                     ));
                 }
                 let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
-                let ws = window_scale(self.config.train.scaler, &w32);
+                let ws = window_scale(scaler, &w32);
                 x.extend(w32.iter().map(|&v| ws.apply(v)));
                 scales.push(ws);
             }
@@ -481,7 +590,7 @@ impl FittedNhits {
         horizon: Horizon,
     ) -> Result<Forecast> {
         let values = history.finite_column(column)?;
-        let l = self.config.input_size;
+        let l = self.input_size();
         if values.len() < l {
             return Err(Error::InsufficientHistory {
                 needed: l,
@@ -493,8 +602,8 @@ impl FittedNhits {
             .ok_or_else(|| Error::invalid("history", "no forecast produced"))
     }
 
-    /// The column [`Predict::predict`] forecasts: the first training target when `history` has
-    /// it, else `history`'s only column.
+    /// The column [`Predict::predict`] forecasts: the first training target `history` has, else
+    /// `history`'s only column.
     fn default_column<'h>(&'h self, history: &'h TimeSeries) -> Result<&'h str> {
         if let Some(t) = self.targets.iter().find(|t| history.column(t).is_ok()) {
             return Ok(t);
@@ -507,84 +616,6 @@ impl FittedNhits {
             })),
         }
     }
-}
-
-impl Predict for FittedNhits {
-    fn predict(&self, history: &TimeSeries, horizon: Horizon) -> nt_core::Result<Forecast> {
-        let column = self.default_column(history)?;
-        Ok(self.predict_column(history, column, horizon)?)
-    }
-}
-
-/// Any trained neural model: what [`train`] returns and [`load`](crate::load) reads back.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum NeuralModel {
-    /// A trained NHITS.
-    Nhits(FittedNhits),
-}
-
-impl NeuralModel {
-    /// The spec it was built from.
-    pub fn spec(&self) -> NeuralSpec {
-        match self {
-            NeuralModel::Nhits(m) => NeuralSpec::Nhits(m.config.clone()),
-        }
-    }
-
-    /// The columns it was trained on.
-    pub fn targets(&self) -> &[String] {
-        match self {
-            NeuralModel::Nhits(m) => &m.targets,
-        }
-    }
-
-    /// Training metadata.
-    pub fn meta(&self) -> &ModelMeta {
-        match self {
-            NeuralModel::Nhits(m) => &m.meta,
-        }
-    }
-
-    /// Named weights, in name order.
-    pub fn weights(&self) -> &[(String, Tensor)] {
-        match self {
-            NeuralModel::Nhits(m) => &m.weights,
-        }
-    }
-
-    /// The horizon the network was built for.
-    pub fn horizon(&self) -> usize {
-        match self {
-            NeuralModel::Nhits(m) => m.config.horizon,
-        }
-    }
-
-    /// The input window length.
-    pub fn input_size(&self) -> usize {
-        match self {
-            NeuralModel::Nhits(m) => m.config.input_size,
-        }
-    }
-
-    /// Forecasts column `column` of `history`.
-    pub fn predict_column(
-        &self,
-        history: &TimeSeries,
-        column: &str,
-        horizon: Horizon,
-    ) -> Result<Forecast> {
-        match self {
-            NeuralModel::Nhits(m) => m.predict_column(history, column, horizon),
-        }
-    }
-
-    /// Forecasts after each window (see [`FittedNhits::forecast_windows`]).
-    pub fn forecast_windows(&self, windows: &[&[f64]], horizon: usize) -> Result<Vec<Forecast>> {
-        match self {
-            NeuralModel::Nhits(m) => m.forecast_windows(windows, horizon),
-        }
-    }
 
     /// Saves the model as a directory (`model.json` + `weights.safetensors`), atomically.
     pub fn save(&self, dir: &Path) -> Result<()> {
@@ -594,37 +625,51 @@ impl NeuralModel {
 
 impl Predict for NeuralModel {
     fn predict(&self, history: &TimeSeries, horizon: Horizon) -> nt_core::Result<Forecast> {
-        match self {
-            NeuralModel::Nhits(m) => m.predict(history, horizon),
-        }
+        let column = self.default_column(history)?;
+        Ok(self.predict_column(history, column, horizon)?)
     }
+}
+
+fn fit_spec(
+    spec: NeuralSpec,
+    train_rows: &TimeSeries,
+    target: &str,
+) -> nt_core::Result<NeuralModel> {
+    Ok(crate::model::train(
+        train_rows,
+        &[target],
+        &spec,
+        &TrainOptions::default(),
+        &mut |_| {},
+    )?
+    .model)
 }
 
 impl Fit for NhitsConfig {
-    type Fitted = FittedNhits;
+    type Fitted = NeuralModel;
 
     /// Trains on `train`'s column `target` (the last `train.val_fraction` / `train.val_size`
     /// rows validate), writing nothing to disk.
-    fn fit(&self, train: &TimeSeries, target: &str) -> nt_core::Result<FittedNhits> {
-        let spec = NeuralSpec::Nhits(self.clone());
-        let trained = crate::model::train(
-            train,
-            &[target],
-            &spec,
-            &TrainOptions::default(),
-            &mut |_| {},
-        )?;
-        match trained.model {
-            NeuralModel::Nhits(m) => Ok(m),
-        }
+    fn fit(&self, train: &TimeSeries, target: &str) -> nt_core::Result<NeuralModel> {
+        fit_spec(NeuralSpec::Nhits(self.clone()), train, target)
     }
 }
 
-/// Loads a neuralforecast NHITS `state_dict` saved as safetensors (`weights`) into our NHITS
-/// built from `config` (which must describe the same architecture: sizes, stacks, dropout, the
-/// loss's number of outputs). Tensors outside `blocks.*` are ignored; a missing, misshapen or
-/// unexpected block tensor is an error. The model forecasts column `y` or a history's only column.
-pub fn import_neuralforecast(weights: &Path, config: &NhitsConfig) -> Result<NeuralModel> {
+impl Fit for NBeatsConfig {
+    type Fitted = NeuralModel;
+
+    /// Trains on `train`'s column `target`, as for NHITS.
+    fn fit(&self, train: &TimeSeries, target: &str) -> nt_core::Result<NeuralModel> {
+        fit_spec(NeuralSpec::NBeats(self.clone()), train, target)
+    }
+}
+
+/// Loads a neuralforecast NHITS or NBEATS `state_dict` saved as safetensors (`weights`) into our
+/// model built from `spec` (which must describe the same architecture: sizes, stacks, dropout,
+/// the loss's number of outputs). Tensors outside `blocks.*.layers.*` are ignored; a missing,
+/// misshapen or unexpected layer tensor is an error. The model forecasts column `y` or a
+/// history's only column.
+pub fn import_neuralforecast(weights: &Path, spec: &NeuralSpec) -> Result<NeuralModel> {
     let bytes = std::fs::read(weights).map_err(|e| Error::io(weights, e))?;
     let device = default_device();
     let tensors = candle_core::safetensors::load_buffer(&bytes, &device)?;
@@ -632,13 +677,13 @@ pub fn import_neuralforecast(weights: &Path, config: &NhitsConfig) -> Result<Neu
         origin: "neuralforecast".into(),
         ..ModelMeta::default()
     };
-    let m = FittedNhits::from_weights(config.clone(), tensors, vec!["y".into()], meta, &device)
-        .map_err(|e| match e {
+    NeuralModel::from_weights(spec.clone(), tensors, vec!["y".into()], meta, &device).map_err(|e| {
+        match e {
             Error::Checkpoint { reason, .. } => Error::Checkpoint {
                 path: weights.display().to_string(),
                 reason,
             },
             other => other,
-        })?;
-    Ok(NeuralModel::Nhits(m))
+        }
+    })
 }

@@ -111,7 +111,7 @@ pub fn nhits_block(
     })
 }
 
-fn activate(a: Activation, x: &Tensor) -> Result<Tensor> {
+pub(crate) fn activate(a: Activation, x: &Tensor) -> Result<Tensor> {
     Ok(match a {
         Activation::ReLU => x.relu()?,
         Activation::Tanh => x.tanh()?,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarBuilder;
 use nt_neural::optim::Adam;
-use nt_neural::{import_neuralforecast, Nhits, NhitsConfig, Optimizer};
+use nt_neural::{import_neuralforecast, NeuralSpec, Nhits, NhitsConfig, Optimizer};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -85,7 +85,11 @@ fn import_gives_the_same_forecasts_through_predict() {
     // the reference forecast of the first window.
     use nt_core::{Horizon, Predict, TimeSeries};
     let cfg = config("nhits_small");
-    let model = import_neuralforecast(&fixture("nhits_small.safetensors"), &cfg).unwrap();
+    let model = import_neuralforecast(
+        &fixture("nhits_small.safetensors"),
+        &NeuralSpec::Nhits(cfg.clone()),
+    )
+    .unwrap();
     let io = io("nhits_small");
     let x: Vec<f64> = io["input"]
         .get(0)
@@ -113,9 +117,12 @@ fn import_gives_the_same_forecasts_through_predict() {
         input_size: 30,
         ..cfg
     };
-    let err = import_neuralforecast(&fixture("nhits_small.safetensors"), &wrong)
-        .unwrap_err()
-        .to_string();
+    let err = import_neuralforecast(
+        &fixture("nhits_small.safetensors"),
+        &NeuralSpec::Nhits(wrong),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("blocks.0.layers.0.weight"), "{err}");
 }
 
@@ -183,7 +190,11 @@ fn single_window_path_and_batched_path_match_neuralforecast() {
         "nhits_cubic_dropout",
     ] {
         let cfg = config(case);
-        let model = import_neuralforecast(&fixture(&format!("{case}.safetensors")), &cfg).unwrap();
+        let model = import_neuralforecast(
+            &fixture(&format!("{case}.safetensors")),
+            &NeuralSpec::Nhits(cfg),
+        )
+        .unwrap();
         let io = io(case);
         let (b, h, q) = io["output"].dims3().unwrap();
         let expected: Vec<f32> = io["output"].flatten_all().unwrap().to_vec1().unwrap();
@@ -225,4 +236,73 @@ fn single_window_path_and_batched_path_match_neuralforecast() {
             }
         }
     }
+}
+
+fn check_nbeats(case: &str) {
+    let cfg: nt_neural::NBeatsConfig =
+        serde_json::from_slice(&std::fs::read(fixture(&format!("{case}.json"))).unwrap()).unwrap();
+    let spec = NeuralSpec::NBeats(cfg.clone());
+    // Through the user-facing import (which must skip the stored `blocks.N.basis.*` tensors) ...
+    let model = import_neuralforecast(&fixture(&format!("{case}.safetensors")), &spec).unwrap();
+    let io = io(case);
+    let (b, h, q) = io["output"].dims3().unwrap();
+    let expected: Vec<f32> = io["output"].flatten_all().unwrap().to_vec1().unwrap();
+    let inputs: Vec<Vec<f64>> = (0..b)
+        .map(|i| {
+            io["input"]
+                .get(i)
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+                .into_iter()
+                .map(f64::from)
+                .collect()
+        })
+        .collect();
+    let refs: Vec<&[f64]> = inputs.iter().map(|v| v.as_slice()).collect();
+    let forecasts = model.forecast_windows(&refs, h).unwrap();
+    for (i, f) in forecasts.iter().enumerate() {
+        let bands: Vec<&[f64]> = if q == 1 {
+            vec![f.point_values()]
+        } else {
+            f.quantiles()
+                .iter()
+                .map(|band| band.values.as_slice())
+                .collect()
+        };
+        for (k, band) in bands.iter().enumerate() {
+            for (t, v) in band.iter().enumerate() {
+                let e = f64::from(expected[(i * h + t) * q + k]);
+                assert!(
+                    (v - e).abs() < 1e-5,
+                    "{case} window {i} step {t} output {k}: {v} vs {e}"
+                );
+            }
+        }
+    }
+    // ... and straight through the network.
+    let weights =
+        candle_core::safetensors::load(fixture(&format!("{case}.safetensors")), &Device::Cpu)
+            .unwrap();
+    let net = nt_neural::NBeats::new(
+        &cfg,
+        q,
+        VarBuilder::from_tensors(weights, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+    let diff = max_abs_diff(&net.forward(&io["input"]).unwrap(), &io["output"]);
+    assert!(diff < 1e-5, "{case}: max |ours - neuralforecast| = {diff}");
+}
+
+#[test]
+fn nbeats_default_stacks_match_neuralforecast() {
+    // Identity, polynomial trend (n_basis 2) and seasonality (2 harmonics) blocks, L=24, H=12.
+    check_nbeats("nbeats_small");
+}
+
+#[test]
+fn nbeats_interpretable_quantiles_match_neuralforecast() {
+    // Two trend blocks (Legendre, n_basis 3) and two seasonality blocks (3 harmonics), three
+    // quantile outputs, L=20, H=10.
+    check_nbeats("nbeats_interpretable_quantile");
 }

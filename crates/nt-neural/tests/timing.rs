@@ -90,8 +90,8 @@ fn nhits_default_size_timings() {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
         .collect();
-    let model = nt_neural::FittedNhits::from_weights(
-        cfg.clone(),
+    let model = nt_neural::NeuralModel::from_weights(
+        nt_neural::NeuralSpec::Nhits(cfg.clone()),
         weights,
         vec!["y".into()],
         Default::default(),

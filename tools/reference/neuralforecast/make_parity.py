@@ -23,7 +23,7 @@ warnings.filterwarnings("ignore")
 os.environ.setdefault("NIXTLA_ID_AS_COL", "1")
 
 from neuralforecast.losses.pytorch import MAE, MQLoss  # noqa: E402
-from neuralforecast.models import NHITS  # noqa: E402
+from neuralforecast.models import NBEATS, NHITS  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 OUT = os.path.join(ROOT, "crates", "nt-neural", "tests", "fixtures")
@@ -47,6 +47,18 @@ CASES = [
          dropout_prob_theta=0.2, quantiles=None),
 ]
 
+# N-BEATS: the default stacks (identity, trend, seasonality), and an interpretable model with
+# quantile outputs, a Legendre trend basis and 3 harmonics. Their state_dicts also hold the fixed
+# bases (blocks.N.basis.*), which the import must ignore.
+NBEATS_CASES = [
+    dict(name="nbeats_small", h=12, input_size=24, mlp_units=2 * [[32, 32]], n_blocks=[1, 1, 1],
+         stack_types=["identity", "trend", "seasonality"], n_harmonics=2, n_basis=2,
+         basis="polynomial", activation="ReLU", quantiles=None),
+    dict(name="nbeats_interpretable_quantile", h=10, input_size=20, mlp_units=2 * [[16, 16]],
+         n_blocks=[2, 2], stack_types=["trend", "seasonality"], n_harmonics=3, n_basis=3,
+         basis="legendre", activation="ReLU", quantiles=[0.1, 0.5, 0.9]),
+]
+
 TRAIN_CASE = "nhits_small"
 BATCH = 8
 
@@ -63,6 +75,27 @@ def build(case):
                   max_steps=1, accelerator="cpu", logger=False, enable_progress_bar=False,
                   enable_model_summary=False)
     return model
+
+
+def build_nbeats(case):
+    torch.manual_seed(0)
+    loss = MQLoss(quantiles=case["quantiles"]) if case["quantiles"] else MAE()
+    return NBEATS(h=case["h"], input_size=case["input_size"], mlp_units=case["mlp_units"],
+                  n_blocks=case["n_blocks"], stack_types=case["stack_types"],
+                  n_harmonics=case["n_harmonics"], n_basis=case["n_basis"], basis=case["basis"],
+                  activation=case["activation"], loss=loss, random_seed=0, max_steps=1,
+                  accelerator="cpu", logger=False, enable_progress_bar=False,
+                  enable_model_summary=False)
+
+
+def nbeats_config_json(case):
+    q = case["quantiles"]
+    return {
+        "input_size": case["input_size"], "horizon": case["h"], "stack_types": case["stack_types"],
+        "stacks": case["n_blocks"], "mlp_units": case["mlp_units"],
+        "n_harmonics": case["n_harmonics"], "n_basis": case["n_basis"], "basis": case["basis"],
+        "activation": case["activation"], "train": {"loss": {"quantile": q} if q else "mae"},
+    }
 
 
 def forward(model, x):
@@ -127,6 +160,24 @@ def main():
             f.write("\n")
         n = sum(p.numel() for p in model.parameters())
         print(f"{case['name']}: {n} parameters, output {tuple(y.shape)}")
+    for case in NBEATS_CASES:
+        model = build_nbeats(case)
+        model.eval()
+        L, H = case["input_size"], case["h"]
+        x = (torch.randn(BATCH, L, generator=g).cumsum(1) * 0.3).float()
+        with torch.no_grad():
+            y = forward(model, x).reshape(BATCH, H, -1).contiguous()
+        meta = {"torch": torch.__version__, "neuralforecast": neuralforecast.__version__,
+                "case": case["name"]}
+        state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()
+                 if k.startswith("blocks.")}
+        save_file(state, os.path.join(OUT, case["name"] + ".safetensors"), metadata=meta)
+        save_file({"input": x.contiguous(), "output": y},
+                  os.path.join(OUT, case["name"] + "_io.safetensors"), metadata=meta)
+        with open(os.path.join(OUT, case["name"] + ".json"), "w") as f:
+            json.dump(nbeats_config_json(case), f, indent=1)
+            f.write("\n")
+        print(f"{case['name']}: {sorted(state)[:3]}..., output {tuple(y.shape)}")
 
 
 if __name__ == "__main__":
