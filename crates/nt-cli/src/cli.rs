@@ -109,7 +109,12 @@ pub(crate) struct EvalArgs {
     #[arg(long, value_enum, default_value_t = ScaleArg::Original)]
     pub(crate) scale: ScaleArg,
     /// Central prediction-interval levels in percent, scored by coverage and pinball loss.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "80,95")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "80,95"
+    )]
     pub(crate) level: Vec<f64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -149,7 +154,12 @@ pub(crate) struct ForecastArgs {
     #[arg(long, value_name = "S")]
     pub(crate) season: Option<usize>,
     /// Central prediction-interval levels in percent.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "80,95")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "80,95"
+    )]
     pub(crate) level: Vec<f64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]

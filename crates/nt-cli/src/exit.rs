@@ -26,7 +26,7 @@ pub(crate) fn code_for(err: &anyhow::Error) -> u8 {
             return e.is_bad_input();
         }
         if let Some(e) = cause.downcast_ref::<nt_classical::Error>() {
-            return e.is_bad_input();
+            return classical_is_bad_input(e);
         }
         false
     });
@@ -41,6 +41,21 @@ pub(crate) fn code_for(err: &anyhow::Error) -> u8 {
 /// numerical failure.
 pub(crate) fn core_is_bad_input(e: &nt_core::Error) -> bool {
     !matches!(e, nt_core::Error::Model { .. })
+}
+
+/// Whether a classical-model error is the user's to fix (a parameter, too little or non-positive
+/// data, an unknown model name) rather than a numerical failure.
+fn classical_is_bad_input(e: &nt_classical::Error) -> bool {
+    use nt_classical::Error as E;
+    match e {
+        E::InvalidParameter { .. }
+        | E::InsufficientHistory { .. }
+        | E::NonPositive { .. }
+        | E::HorizonTooLong { .. }
+        | E::UnknownModel { .. } => true,
+        E::Core(core) => core_is_bad_input(core),
+        _ => false,
+    }
 }
 
 /// The error and its causes on one line, outermost first, without repeating a cause whose text the

@@ -60,7 +60,8 @@ fn coverage(score: &ModelScore, level: f64) -> Option<f64> {
 pub(crate) fn leaderboard_table(scores: &[ModelScore], baseline: &str, levels: &[f64]) -> String {
     let ranked = nt_eval::leaderboard(scores);
     let mut header: Vec<String> = [
-        "#", "model", "MAE", "RMSE", "sMAPE%", "MASE", "dir.acc", "Theil U", "skill", "DM p", "vs RW",
+        "#", "model", "MAE", "RMSE", "sMAPE%", "MASE", "dir.acc", "Theil U", "skill", "DM p",
+        "vs RW",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -91,7 +92,9 @@ pub(crate) fn leaderboard_table(scores: &[ModelScore], baseline: &str, levels: &
             fmt_opt(s.mase, 3),
             fmt_opt(s.directional_accuracy, 3),
             fmt_opt(s.theils_u, 3),
-            s.skill_mae.map(|k| format!("{:+.1}%", k * 100.0)).unwrap_or_else(|| "-".into()),
+            s.skill_mae
+                .map(|k| format!("{:+.1}%", k * 100.0))
+                .unwrap_or_else(|| "-".into()),
             fmt_opt(s.dm.as_ref().map(|d| d.p_value), 3),
             verdict,
         ];
@@ -103,7 +106,12 @@ pub(crate) fn leaderboard_table(scores: &[ModelScore], baseline: &str, levels: &
     }
     let mut out = render_table(&header, &rows);
     for m in scores.iter().filter(|m| m.error.is_some()) {
-        let _ = writeln!(out, "failed: {}: {}", m.name, m.error.as_deref().unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "failed: {}: {}",
+            m.name,
+            m.error.as_deref().unwrap_or_default()
+        );
     }
     out
 }
@@ -134,7 +142,15 @@ fn render_table(header: &[String], rows: &[Vec<String>]) -> String {
     };
     let mut out = String::new();
     let _ = writeln!(out, "{}", line(header));
-    let _ = writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+    let _ = writeln!(
+        out,
+        "{}",
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  ")
+    );
     for r in rows {
         let _ = writeln!(out, "{}", line(r));
     }
@@ -175,16 +191,28 @@ covNN = share of actuals inside the NN% interval.";
 
 /// CSV: one row per (target, model) with every score; `ALL` rows hold the pooled scores when there
 /// are several targets.
-pub(crate) fn scores_csv(reports: &[BacktestReport], pooled: Option<&[ModelScore]>, levels: &[f64]) -> String {
+pub(crate) fn scores_csv(
+    reports: &[BacktestReport],
+    pooled: Option<&[ModelScore]>,
+    levels: &[f64],
+) -> String {
     let mut out = String::from(
         "target,model,windows,mae,mse,rmse,mape,smape,mase,directional_accuracy,theils_u,skill_mae,dm_statistic,dm_p_value",
     );
     for l in levels {
-        let _ = write!(out, ",coverage_{0:.0},pinball_lower_{0:.0},pinball_upper_{0:.0},width_{0:.0}", l * 100.0);
+        let _ = write!(
+            out,
+            ",coverage_{0:.0},pinball_lower_{0:.0},pinball_upper_{0:.0},width_{0:.0}",
+            l * 100.0
+        );
     }
     out.push_str(",fit_seconds,predict_seconds,error\n");
     let mut emit = |target: &str, m: &ModelScore| {
-        let num = |v: Option<f64>| v.filter(|x| x.is_finite()).map(|x| x.to_string()).unwrap_or_default();
+        let num = |v: Option<f64>| {
+            v.filter(|x| x.is_finite())
+                .map(|x| x.to_string())
+                .unwrap_or_default()
+        };
         let s = m.scores.as_ref();
         let mut cells = vec![
             csv_cell(target),

@@ -147,7 +147,11 @@ fn time_label(ms: i64, span_ms: i64) -> String {
     }
 }
 
-fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, data: &PlotData, with_text: bool) -> Result<()>
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    data: &PlotData,
+    with_text: bool,
+) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
@@ -178,13 +182,19 @@ where
 
     let (ht, hv) = &data.history;
     chart
-        .draw_series(LineSeries::new(ht.iter().copied().zip(hv.iter().copied()), BLACK.stroke_width(1)))
+        .draw_series(LineSeries::new(
+            ht.iter().copied().zip(hv.iter().copied()),
+            BLACK.stroke_width(1),
+        ))
         .map_err(err)?
         .label("history")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK));
     if let Some((at, av)) = &data.actual {
         chart
-            .draw_series(LineSeries::new(at.iter().copied().zip(av.iter().copied()), BLACK.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                at.iter().copied().zip(av.iter().copied()),
+                BLACK.stroke_width(2),
+            ))
             .map_err(err)?
             .label("actual")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
@@ -203,7 +213,10 @@ where
                 .collect();
             let alpha = 0.12 + 0.08 * i as f64;
             chart
-                .draw_series(std::iter::once(Polygon::new(polygon, color.mix(alpha).filled())))
+                .draw_series(std::iter::once(Polygon::new(
+                    polygon,
+                    color.mix(alpha).filled(),
+                )))
                 .map_err(err)?;
         }
         chart
@@ -213,7 +226,9 @@ where
             ))
             .map_err(err)?
             .label(f.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
     }
     if with_text {
         chart
@@ -252,7 +267,11 @@ mod tests {
         let svg = dir.path().join("p.svg");
         write_plot(&svg, &sample()).unwrap();
         let text = std::fs::read_to_string(&svg).unwrap();
-        assert!(text.starts_with("<svg") && text.contains("polyline"), "{}", &text[..80.min(text.len())]);
+        assert!(
+            text.starts_with("<svg") && text.contains("polyline"),
+            "{}",
+            &text[..80.min(text.len())]
+        );
         let png = dir.path().join("p.png");
         write_plot(&png, &sample()).unwrap();
         assert_eq!(&std::fs::read(&png).unwrap()[1..4], b"PNG");

@@ -84,7 +84,11 @@ pub(crate) fn resolve_season(series: &TimeSeries, season: Option<usize>) -> Resu
 }
 
 /// The input size: the user's, else 7 seasons, at least twice the horizon and at least 8.
-pub(crate) fn resolve_input_size(input_size: Option<usize>, season: usize, horizon: usize) -> Result<usize> {
+pub(crate) fn resolve_input_size(
+    input_size: Option<usize>,
+    season: usize,
+    horizon: usize,
+) -> Result<usize> {
     match input_size {
         Some(0) => Err(UsageError("--input-size must be at least 1".into()).into()),
         Some(l) => Ok(l),
@@ -119,9 +123,18 @@ mod tests {
         TimeSeries::new(
             (0..n).map(|i| i * step).collect(),
             vec![
-                nt_core::Column { name: "Open".into(), values: vec![1.0; n as usize] },
-                nt_core::Column { name: "Close".into(), values: vec![1.0; n as usize] },
-                nt_core::Column { name: "Volume".into(), values: vec![1.0; n as usize] },
+                nt_core::Column {
+                    name: "Open".into(),
+                    values: vec![1.0; n as usize],
+                },
+                nt_core::Column {
+                    name: "Close".into(),
+                    values: vec![1.0; n as usize],
+                },
+                nt_core::Column {
+                    name: "Volume".into(),
+                    values: vec![1.0; n as usize],
+                },
             ],
         )
         .unwrap()
@@ -140,7 +153,10 @@ mod tests {
     #[test]
     fn season_follows_the_time_step() {
         assert_eq!(resolve_season(&series(HOUR_MS, 5), None).unwrap(), 24);
-        assert_eq!(resolve_season(&series(15 * MINUTE_MS, 5), None).unwrap(), 96);
+        assert_eq!(
+            resolve_season(&series(15 * MINUTE_MS, 5), None).unwrap(),
+            96
+        );
         assert_eq!(resolve_season(&series(DAY_MS, 5), None).unwrap(), 7);
         assert_eq!(resolve_season(&series(HOUR_MS, 5), Some(12)).unwrap(), 12);
         assert!(resolve_season(&series(HOUR_MS, 5), Some(0)).is_err());

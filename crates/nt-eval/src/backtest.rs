@@ -228,6 +228,9 @@ pub enum Progress<'a> {
     },
 }
 
+/// Name of the random-walk baseline in every report.
+pub const BASELINE: &str = "naive";
+
 /// A progress callback that ignores everything.
 pub fn no_progress(_: Progress<'_>) {}
 
@@ -242,7 +245,8 @@ pub fn no_progress(_: Progress<'_>) {}
 /// never a test row).
 ///
 /// The random walk (last observed value, repeated) is always computed and reported first, as
-/// `naive` (or `random_walk` when a model is already called `naive`); skill, Theil's U and DM are
+/// `naive`; a given model named `naive` is taken to be the random walk (with its own intervals)
+/// and serves as that baseline instead of the built-in one. Skill, Theil's U and DM are
 /// relative to it. A model that fails to fit or predict (or returns a forecast of the wrong length
 /// or with non-finite values) is dropped with its error in the report; the others go on.
 ///
@@ -472,16 +476,6 @@ fn run_target(
             });
         }
     }
-    let baseline_name = if models.iter().any(|m| m.name == "naive") {
-        "random_walk"
-    } else {
-        "naive"
-    };
-    if models.iter().any(|m| m.name == baseline_name) {
-        return Err(Error::ModelName {
-            name: baseline_name.to_string(),
-        });
-    }
     let last = *cutoffs.last().unwrap_or(&first);
     let stride = match cutoffs.as_slice() {
         [a, b, ..] => b - a,
@@ -514,8 +508,19 @@ fn run_target(
         },
         progress,
     };
-    let baseline = ctx.run_baseline(baseline_name);
-    let models = models.iter().map(|m| ctx.run_model(m)).collect();
+    // A given model named `naive` is the random walk with its own intervals: it serves as the
+    // baseline. If it fails, the built-in random walk takes its place under the same name.
+    let user_naive = models.iter().position(|m| m.name == BASELINE);
+    let baseline = match user_naive.map(|i| ctx.run_model(&models[i])) {
+        Some(run) if run.error.is_none() => run,
+        _ => ctx.run_baseline(BASELINE),
+    };
+    let models = models
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != user_naive)
+        .map(|(_, m)| ctx.run_model(m))
+        .collect();
     let actuals = cfg.keep_forecasts.then(|| {
         let rows = data.first_origin + 1..last + h + 1;
         Actuals {

@@ -9,7 +9,7 @@ mod split;
 
 pub use backtest::{
     backtest, backtest_many, no_progress, BacktestConfig, NamedModel, Progress, Refit, Scale,
-    TrainWindow,
+    TrainWindow, BASELINE,
 };
 pub use dm::{diebold_mariano, DieboldMariano};
 pub use error::{Error, Result};

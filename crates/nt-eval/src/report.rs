@@ -174,8 +174,8 @@ pub struct BacktestReport {
     pub settings: BacktestConfig,
     /// The data and split.
     pub data: DataInfo,
-    /// Name of the random-walk baseline among `models` (`naive`, or `random_walk` when a given
-    /// model is already called `naive`); skill, Theil's U and DM are all relative to it.
+    /// Name of the random-walk baseline among `models` (always `naive`; a given model of that name
+    /// serves as the baseline); skill, Theil's U and DM are all relative to it.
     pub baseline: String,
     /// The baseline first, then the given models in order.
     pub models: Vec<ModelScore>,

@@ -368,13 +368,17 @@ fn random_walk_against_itself_has_no_skill() {
 }
 
 #[test]
-fn a_user_model_named_naive_moves_the_baseline_aside() {
+fn a_user_model_named_naive_serves_as_the_baseline() {
     let s = walk();
-    let models = [NamedModel::new("naive", &RandomWalk)];
+    let models = [
+        NamedModel::new("naive", &RandomWalk),
+        NamedModel::new("rw", &RandomWalk),
+    ];
     let r = backtest(&s, "y", &models, &cfg(3), &no_progress).unwrap();
-    assert_eq!(r.baseline, "random_walk");
-    assert_eq!(r.models[0].name, "random_walk");
-    assert_eq!(r.models[1].name, "naive");
+    assert_eq!(r.baseline, "naive");
+    // The given naive model is not listed twice: baseline first, then the others.
+    let names: Vec<&str> = r.models.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["naive", "rw"]);
     let dup = [
         NamedModel::new("a", &RandomWalk),
         NamedModel::new("a", &RandomWalk),

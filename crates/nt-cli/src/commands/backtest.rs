@@ -8,7 +8,10 @@ use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 use nt_classical::ClassicalOptions;
 use nt_core::TimeSeries;
-use nt_eval::{BacktestConfig, BacktestReport, ModelScore, NamedModel, Progress, Refit, Scale, Split, TrainWindow};
+use nt_eval::{
+    BacktestConfig, BacktestReport, ModelScore, NamedModel, Progress, Refit, Scale, Split,
+    TrainWindow,
+};
 
 use super::menu::{self, MenuModel};
 use crate::cli::{BacktestArgs, EvalArgs, Format, ScaleArg, SplitArg};
@@ -40,9 +43,15 @@ fn parse_train_window(raw: &str) -> Result<TrainWindow> {
         None if raw == "expanding" => Ok(TrainWindow::Expanding),
         Some(("sliding", n)) => match n.parse::<usize>() {
             Ok(len) if len > 0 => Ok(TrainWindow::Sliding { len }),
-            _ => Err(UsageError(format!("--train-window {raw}: expected sliding:N with N ≥ 1 rows")).into()),
+            _ => Err(UsageError(format!(
+                "--train-window {raw}: expected sliding:N with N ≥ 1 rows"
+            ))
+            .into()),
         },
-        _ => Err(UsageError(format!("--train-window {raw}: expected `expanding` or `sliding:N`")).into()),
+        _ => Err(UsageError(format!(
+            "--train-window {raw}: expected `expanding` or `sliding:N`"
+        ))
+        .into()),
     }
 }
 
@@ -103,17 +112,23 @@ pub(crate) fn run(args: &BacktestArgs) -> Result<()> {
     let series = settings::load_data(&args.data)?;
     let plan = plan(&series, args.data.target.as_deref(), &args.eval)?;
     let source = args.data.data.display().to_string();
-    execute(&series, &source, &plan, "backtest")
+    execute(&series, &source, &plan, "backtest").with_context(|| format!("backtest of {source}"))
 }
 
 /// Runs the plan's backtests (one per target, pooled when several), prints the report in the
 /// plan's format and writes its plot. Returns the reports and pooled scores.
-pub(crate) fn execute(series: &TimeSeries, source: &str, plan: &EvalPlan, command: &'static str) -> Result<()> {
+pub(crate) fn execute(
+    series: &TimeSeries,
+    source: &str,
+    plan: &EvalPlan,
+    command: &'static str,
+) -> Result<()> {
     let (reports, pooled) = run_backtests(series, plan)?;
     print_report(source, plan, &reports, &pooled, command)?;
     if let Some(path) = &plan.plot {
         let data = plot_data(series, &reports[0], &pooled, source)?;
-        plot::write_plot(path, &data).with_context(|| format!("writing plot {}", path.display()))?;
+        plot::write_plot(path, &data)
+            .with_context(|| format!("writing plot {}", path.display()))?;
         if plan.format == Format::Table {
             println!("plot written to {}", path.display());
         }
@@ -121,7 +136,10 @@ pub(crate) fn execute(series: &TimeSeries, source: &str, plan: &EvalPlan, comman
     Ok(())
 }
 
-fn run_backtests(series: &TimeSeries, plan: &EvalPlan) -> Result<(Vec<BacktestReport>, Vec<ModelScore>)> {
+fn run_backtests(
+    series: &TimeSeries,
+    plan: &EvalPlan,
+) -> Result<(Vec<BacktestReport>, Vec<ModelScore>)> {
     let named: Vec<NamedModel<'_>> = plan
         .models
         .iter()
@@ -130,7 +148,13 @@ fn run_backtests(series: &TimeSeries, plan: &EvalPlan) -> Result<(Vec<BacktestRe
     let bars: RefCell<HashMap<String, ProgressBar>> = RefCell::new(HashMap::new());
     let quiet = plan.quiet;
     let on_progress = |p: Progress<'_>| {
-        if let Progress::Window { target, model, done, total } = p {
+        if let Progress::Window {
+            target,
+            model,
+            done,
+            total,
+        } = p
+        {
             let key = format!("{target}/{model}");
             let mut bars = bars.borrow_mut();
             let bar = bars
@@ -160,7 +184,10 @@ fn print_report(
     pooled: &[ModelScore],
     command: &'static str,
 ) -> Result<()> {
-    let baseline = reports.first().map(|r| r.baseline.as_str()).unwrap_or("naive");
+    let baseline = reports
+        .first()
+        .map(|r| r.baseline.as_str())
+        .unwrap_or("naive");
     match plan.format {
         Format::Json => {
             let doc = output::BacktestJson {
@@ -169,27 +196,39 @@ fn print_report(
                 command,
                 source: source.to_string(),
                 pooled,
-                leaderboard: nt_eval::leaderboard(pooled).iter().map(|m| m.name.as_str()).collect(),
+                leaderboard: nt_eval::leaderboard(pooled)
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect(),
                 targets: reports,
             };
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
         Format::Csv => {
             let pooled = (reports.len() > 1).then_some(pooled);
-            print!("{}", output::scores_csv(reports, pooled, &plan.config.levels));
+            print!(
+                "{}",
+                output::scores_csv(reports, pooled, &plan.config.levels)
+            );
         }
         Format::Table => {
             for r in reports {
                 println!("{}", output::report_header(source, r));
                 if reports.len() > 1 {
-                    print!("{}", output::leaderboard_table(&r.models, baseline, &plan.config.levels));
+                    print!(
+                        "{}",
+                        output::leaderboard_table(&r.models, baseline, &plan.config.levels)
+                    );
                     println!();
                 }
             }
             if reports.len() > 1 {
                 println!("pooled over {} targets:", reports.len());
             }
-            print!("{}", output::leaderboard_table(pooled, baseline, &plan.config.levels));
+            print!(
+                "{}",
+                output::leaderboard_table(pooled, baseline, &plan.config.levels)
+            );
             println!("{}", output::LEGEND);
         }
     }
@@ -198,7 +237,12 @@ fn print_report(
 
 /// The plot of a backtest: the last origin's history tail, what happened next, and the forecasts of
 /// the random walk and the best three other models, with the best model's bands.
-fn plot_data(series: &TimeSeries, report: &BacktestReport, pooled: &[ModelScore], source: &str) -> Result<PlotData> {
+fn plot_data(
+    series: &TimeSeries,
+    report: &BacktestReport,
+    pooled: &[ModelScore],
+    source: &str,
+) -> Result<PlotData> {
     let target = &report.data.target;
     let values = series.column(target)?;
     let horizon = report.settings.horizon;
@@ -230,7 +274,13 @@ fn plot_data(series: &TimeSeries, report: &BacktestReport, pooled: &[ModelScore]
                 bands: if k == 1 {
                     f.intervals
                         .iter()
-                        .map(|i| (i.level, i.lower[..steps].to_vec(), i.upper[..steps].to_vec()))
+                        .map(|i| {
+                            (
+                                i.level,
+                                i.lower[..steps].to_vec(),
+                                i.upper[..steps].to_vec(),
+                            )
+                        })
                         .collect()
                 } else {
                     Vec::new()
@@ -252,8 +302,14 @@ mod tests {
 
     #[test]
     fn train_window_parses_or_names_the_flag() {
-        assert_eq!(parse_train_window("expanding").unwrap(), TrainWindow::Expanding);
-        assert_eq!(parse_train_window("sliding:500").unwrap(), TrainWindow::Sliding { len: 500 });
+        assert_eq!(
+            parse_train_window("expanding").unwrap(),
+            TrainWindow::Expanding
+        );
+        assert_eq!(
+            parse_train_window("sliding:500").unwrap(),
+            TrainWindow::Sliding { len: 500 }
+        );
         for bad in ["sliding:0", "sliding:x", "rolling"] {
             let e = parse_train_window(bad).unwrap_err().to_string();
             assert!(e.contains("--train-window"), "{e}");

@@ -11,14 +11,23 @@ use crate::settings;
 /// Runs `nt demo`.
 pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     let (series, source) = match &args.data {
-        Some(path) => (settings::load_file(path, None, "error")?, path.display().to_string()),
+        Some(path) => (
+            settings::load_file(path, None, "error")?,
+            path.display().to_string(),
+        ),
         None => {
             let cfg = MarketConfig {
                 seed: args.seed,
                 rows: args.rows,
                 ..MarketConfig::default()
             };
-            (sample_market(&cfg)?, format!("sample market (seed {}, {} hourly rows)", args.seed, args.rows))
+            (
+                sample_market(&cfg)?,
+                format!(
+                    "sample market (seed {}, {} hourly rows)",
+                    args.seed, args.rows
+                ),
+            )
         }
     };
     let eval = EvalArgs {

@@ -92,7 +92,11 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
                         point: f.point_values().to_vec(),
                         intervals: intervals(f, &levels)
                             .into_iter()
-                            .map(|(level, lower, upper)| IntervalJson { level, lower, upper })
+                            .map(|(level, lower, upper)| IntervalJson {
+                                level,
+                                lower,
+                                upper,
+                            })
                             .collect(),
                     })
                     .collect(),
@@ -119,8 +123,15 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
         let tail = (4 * args.horizon).max(48).min(values.len());
         let ts = series.timestamps();
         let data = PlotData {
-            title: format!("{}: {} forecast of {target}", args.data.data.display(), model.name),
-            history: (ts[ts.len() - tail..].to_vec(), values[values.len() - tail..].to_vec()),
+            title: format!(
+                "{}: {} forecast of {target}",
+                args.data.data.display(),
+                model.name
+            ),
+            history: (
+                ts[ts.len() - tail..].to_vec(),
+                values[values.len() - tail..].to_vec(),
+            ),
             actual: None,
             forecasts: vec![PlotForecast {
                 label: model.name.clone(),
@@ -141,7 +152,10 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
 fn intervals(f: &Forecast, levels: &[f64]) -> Vec<(f64, Vec<f64>, Vec<f64>)> {
     levels
         .iter()
-        .filter_map(|l| f.interval(*l).map(|(lo, hi)| (*l, lo.to_vec(), hi.to_vec())))
+        .filter_map(|l| {
+            f.interval(*l)
+                .map(|(lo, hi)| (*l, lo.to_vec(), hi.to_vec()))
+        })
         .collect()
 }
 
@@ -149,7 +163,12 @@ fn forecast_table(f: &Forecast, future: &[i64], levels: &[f64]) -> String {
     let bands = intervals(f, levels);
     let mut out = format!("{:<20}  {:>12}", "timestamp", "point");
     for (l, _, _) in &bands {
-        let _ = write!(out, "  {:>12}  {:>12}", format!("lo{:.0}", l * 100.0), format!("hi{:.0}", l * 100.0));
+        let _ = write!(
+            out,
+            "  {:>12}  {:>12}",
+            format!("lo{:.0}", l * 100.0),
+            format!("hi{:.0}", l * 100.0)
+        );
     }
     out.push('\n');
     for (i, t) in future.iter().enumerate() {
@@ -170,7 +189,13 @@ fn forecast_csv(results: &[(String, Forecast)], future: &[i64], levels: &[f64]) 
     out.push('\n');
     for (target, f) in results {
         for (i, t) in future.iter().enumerate() {
-            let _ = write!(out, "{},{},{}", csv_cell(target), iso_time(*t), f.point_values()[i]);
+            let _ = write!(
+                out,
+                "{},{},{}",
+                csv_cell(target),
+                iso_time(*t),
+                f.point_values()[i]
+            );
             for l in levels {
                 match f.interval(*l) {
                     Some((lo, hi)) => {
