@@ -197,6 +197,6 @@ impl Predict for FittedMstl {
                 values: shift(&b.values),
             })
             .collect();
-        Ok(Forecast::new(shift(trend.point_values()), bands)?)
+        Forecast::new(shift(trend.point_values()), bands)
     }
 }

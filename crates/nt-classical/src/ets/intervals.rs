@@ -120,29 +120,7 @@ pub(crate) fn forecast(
         let sd: Vec<f64> = var.iter().map(|v| v.max(0.0).sqrt()).collect();
         return gaussian_forecast(point, &sd, levels);
     }
-    // Simulation: `simulations` paths of Gaussian innovations with the fitted variance.
-    let mut rng = StdRng::seed_from_u64(seed);
-    let normal = Normal::new(0.0, sigma2.max(0.0).sqrt()).map_err(|e| {
-        crate::Error::Core(nt_core::Error::model(
-            "ets",
-            format!("cannot simulate with residual variance {sigma2}: {e}"),
-        ))
-    })?;
-    let mut paths = vec![vec![0.0; simulations]; h];
-    let mut innovations = vec![0.0; h];
-    let mut path = vec![0.0; h];
-    for k in 0..simulations {
-        innovations
-            .iter_mut()
-            .for_each(|e| *e = normal.sample(&mut rng));
-        state.simulate(spec, p, &innovations, &mut path);
-        for (step, v) in path.iter().enumerate() {
-            paths[step][k] = *v;
-        }
-    }
-    for step in &mut paths {
-        step.sort_by(f64::total_cmp);
-    }
+    let paths = simulate_paths(spec, p, sigma2, state, h, simulations, seed)?;
     let mut out = Forecast::point(point);
     for &level in levels {
         let lo = (1.0 - level) / 2.0;
@@ -152,4 +130,135 @@ pub(crate) fn forecast(
         out = out.with_interval(level, lower, upper)?;
     }
     Ok(out)
+}
+
+/// `simulations` future paths from `state` with Gaussian innovations of variance `sigma2`
+/// (relative innovations for multiplicative error), seeded; returns, for each step, the
+/// simulated values sorted ascending.
+fn simulate_paths(
+    spec: &Spec,
+    p: &EtsParams,
+    sigma2: f64,
+    state: &State,
+    h: usize,
+    simulations: usize,
+    seed: u64,
+) -> Result<Vec<Vec<f64>>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let normal = Normal::new(0.0, sigma2.max(0.0).sqrt()).map_err(|e| {
+        crate::Error::Core(nt_core::Error::model(
+            "ets",
+            format!("cannot simulate with residual variance {sigma2}: {e}"),
+        ))
+    })?;
+    // paths[step][k]: the value of simulated path k at `step`.
+    let mut paths = vec![Vec::with_capacity(simulations); h];
+    let mut innovations = vec![0.0; h];
+    let mut path = vec![0.0; h];
+    for _ in 0..simulations {
+        innovations
+            .iter_mut()
+            .for_each(|e| *e = normal.sample(&mut rng));
+        state.simulate(spec, p, &innovations, &mut path);
+        for (step, v) in paths.iter_mut().zip(&path) {
+            step.push(*v);
+        }
+    }
+    for step in &mut paths {
+        step.sort_by(f64::total_cmp);
+    }
+    Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ets::engine::EtsModelType;
+    use crate::stats::normal_quantile;
+
+    /// The simulation agrees with the closed forms where both exist: 95% half-widths of
+    /// 40 000 simulated paths within 2% of the analytic ones for ETS(A,A,N) (class 1, exact)
+    /// and ETS(M,N,N) (class 2, a second-order approximation that is very accurate at a 2%
+    /// relative error scale).
+    #[test]
+    fn simulation_matches_closed_forms() {
+        for (error, trend, x0, sigma2) in [
+            (
+                Component::Additive,
+                Component::Additive,
+                vec![100.0, 0.5],
+                4.0,
+            ),
+            (
+                Component::Multiplicative,
+                Component::None,
+                vec![100.0],
+                0.0004,
+            ),
+        ] {
+            let spec = Spec {
+                kind: EtsModelType {
+                    error,
+                    trend,
+                    season: Component::None,
+                    damped: false,
+                },
+                m: 1,
+            };
+            let p = EtsParams {
+                alpha: 0.3,
+                beta: if trend.is_some() { 0.05 } else { 0.0 },
+                gamma: 0.0,
+                phi: 1.0,
+            };
+            let state = State::from_vec(&spec, &x0);
+            let point = state.forecast(&spec, 1.0, 12);
+            let var = analytic_variance(&spec, &p, sigma2, &point).unwrap();
+            let paths = simulate_paths(&spec, &p, sigma2, &state, 12, 40_000, 7).unwrap();
+            let z = normal_quantile(0.975);
+            for (k, sorted) in paths.iter().enumerate() {
+                let simulated =
+                    (quantile_sorted(sorted, 0.975) - quantile_sorted(sorted, 0.025)) / 2.0;
+                let analytic = z * var[k].sqrt();
+                assert!(
+                    (simulated / analytic - 1.0).abs() < 0.02,
+                    "{}: step {k}: simulated {simulated} vs analytic {analytic}",
+                    spec.kind
+                );
+            }
+        }
+    }
+
+    /// Same seed, same bands; multiplicative-season models go through the simulation.
+    #[test]
+    fn simulated_bands_are_deterministic() {
+        let spec = Spec {
+            kind: EtsModelType {
+                error: Component::Multiplicative,
+                trend: Component::None,
+                season: Component::Multiplicative,
+                damped: false,
+            },
+            m: 4,
+        };
+        let p = EtsParams {
+            alpha: 0.2,
+            beta: 0.0,
+            gamma: 0.1,
+            phi: 1.0,
+        };
+        let state = State::from_vec(&spec, &[10.0, 1.2, 0.9, 0.8, 1.1]);
+        let point = state.forecast(&spec, 1.0, 6);
+        assert!(analytic_variance(&spec, &p, 0.01, &point).is_none());
+        let a = forecast(&spec, &p, 0.01, &state, 6, &[0.8], 1000, 3).unwrap();
+        let b = forecast(&spec, &p, 0.01, &state, 6, &[0.8], 1000, 3).unwrap();
+        assert_eq!(a, b);
+        let (lo, hi) = a.interval(0.8).unwrap();
+        for k in 0..6 {
+            assert!(
+                lo[k] < a.point_values()[k] && a.point_values()[k] < hi[k],
+                "step {k}"
+            );
+        }
+    }
 }

@@ -257,7 +257,7 @@ pub(crate) fn fit_model(
         spec,
         params,
         init,
-        lik: lik,
+        lik,
         aic,
         aicc,
         bic,
