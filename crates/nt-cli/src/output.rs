@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use nt_core::Forecast;
 use nt_eval::{BacktestReport, ModelScore};
 use serde::Serialize;
 
@@ -269,6 +270,151 @@ pub(crate) fn iso_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_else(|| ms.to_string())
+}
+
+/// What a forecast was made from, printed with it.
+#[derive(Debug, Serialize)]
+pub(crate) struct ForecastMeta {
+    /// "forecast" or "predict".
+    pub(crate) command: &'static str,
+    /// Data file.
+    pub(crate) source: String,
+    /// sha256 of the data.
+    pub(crate) fingerprint: String,
+    /// Model name or directory.
+    pub(crate) model: String,
+    /// Rows of data read.
+    pub(crate) rows: usize,
+}
+
+/// One target's forecast in the JSON document.
+#[derive(Debug, Serialize)]
+struct ForecastJson<'a> {
+    target: &'a str,
+    timestamps: Vec<String>,
+    timestamps_ms: &'a [i64],
+    point: &'a [f64],
+    intervals: Vec<IntervalJson>,
+    quantiles: std::collections::BTreeMap<String, &'a [f64]>,
+}
+
+/// A central prediction interval.
+#[derive(Debug, Serialize)]
+struct IntervalJson {
+    level: f64,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+}
+
+/// The central intervals a forecast carries, `(level, lower, upper)`, narrowest first.
+pub(crate) fn bands(f: &Forecast) -> Vec<(f64, Vec<f64>, Vec<f64>)> {
+    f.interval_levels()
+        .into_iter()
+        .filter_map(|l| f.interval(l).map(|(lo, hi)| (l, lo.to_vec(), hi.to_vec())))
+        .collect()
+}
+
+fn level_label(level: f64) -> String {
+    let pct = level * 100.0;
+    if (pct - pct.round()).abs() < 1e-9 {
+        format!("{pct:.0}")
+    } else {
+        format!("{pct}")
+    }
+}
+
+/// Prints forecasts (one per target) that cover the timestamps `future`, in `format`.
+pub(crate) fn print_forecasts(
+    meta: &ForecastMeta,
+    results: &[(String, Forecast)],
+    future: &[i64],
+    format: crate::cli::Format,
+) -> anyhow::Result<()> {
+    use crate::cli::Format;
+    match format {
+        Format::Json => {
+            let forecasts: Vec<ForecastJson<'_>> = results
+                .iter()
+                .map(|(target, f)| ForecastJson {
+                    target,
+                    timestamps: future.iter().map(|t| iso_time(*t)).collect(),
+                    timestamps_ms: &future[..f.len().min(future.len())],
+                    point: f.point_values(),
+                    intervals: bands(f)
+                        .into_iter()
+                        .map(|(level, lower, upper)| IntervalJson { level, lower, upper })
+                        .collect(),
+                    quantiles: f.quantiles().iter().map(|b| (b.q.to_string(), b.values.as_slice())).collect(),
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "tool": "nt",
+                "version": env!("CARGO_PKG_VERSION"),
+                "command": meta.command,
+                "source": meta.source,
+                "fingerprint": meta.fingerprint,
+                "model": meta.model,
+                "rows": meta.rows,
+                "horizon": future.len(),
+                "forecasts": forecasts,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        Format::Csv => {
+            let levels: Vec<f64> = results.first().map(|(_, f)| f.interval_levels()).unwrap_or_default();
+            let mut out = String::from("target,timestamp,point");
+            for l in &levels {
+                let _ = write!(out, ",lower_{0},upper_{0}", level_label(*l));
+            }
+            out.push('\n');
+            for (target, f) in results {
+                for (i, t) in future.iter().enumerate().take(f.len()) {
+                    let _ = write!(out, "{},{},{}", csv_cell(target), iso_time(*t), f.point_values()[i]);
+                    for l in &levels {
+                        match f.interval(*l) {
+                            Some((lo, hi)) => {
+                                let _ = write!(out, ",{},{}", lo[i], hi[i]);
+                            }
+                            None => out.push_str(",,"),
+                        }
+                    }
+                    out.push('\n');
+                }
+            }
+            print!("{out}");
+        }
+        Format::Table => {
+            for (target, f) in results {
+                println!(
+                    "{} forecast of `{target}` from {} ({} rows), next {} steps:",
+                    meta.model,
+                    meta.source,
+                    meta.rows,
+                    f.len()
+                );
+                let bands = bands(f);
+                let mut out = format!("{:<20}  {:>12}", "timestamp", "point");
+                for (l, _, _) in &bands {
+                    let _ = write!(
+                        out,
+                        "  {:>12}  {:>12}",
+                        format!("lo{}", level_label(*l)),
+                        format!("hi{}", level_label(*l))
+                    );
+                }
+                out.push('\n');
+                for (i, t) in future.iter().enumerate().take(f.len()) {
+                    let _ = write!(out, "{:<20}  {:>12.4}", iso_time(*t), f.point_values()[i]);
+                    for (_, lo, hi) in &bands {
+                        let _ = write!(out, "  {:>12.4}  {:>12.4}", lo[i], hi[i]);
+                    }
+                    out.push('\n');
+                }
+                print!("{out}");
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -46,7 +46,10 @@ impl Forecast {
     /// Adds the band for quantile `q`.
     pub fn with_quantile(mut self, q: f64, values: Vec<f64>) -> Result<Self> {
         if !(q > 0.0 && q < 1.0) {
-            return Err(Error::invalid("quantile", format!("{q} is not strictly between 0 and 1")));
+            return Err(Error::invalid(
+                "quantile",
+                format!("{q} is not strictly between 0 and 1"),
+            ));
         }
         if values.len() != self.point.len() {
             return Err(Error::LengthMismatch {
@@ -67,7 +70,10 @@ impl Forecast {
     /// and `(1+level)/2`.
     pub fn with_interval(self, level: f64, lower: Vec<f64>, upper: Vec<f64>) -> Result<Self> {
         if !(level > 0.0 && level < 1.0) {
-            return Err(Error::invalid("level", format!("{level} is not strictly between 0 and 1")));
+            return Err(Error::invalid(
+                "level",
+                format!("{level} is not strictly between 0 and 1"),
+            ));
         }
         self.with_quantile((1.0 - level) / 2.0, lower)?
             .with_quantile((1.0 + level) / 2.0, upper)

@@ -52,6 +52,9 @@ mod tests {
         assert!(Horizon::new(0).is_err());
         assert_eq!(Horizon::new(24).map(Horizon::get).ok(), Some(24));
         assert!(serde_json::from_str::<Horizon>("0").is_err());
-        assert_eq!(serde_json::from_str::<Horizon>("7").ok(), Horizon::new(7).ok());
+        assert_eq!(
+            serde_json::from_str::<Horizon>("7").ok(),
+            Horizon::new(7).ok()
+        );
     }
 }

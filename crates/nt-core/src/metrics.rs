@@ -21,7 +21,12 @@ fn check_pair(what: &str, actual: &[f64], forecast: &[f64]) -> Result<()> {
 }
 
 fn mean_of(actual: &[f64], forecast: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
-    actual.iter().zip(forecast).map(|(a, p)| f(*a, *p)).sum::<f64>() / actual.len() as f64
+    actual
+        .iter()
+        .zip(forecast)
+        .map(|(a, p)| f(*a, *p))
+        .sum::<f64>()
+        / actual.len() as f64
 }
 
 /// Mean absolute error: mean |y − ŷ|.
@@ -52,7 +57,10 @@ pub fn mape(actual: &[f64], forecast: &[f64]) -> Result<f64> {
         .map(|(a, p)| ((a - p) / a).abs())
         .collect();
     if terms.is_empty() {
-        return Err(Error::invalid("actual", "MAPE is undefined: every actual value is zero"));
+        return Err(Error::invalid(
+            "actual",
+            "MAPE is undefined: every actual value is zero",
+        ));
     }
     Ok(100.0 * terms.iter().sum::<f64>() / terms.len() as f64)
 }
@@ -92,7 +100,9 @@ pub fn seasonal_naive_scale(insample: &[f64], season: usize) -> Result<f64> {
     if scale == 0.0 || !scale.is_finite() {
         return Err(Error::invalid(
             "insample",
-            format!("MASE is undefined: the in-sample seasonal-naive error at lag {season} is {scale}"),
+            format!(
+                "MASE is undefined: the in-sample seasonal-naive error at lag {season} is {scale}"
+            ),
         ));
     }
     Ok(scale)
@@ -108,7 +118,11 @@ pub fn mase(actual: &[f64], forecast: &[f64], insample: &[f64], season: usize) -
 /// Counts of correctly predicted directions: for each step, the direction of `actual` relative to
 /// `reference` (the last observed value at the forecast origin) against that of `forecast`.
 /// Steps where the actual did not move are left out. Returns `(hits, counted)`.
-pub fn directional_hits(actual: &[f64], forecast: &[f64], reference: f64) -> Result<(usize, usize)> {
+pub fn directional_hits(
+    actual: &[f64],
+    forecast: &[f64],
+    reference: f64,
+) -> Result<(usize, usize)> {
     check_pair("directional accuracy", actual, forecast)?;
     let mut hits = 0;
     let mut counted = 0;
@@ -130,7 +144,10 @@ pub fn directional_hits(actual: &[f64], forecast: &[f64], reference: f64) -> Res
 pub fn directional_accuracy(actual: &[f64], forecast: &[f64], reference: f64) -> Result<f64> {
     let (hits, counted) = directional_hits(actual, forecast, reference)?;
     if counted == 0 {
-        return Err(Error::invalid("actual", "directional accuracy is undefined: the actual never moved"));
+        return Err(Error::invalid(
+            "actual",
+            "directional accuracy is undefined: the actual never moved",
+        ));
     }
     Ok(hits as f64 / counted as f64)
 }
@@ -139,7 +156,10 @@ pub fn directional_accuracy(actual: &[f64], forecast: &[f64], reference: f64) ->
 pub fn pinball(actual: &[f64], quantile_forecast: &[f64], q: f64) -> Result<f64> {
     check_pair("pinball loss", actual, quantile_forecast)?;
     if !(q > 0.0 && q < 1.0) {
-        return Err(Error::invalid("quantile", format!("{q} is not strictly between 0 and 1")));
+        return Err(Error::invalid(
+            "quantile",
+            format!("{q} is not strictly between 0 and 1"),
+        ));
     }
     Ok(mean_of(actual, quantile_forecast, |a, p| {
         let e = a - p;
@@ -179,7 +199,10 @@ mod tests {
         // |e/y|: 0.5, 0.25, 0, 0.5 -> mean 0.3125
         close(mape(&Y, &P).unwrap(), 31.25);
         // 2|e|/(|y|+|p|): 1/2.5, 1/3.5, 0, 4/10
-        close(smape(&Y, &P).unwrap(), 100.0 * (0.4 + 1.0 / 3.5 + 0.0 + 0.4) / 4.0);
+        close(
+            smape(&Y, &P).unwrap(),
+            100.0 * (0.4 + 1.0 / 3.5 + 0.0 + 0.4) / 4.0,
+        );
     }
 
     #[test]
@@ -203,19 +226,29 @@ mod tests {
     #[test]
     fn directional_accuracy_counts_moves_from_the_origin() {
         // reference 2: actual moves -, 0 (skipped), +, + ; forecast moves -, -, +, 0
-        let (hits, counted) = directional_hits(&[1.0, 2.0, 3.0, 4.0], &[1.5, 1.0, 2.5, 2.0], 2.0).unwrap();
+        let (hits, counted) =
+            directional_hits(&[1.0, 2.0, 3.0, 4.0], &[1.5, 1.0, 2.5, 2.0], 2.0).unwrap();
         assert_eq!((hits, counted), (2, 3));
-        close(directional_accuracy(&[1.0, 2.0, 3.0, 4.0], &[1.5, 1.0, 2.5, 2.0], 2.0).unwrap(), 2.0 / 3.0);
+        close(
+            directional_accuracy(&[1.0, 2.0, 3.0, 4.0], &[1.5, 1.0, 2.5, 2.0], 2.0).unwrap(),
+            2.0 / 3.0,
+        );
         assert!(directional_accuracy(&[2.0], &[3.0], 2.0).is_err());
     }
 
     #[test]
     fn pinball_and_coverage() {
         // q = 0.9, e = y - p: -0.5 -> 0.05, 0.5 -> 0.45, 0 -> 0, -2 -> 0.2
-        close(pinball(&Y, &P, 0.9).unwrap(), (0.05 + 0.45 + 0.0 + 0.2) / 4.0);
+        close(
+            pinball(&Y, &P, 0.9).unwrap(),
+            (0.05 + 0.45 + 0.0 + 0.2) / 4.0,
+        );
         // at q = 0.5 pinball is half the MAE
         close(pinball(&Y, &P, 0.5).unwrap(), 0.375);
-        close(interval_coverage(&Y, &[0.0, 2.0, 3.5, 0.0], &[1.0, 2.5, 4.0, 3.0]).unwrap(), 0.5);
+        close(
+            interval_coverage(&Y, &[0.0, 2.0, 3.5, 0.0], &[1.0, 2.5, 4.0, 3.0]).unwrap(),
+            0.5,
+        );
         assert!(pinball(&Y, &P, 1.0).is_err());
     }
 

@@ -63,10 +63,16 @@ impl TimeSeries {
                 });
             }
             if columns[..k].iter().any(|c| c.name == col.name) {
-                return Err(Error::invalid("columns", format!("duplicate column name `{}`", col.name)));
+                return Err(Error::invalid(
+                    "columns",
+                    format!("duplicate column name `{}`", col.name),
+                ));
             }
         }
-        Ok(Self { timestamps, columns })
+        Ok(Self {
+            timestamps,
+            columns,
+        })
     }
 
     /// A single-column series whose timestamps are the row numbers 0, 1, 2, … (for data without
@@ -143,7 +149,10 @@ impl TimeSeries {
             });
         }
         if self.columns.iter().any(|c| c.name == column.name) {
-            return Err(Error::invalid("columns", format!("duplicate column name `{}`", column.name)));
+            return Err(Error::invalid(
+                "columns",
+                format!("duplicate column name `{}`", column.name),
+            ));
         }
         self.columns.push(column);
         Ok(())
@@ -255,28 +264,54 @@ mod tests {
     #[test]
     fn rejects_unsorted_duplicate_and_ragged() {
         let e = TimeSeries::new(vec![1, 3, 2], vec![col("a", &[1.0, 2.0, 3.0])]).unwrap_err();
-        assert!(matches!(e, Error::UnsortedTimestamps { index: 2, .. }), "{e}");
+        assert!(
+            matches!(e, Error::UnsortedTimestamps { index: 2, .. }),
+            "{e}"
+        );
         let e = TimeSeries::new(vec![1, 1], vec![col("a", &[1.0, 2.0])]).unwrap_err();
-        assert!(matches!(e, Error::UnsortedTimestamps { index: 1, .. }), "{e}");
+        assert!(
+            matches!(e, Error::UnsortedTimestamps { index: 1, .. }),
+            "{e}"
+        );
         let e = TimeSeries::new(vec![1, 2], vec![col("a", &[1.0])]).unwrap_err();
-        assert!(matches!(e, Error::LengthMismatch { expected: 2, got: 1, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::LengthMismatch {
+                    expected: 2,
+                    got: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = TimeSeries::new(vec![1], vec![col("a", &[1.0]), col("a", &[2.0])]).unwrap_err();
         assert!(e.to_string().contains("duplicate"), "{e}");
     }
 
     #[test]
     fn column_lookup_names_alternatives() {
-        let s = TimeSeries::new(vec![0, 1], vec![col("a", &[1.0, f64::NAN]), col("b", &[1.0, 2.0])])
-            .unwrap();
+        let s = TimeSeries::new(
+            vec![0, 1],
+            vec![col("a", &[1.0, f64::NAN]), col("b", &[1.0, 2.0])],
+        )
+        .unwrap();
         let e = s.column("z").unwrap_err().to_string();
         assert!(e.contains("`z`") && e.contains("a, b"), "{e}");
-        assert!(matches!(s.finite_column("a"), Err(Error::NonFinite { index: 1, .. })));
+        assert!(matches!(
+            s.finite_column("a"),
+            Err(Error::NonFinite { index: 1, .. })
+        ));
         assert_eq!(s.finite_column("b").unwrap(), &[1.0, 2.0]);
     }
 
     #[test]
     fn slicing_and_steps() {
-        let s = TimeSeries::new(vec![0, 10, 20, 40, 50], vec![col("a", &[1., 2., 3., 4., 5.])]).unwrap();
+        let s = TimeSeries::new(
+            vec![0, 10, 20, 40, 50],
+            vec![col("a", &[1., 2., 3., 4., 5.])],
+        )
+        .unwrap();
         assert_eq!(s.head(2).column("a").unwrap(), &[1., 2.]);
         assert_eq!(s.tail(2).column("a").unwrap(), &[4., 5.]);
         assert_eq!(s.slice(3..99).len(), 2);

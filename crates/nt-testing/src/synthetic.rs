@@ -9,7 +9,9 @@ const HOUR_MS: i64 = 3_600_000;
 fn hourly(name: &str, values: Vec<f64>) -> TimeSeries {
     // 2020-01-01T00:00:00Z
     let start = 1_577_836_800_000i64;
-    let timestamps = (0..values.len() as i64).map(|i| start + i * HOUR_MS).collect();
+    let timestamps = (0..values.len() as i64)
+        .map(|i| start + i * HOUR_MS)
+        .collect();
     TimeSeries::new(
         timestamps,
         vec![nt_core::Column {
