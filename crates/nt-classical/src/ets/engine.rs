@@ -151,6 +151,18 @@ impl State {
         self.ring[(self.head + j) % self.ring.len()]
     }
 
+    /// Position in `ring` of `s_{m−1}`, the seasonal index the next observation uses (no
+    /// division: this runs once per observation in the optimizer's inner loop).
+    fn last_slot(&self) -> usize {
+        let m = self.ring.len();
+        let i = self.head + m - 1;
+        if i >= m {
+            i - m
+        } else {
+            i
+        }
+    }
+
     /// The one-step-ahead forecast from this state.
     fn one_step(&self, spec: &Spec, phi: f64) -> f64 {
         let mut f = match spec.kind.trend {
@@ -166,14 +178,20 @@ impl State {
         };
         match spec.kind.season {
             Component::None => {}
-            Component::Additive => f += self.s(spec.m - 1),
-            Component::Multiplicative => f *= self.s(spec.m - 1),
+            Component::Additive => f += self.ring[self.last_slot()],
+            Component::Multiplicative => f *= self.ring[self.last_slot()],
         }
         f
     }
 
     /// Updates the state with observation `y`.
     fn update(&mut self, spec: &Spec, p: &EtsParams, y: f64) {
+        self.update_with(spec, p, p.beta / p.alpha, y);
+    }
+
+    /// [`update`](Self::update) with the Holt slope gain `beta / alpha` computed by the caller
+    /// (once per series instead of once per observation).
+    fn update_with(&mut self, spec: &Spec, p: &EtsParams, slope_gain: f64, y: f64) {
         let old_l = self.l;
         let old_b = self.b;
         let (q, phi_b) = match spec.kind.trend {
@@ -192,7 +210,7 @@ impl State {
             }
         };
         let old_s = if spec.kind.season.is_some() {
-            self.s(spec.m - 1)
+            self.ring[self.last_slot()]
         } else {
             0.0
         };
@@ -219,7 +237,7 @@ impl State {
                 }
                 _ => self.l - old_l,
             };
-            self.b = phi_b + (p.beta / p.alpha) * (r - phi_b);
+            self.b = phi_b + slope_gain * (r - phi_b);
         }
         if spec.kind.season.is_some() {
             let t = match spec.kind.season {
@@ -233,16 +251,16 @@ impl State {
                 _ => y - q,
             };
             // The oldest index s_{m−1} leaves; the new s_0 takes its slot.
-            let m = spec.m;
-            self.head = (self.head + m - 1) % m;
+            self.head = self.last_slot();
             self.ring[self.head] = old_s + p.gamma * (t - old_s);
         }
     }
 
     /// Updates the state with every observation of `y` in turn.
     pub(crate) fn advance(&mut self, spec: &Spec, p: &EtsParams, y: &[f64]) {
+        let slope_gain = p.beta / p.alpha;
         for &obs in y {
-            self.update(spec, p, obs);
+            self.update_with(spec, p, slope_gain, obs);
         }
     }
 
@@ -319,23 +337,34 @@ pub(crate) fn filter(
     if let Some(e) = errors.as_deref_mut() {
         e.clear();
     }
+    let multiplicative = spec.kind.error == Component::Multiplicative;
+    let slope_gain = p.beta / p.alpha;
     let mut sum_sq = 0.0;
-    let mut sum_log = 0.0;
+    // Σ ln|ŷ| (multiplicative error only) as a running product, folded into `log_sum` before
+    // it can overflow or underflow: one logarithm per ~100 observations instead of one each.
+    let mut log_sum = 0.0;
+    let mut product = 1.0;
     for &obs in y {
         let f = state.one_step(spec, p.phi);
-        let e = if spec.kind.error == Component::Additive {
-            obs - f
-        } else {
+        let e = if multiplicative {
             let denom = if f.abs() < TOL { f + TOL } else { f };
             (obs - f) / denom
+        } else {
+            obs - f
         };
         if let Some(errs) = errors.as_deref_mut() {
             errs.push(e);
         }
         sum_sq += e * e;
-        let af = f.abs();
-        sum_log += if af > 0.0 { af.ln() } else { (af + 1e-8).ln() };
-        state.update(spec, p, obs);
+        if multiplicative {
+            let af = f.abs();
+            product *= if af > 0.0 { af } else { af + 1e-8 };
+            if !(1e-150..=1e150).contains(&product) {
+                log_sum += product.ln();
+                product = 1.0;
+            }
+        }
+        state.update_with(spec, p, slope_gain, obs);
     }
     let n = y.len() as f64;
     let mut lik = if sum_sq > 0.0 {
@@ -343,8 +372,8 @@ pub(crate) fn filter(
     } else {
         n * (sum_sq + 1e-8).ln()
     };
-    if spec.kind.error == Component::Multiplicative {
-        lik += 2.0 * sum_log;
+    if multiplicative {
+        lik += 2.0 * (log_sum + product.ln());
     }
     lik
 }
