@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::neural_flags::NeuralFlags;
+
 /// Neural Trader: forecast market time series, backtest honestly against the random walk.
 #[derive(Debug, Parser)]
 #[command(name = "nt", version, about, long_about = None)]
@@ -20,6 +22,12 @@ pub(crate) enum Command {
     Backtest(BacktestArgs),
     /// Forecast the next H values after the end of the data, with prediction intervals.
     Forecast(ForecastArgs),
+    /// Train a neural model (NHITS, N-BEATS) and save it as a model directory.
+    Train(TrainArgs),
+    /// Forecast with a saved model directory from the end of a data file.
+    Predict(PredictArgs),
+    /// Import weights trained elsewhere (neuralforecast) as an `nt` model directory.
+    Import(ImportArgs),
     /// The main job on a built-in sample market (or --data FILE): backtest every model, print the
     /// leaderboard with skill against the random walk, write a plot.
     Demo(DemoArgs),
@@ -77,7 +85,9 @@ pub(crate) enum ScaleArg {
 /// Model, horizon and evaluation settings shared by `backtest` and `demo`.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct EvalArgs {
-    /// Comma-separated models: naive, seasonal-naive, drift, mean, ets, mstl, elasticnet (default: all).
+    /// Comma-separated models: naive, seasonal-naive, drift, mean, ets, mstl, elasticnet, and the
+    /// neural nhits, nbeats, nbeats-interpretable (trained once on train+val; see the training
+    /// flags). Default: every classical model.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub(crate) models: Option<Vec<String>>,
     /// Steps ahead to forecast.
@@ -134,6 +144,78 @@ pub(crate) struct BacktestArgs {
     pub(crate) data: DataArgs,
     #[command(flatten)]
     pub(crate) eval: EvalArgs,
+    /// Training settings of the neural models in `--models`.
+    #[command(flatten, next_help_heading = "Neural training")]
+    pub(crate) neural: NeuralFlags,
+}
+
+/// `nt train`.
+#[derive(Debug, Args)]
+pub(crate) struct TrainArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// nhits, nbeats (generic) or nbeats-interpretable.
+    #[arg(long, default_value = "nhits")]
+    pub(crate) model: String,
+    /// Steps ahead the model forecasts.
+    #[arg(long, short = 'H', default_value_t = 24)]
+    pub(crate) horizon: usize,
+    /// Past values the model sees.
+    #[arg(long, value_name = "L", default_value_t = 120)]
+    pub(crate) input_size: usize,
+    /// The model directory to write (model.json, weights.safetensors, train_log.jsonl).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Continue an interrupted run from DIR/checkpoint (same data, spec and seed give the same weights).
+    #[arg(long)]
+    pub(crate) resume: bool,
+    /// Save a resumable checkpoint every N steps (0 = never).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub(crate) checkpoint_every: usize,
+    /// Print the training summary as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub(crate) quiet: bool,
+    #[command(flatten, next_help_heading = "Training")]
+    pub(crate) flags: NeuralFlags,
+}
+
+/// `nt predict`.
+#[derive(Debug, Args)]
+pub(crate) struct PredictArgs {
+    /// A model directory written by `nt train` or `nt import`.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) model: PathBuf,
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// Steps to forecast (at most the model's horizon; default: the model's horizon).
+    #[arg(long, short = 'H')]
+    pub(crate) horizon: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Write a plot of the history tail, the forecast and its bands to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) plot: Option<PathBuf>,
+}
+
+/// `nt import`.
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// Where the weights come from: `neuralforecast` (a state_dict saved with safetensors).
+    #[arg(long, default_value = "neuralforecast")]
+    pub(crate) from: String,
+    /// The weights file (`.safetensors`).
+    #[arg(value_name = "WEIGHTS")]
+    pub(crate) weights: PathBuf,
+    /// The model spec JSON describing the same architecture: `{"model": "nhits", "config": {...}}`.
+    #[arg(long, value_name = "FILE.json")]
+    pub(crate) config: PathBuf,
+    /// The model directory to write.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
 }
 
 /// `nt forecast`.

@@ -25,6 +25,9 @@ pub(crate) fn code_for(err: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<nt_eval::Error>() {
             return e.is_bad_input();
         }
+        if let Some(e) = cause.downcast_ref::<nt_neural::Error>() {
+            return neural_is_bad_input(e);
+        }
         if let Some(e) = cause.downcast_ref::<nt_classical::Error>() {
             return classical_is_bad_input(e);
         }
@@ -53,6 +56,26 @@ fn classical_is_bad_input(e: &nt_classical::Error) -> bool {
         | E::NonPositive { .. }
         | E::HorizonTooLong { .. }
         | E::UnknownModel { .. } => true,
+        E::Core(core) => core_is_bad_input(core),
+        _ => false,
+    }
+}
+
+/// Whether a neural-model error is the user's to fix: a parameter, too little history, an
+/// unreadable or corrupted model file, a config that does not match the weights.
+fn neural_is_bad_input(e: &nt_neural::Error) -> bool {
+    use nt_neural::Error as E;
+    match e {
+        E::InvalidParameter { .. }
+        | E::InsufficientHistory { .. }
+        | E::Json { .. }
+        | E::Checkpoint { .. } => true,
+        E::Io { source, .. } => matches!(
+            source.kind(),
+            std::io::ErrorKind::NotFound
+                | std::io::ErrorKind::PermissionDenied
+                | std::io::ErrorKind::InvalidData
+        ),
         E::Core(core) => core_is_bad_input(core),
         _ => false,
     }

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod neural_flags;
 mod output;
 mod plot;
 mod progress;

@@ -342,9 +342,17 @@ pub(crate) fn print_forecasts(
                     point: f.point_values(),
                     intervals: bands(f)
                         .into_iter()
-                        .map(|(level, lower, upper)| IntervalJson { level, lower, upper })
+                        .map(|(level, lower, upper)| IntervalJson {
+                            level,
+                            lower,
+                            upper,
+                        })
                         .collect(),
-                    quantiles: f.quantiles().iter().map(|b| (b.q.to_string(), b.values.as_slice())).collect(),
+                    quantiles: f
+                        .quantiles()
+                        .iter()
+                        .map(|b| (b.q.to_string(), b.values.as_slice()))
+                        .collect(),
                 })
                 .collect();
             let doc = serde_json::json!({
@@ -361,7 +369,10 @@ pub(crate) fn print_forecasts(
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
         Format::Csv => {
-            let levels: Vec<f64> = results.first().map(|(_, f)| f.interval_levels()).unwrap_or_default();
+            let levels: Vec<f64> = results
+                .first()
+                .map(|(_, f)| f.interval_levels())
+                .unwrap_or_default();
             let mut out = String::from("target,timestamp,point");
             for l in &levels {
                 let _ = write!(out, ",lower_{0},upper_{0}", level_label(*l));
@@ -369,7 +380,13 @@ pub(crate) fn print_forecasts(
             out.push('\n');
             for (target, f) in results {
                 for (i, t) in future.iter().enumerate().take(f.len()) {
-                    let _ = write!(out, "{},{},{}", csv_cell(target), iso_time(*t), f.point_values()[i]);
+                    let _ = write!(
+                        out,
+                        "{},{},{}",
+                        csv_cell(target),
+                        iso_time(*t),
+                        f.point_values()[i]
+                    );
                     for l in &levels {
                         match f.interval(*l) {
                             Some((lo, hi)) => {

@@ -38,6 +38,38 @@ pub(crate) struct PlotData {
     pub(crate) forecasts: Vec<PlotForecast>,
 }
 
+/// The plot of a forecast made after the end of `series`: the tail of column `target` (four
+/// horizons, at least 48 rows) and the forecast `f` with its bands.
+pub(crate) fn forecast_plot(
+    series: &nt_core::TimeSeries,
+    target: &str,
+    future: &[i64],
+    label: &str,
+    f: &nt_core::Forecast,
+) -> Result<PlotData> {
+    let values = series.column(target)?;
+    let tail = (4 * f.len()).max(48).min(values.len());
+    let ts = series.timestamps();
+    let steps = f.len().min(future.len());
+    Ok(PlotData {
+        title: format!("{label} forecast of {target}"),
+        history: (
+            ts[ts.len() - tail..].to_vec(),
+            values[values.len() - tail..].to_vec(),
+        ),
+        actual: None,
+        forecasts: vec![PlotForecast {
+            label: label.to_string(),
+            timestamps: future[..steps].to_vec(),
+            point: f.point_values()[..steps].to_vec(),
+            bands: crate::output::bands(f)
+                .into_iter()
+                .map(|(l, lo, hi)| (l, lo[..steps].to_vec(), hi[..steps].to_vec()))
+                .collect(),
+        }],
+    })
+}
+
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),

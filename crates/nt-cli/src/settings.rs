@@ -102,7 +102,7 @@ pub(crate) fn resolve_levels(levels: &[f64]) -> Result<Vec<f64>> {
     let mut out = Vec::with_capacity(levels.len());
     for &l in levels {
         let frac = if l >= 1.0 { l / 100.0 } else { l };
-        if !(frac > 0.0 && frac < 1.0) || !l.is_finite() {
+        if !(frac > 0.0 && frac < 1.0 && l.is_finite()) {
             return Err(UsageError(format!(
                 "--level {l}: expected a coverage between 0 and 100 percent, e.g. 80,95"
             ))

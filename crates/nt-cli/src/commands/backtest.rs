@@ -16,6 +16,7 @@ use nt_eval::{
 use super::menu::{self, MenuModel};
 use crate::cli::{BacktestArgs, EvalArgs, Format, ScaleArg, SplitArg};
 use crate::exit::UsageError;
+use crate::neural_flags::NeuralFlags;
 use crate::output;
 use crate::plot::{self, PlotData, PlotForecast};
 use crate::progress;
@@ -56,7 +57,12 @@ fn parse_train_window(raw: &str) -> Result<TrainWindow> {
 }
 
 /// Builds the plan of `nt backtest` from its arguments and the loaded series.
-pub(crate) fn plan(series: &TimeSeries, target: Option<&str>, args: &EvalArgs) -> Result<EvalPlan> {
+pub(crate) fn plan(
+    series: &TimeSeries,
+    target: Option<&str>,
+    args: &EvalArgs,
+    neural: &NeuralFlags,
+) -> Result<EvalPlan> {
     let targets = settings::resolve_targets(series, target)?;
     let season = settings::resolve_season(series, args.season)?;
     let input_size = settings::resolve_input_size(args.input_size, season, args.horizon)?;
@@ -75,7 +81,7 @@ pub(crate) fn plan(series: &TimeSeries, target: Option<&str>, args: &EvalArgs) -
         horizon: args.horizon,
         levels: levels.clone(),
     };
-    let models = menu::build(args.models.as_deref(), &options)?;
+    let models = menu::build(args.models.as_deref(), &options, neural)?;
     let config = BacktestConfig {
         horizon: args.horizon,
         input_size: None,
@@ -110,7 +116,12 @@ pub(crate) fn plan(series: &TimeSeries, target: Option<&str>, args: &EvalArgs) -
 /// Runs `nt backtest`.
 pub(crate) fn run(args: &BacktestArgs) -> Result<()> {
     let series = settings::load_data(&args.data)?;
-    let plan = plan(&series, args.data.target.as_deref(), &args.eval)?;
+    let plan = plan(
+        &series,
+        args.data.target.as_deref(),
+        &args.eval,
+        &args.neural,
+    )?;
     let source = args.data.data.display().to_string();
     execute(&series, &source, &plan, "backtest").with_context(|| format!("backtest of {source}"))
 }

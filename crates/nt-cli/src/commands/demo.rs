@@ -6,6 +6,7 @@ use nt_data::synthetic::{sample_market, MarketConfig};
 
 use super::backtest::{self, EvalPlan};
 use crate::cli::{DemoArgs, EvalArgs, Format, ScaleArg, SplitArg};
+use crate::neural_flags::NeuralFlags;
 use crate::settings;
 
 /// Runs `nt demo`.
@@ -46,7 +47,12 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         plot: Some(args.plot.clone()),
         quiet: args.quiet,
     };
-    let plan: EvalPlan = backtest::plan(&series, args.target.as_deref(), &eval)?;
+    let plan: EvalPlan = backtest::plan(
+        &series,
+        args.target.as_deref(),
+        &eval,
+        &NeuralFlags::default(),
+    )?;
     if args.format == Format::Table {
         println!(
             "nt demo: {} models against the random walk, {} origins {} rows apart, horizon {}\n",

@@ -6,8 +6,8 @@ use nt_core::{Fit, Horizon, Predict};
 
 use super::menu;
 use crate::cli::{ForecastArgs, Format};
-use crate::output::{bands, print_forecasts, ForecastMeta};
-use crate::plot::{self, PlotData, PlotForecast};
+use crate::output::{print_forecasts, ForecastMeta};
+use crate::plot;
 use crate::settings;
 
 /// Runs `nt forecast`.
@@ -24,10 +24,14 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
         horizon: args.horizon,
         levels: levels.clone(),
     };
-    let model = menu::build(Some(std::slice::from_ref(&args.model)), &options)?
-        .into_iter()
-        .next()
-        .context("the model menu returned no model")?;
+    let model = menu::build(
+        Some(std::slice::from_ref(&args.model)),
+        &options,
+        &Default::default(),
+    )?
+    .into_iter()
+    .next()
+    .context("the model menu returned no model")?;
     let future = series.future_timestamps(args.horizon);
 
     let mut results = Vec::with_capacity(targets.len());
@@ -48,27 +52,7 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
     print_forecasts(&meta, &results, &future, args.format)?;
     if let Some(path) = &args.plot {
         let (target, f) = &results[0];
-        let values = series.column(target)?;
-        let tail = (4 * args.horizon).max(48).min(values.len());
-        let ts = series.timestamps();
-        let data = PlotData {
-            title: format!(
-                "{}: {} forecast of {target}",
-                args.data.data.display(),
-                model.name
-            ),
-            history: (
-                ts[ts.len() - tail..].to_vec(),
-                values[values.len() - tail..].to_vec(),
-            ),
-            actual: None,
-            forecasts: vec![PlotForecast {
-                label: model.name.clone(),
-                timestamps: future.clone(),
-                point: f.point_values().to_vec(),
-                bands: bands(f),
-            }],
-        };
+        let data = plot::forecast_plot(&series, target, &future, &model.name, f)?;
         plot::write_plot(path, &data)?;
         if args.format == Format::Table {
             println!("plot written to {}", path.display());
@@ -76,4 +60,3 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
     }
     Ok(())
 }
-

@@ -3,7 +3,10 @@
 mod backtest;
 mod demo;
 mod forecast;
+mod import;
 mod menu;
+mod predict;
+mod train;
 
 use anyhow::Result;
 
@@ -15,5 +18,8 @@ pub(crate) fn run(command: Command) -> Result<()> {
         Command::Backtest(args) => backtest::run(&args),
         Command::Forecast(args) => forecast::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Predict(args) => predict::run(&args),
+        Command::Import(args) => import::run(&args),
     }
 }

@@ -1,0 +1,79 @@
+//! `nt train`: train a neural model on a file and save it as a model directory.
+
+use std::cell::RefCell;
+
+use anyhow::{Context, Result};
+use nt_neural::{TrainOptions, TrainProgress};
+
+use crate::cli::TrainArgs;
+use crate::progress;
+use crate::settings;
+
+/// Runs `nt train`.
+pub(crate) fn run(args: &TrainArgs) -> Result<()> {
+    let series = settings::load_data(&args.data)?;
+    let targets = settings::resolve_targets(&series, args.data.target.as_deref())?;
+    let spec = args
+        .flags
+        .spec(&args.model, args.input_size, args.horizon)?;
+    let opts = TrainOptions {
+        out_dir: Some(args.out.clone()),
+        resume: args.resume,
+        checkpoint_every: Some(args.checkpoint_every).filter(|n| *n > 0),
+    };
+    let target_refs: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let max_steps = spec.train_config().max_steps as u64;
+    let bar = progress::bar(max_steps, format!("train {}", spec.name()), args.quiet);
+    let bar = RefCell::new(bar);
+    let mut on_step = |p: &TrainProgress| {
+        let bar = bar.borrow();
+        bar.set_position(p.step as u64);
+        let val = p
+            .val_loss
+            .map(|v| format!(" val {v:.4}"))
+            .unwrap_or_default();
+        bar.set_message(format!("loss {:.4}{val}", p.train_loss));
+    };
+    let trained = nt_neural::train(&series, &target_refs, &spec, &opts, &mut on_step)
+        .with_context(|| format!("training {} on {}", spec.name(), args.data.data.display()))?;
+    bar.borrow().finish_and_clear();
+    let r = &trained.report;
+    let summary = serde_json::json!({
+        "tool": "nt",
+        "command": "train",
+        "model": spec.name(),
+        "out": args.out.display().to_string(),
+        "targets": targets,
+        "steps": r.steps,
+        "final_train_loss": r.final_train_loss,
+        "best_val_loss": r.best_val_loss,
+        "best_step": r.best_step,
+        "stopped_early": r.stopped_early,
+        "parameters": spec.weight_shapes().iter().map(|(_, s)| s.iter().product::<usize>()).sum::<usize>(),
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "trained {} on {} ({} targets) in {} steps: train loss {:.4}{}; saved to {}",
+            spec.name(),
+            args.data.data.display(),
+            targets.len(),
+            r.steps,
+            r.final_train_loss,
+            r.best_val_loss
+                .map(|v| format!(
+                    ", best val loss {v:.4} at step {}",
+                    r.best_step.unwrap_or(0)
+                ))
+                .unwrap_or_default(),
+            args.out.display()
+        );
+        println!(
+            "next: nt predict --model {} --data {}",
+            args.out.display(),
+            args.data.data.display()
+        );
+    }
+    Ok(())
+}
