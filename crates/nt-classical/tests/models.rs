@@ -426,3 +426,26 @@ fn elasticnet_ratio_needs_positive_values() {
     .unwrap_err();
     assert!(e.to_string().contains("input_size"), "{e}");
 }
+
+#[test]
+fn elasticnet_trains_on_the_most_recent_windows_only() {
+    // 200 rows, 4 lags + 2 steps: 195 windows in all; a cap of 50 keeps the last 50.
+    let series = linear(200, 1.0, 0.5);
+    let capped = ElasticNetConfig {
+        input_size: 4,
+        horizon: 2,
+        max_windows: Some(50),
+        ..ElasticNetConfig::default()
+    };
+    assert_eq!(capped.fit(&series, "y").unwrap().n_windows(), 50);
+    let all = ElasticNetConfig {
+        max_windows: None,
+        ..capped.clone()
+    };
+    assert_eq!(all.fit(&series, "y").unwrap().n_windows(), 195);
+    let zero = ElasticNetConfig {
+        max_windows: Some(0),
+        ..capped
+    };
+    assert!(zero.fit(&series, "y").is_err());
+}
