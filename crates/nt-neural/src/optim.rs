@@ -89,16 +89,31 @@ impl Adam {
     /// On the CPU the update runs as one fused pass over each variable (a dozen tensor ops per
     /// variable, each allocating, cost 5-10x more); elsewhere it uses tensor ops on the device.
     pub fn step(&mut self, grads: &GradStore, lr: f64) -> Result<()> {
+        self.step_by(&|_, var: &Var| grads.get(var.as_tensor()).cloned(), lr)
+    }
+
+    /// Like [`step`](Self::step) with the gradients given by variable name (for example
+    /// gradients computed elsewhere, as the parity test feeds PyTorch's).
+    pub fn step_named(
+        &mut self,
+        grads: &std::collections::HashMap<String, Tensor>,
+        lr: f64,
+    ) -> Result<()> {
+        self.step_by(&|name, _| grads.get(name).cloned(), lr)
+    }
+
+    fn step_by(&mut self, grad_of: &dyn Fn(&str, &Var) -> Option<Tensor>, lr: f64) -> Result<()> {
         self.t += 1;
         let t = i32::try_from(self.t).unwrap_or(i32::MAX);
         let bc1 = 1.0 - BETA1.powi(t);
         let bc2_sqrt = (1.0 - BETA2.powi(t)).sqrt();
         let step_size = lr / bc1;
         for i in 0..self.vars.len() {
-            let var = self.vars[i].1.clone();
-            let Some(g) = grads.get(var.as_tensor()) else {
+            let (name, var) = self.vars[i].clone();
+            let Some(g) = grad_of(&name, &var) else {
                 continue;
             };
+            let g = &g;
             if var.device().is_cpu() && var.dtype() == DType::F32 {
                 self.fused_cpu_step(i, g, lr, step_size, bc2_sqrt)?;
                 continue;

@@ -5,7 +5,8 @@ For each case NAME it writes
   NAME.safetensors     the model's state_dict (blocks.* only; float32), importable as is
   NAME_io.safetensors  "input" [B, L] float32, "output" [B, H, Q] float32 (NHITS.forward, eval mode)
   NAME.json            the neuralforecast arguments, translated to nt-neural's NhitsConfig fields
-and for the training case also the target batch "train_y" (inputs: "input") and the weights after each of 3 plain-torch
+and for the training case also the target batch "train_y" (inputs: "input"), the gradients
+torch computed at each step ("grad{k}.blocks...") and the weights after each of 3 plain-torch
 Adam steps on the MAE loss ("step{k}.blocks..."), which checks our optimizer update and gradients.
 
 Run (environment outside the repo; versions pinned in README.md):
@@ -150,6 +151,8 @@ def main():
                 opt.zero_grad()
                 loss = (forward(model, x).reshape(BATCH, H) - target).abs().mean()
                 loss.backward()
+                io.update({f"grad{k}.{n}": p.grad.detach().clone().contiguous()
+                           for n, p in model.named_parameters() if n.startswith("blocks.")})
                 opt.step()
                 losses.append(loss.item())
                 io.update(weights(model, prefix=f"step{k}."))
