@@ -59,12 +59,6 @@ pub enum Error {
         /// The loss value.
         loss: f64,
     },
-    /// Training was stopped by the progress callback.
-    #[error("training cancelled at step {step}")]
-    Cancelled {
-        /// The last completed step.
-        step: usize,
-    },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -330,13 +330,18 @@ fn run_training<N: Network>(
     let every = ctx.opts.checkpoint_every.filter(|_| ckpt_dir.is_some());
     let mut save = |t: &Trainer<'_, N>| -> Result<()> {
         match &ckpt_dir {
-            Some(dir) => TrainingCheckpoint::save(
-                dir,
-                ctx.spec,
-                ctx.fingerprint,
-                &t.state,
-                &t.state_tensors(),
-            ),
+            Some(dir) => {
+                TrainingCheckpoint::save(
+                    dir,
+                    ctx.spec,
+                    ctx.fingerprint,
+                    &t.state,
+                    &t.state_tensors(),
+                )?;
+                // The log so far, beside the model, so a killed run still leaves it.
+                let parent = dir.parent().unwrap_or(dir);
+                checkpoint::write_log(&parent.join("train_log.jsonl"), &t.state.log)
+            }
             None => Ok(()),
         }
     };

@@ -221,6 +221,9 @@ fn interrupted_training_resumes_to_identical_weights() {
     assert!(crashed.is_err());
     assert!(dir.path().join("checkpoint/state.json").exists());
     assert!(!dir.path().join("model.json").exists());
+    // The log up to the last checkpoint (records at steps 10 and 20) survives the crash.
+    let partial_log = std::fs::read_to_string(dir.path().join("train_log.jsonl")).unwrap();
+    assert_eq!(partial_log.lines().count(), 2, "{partial_log}");
     let mut first_step = None;
     let resumed = train(&s, &["y"], &spec, &opts, &mut |p| {
         first_step.get_or_insert(p.step);
