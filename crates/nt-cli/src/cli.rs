@@ -28,6 +28,9 @@ pub(crate) enum Command {
     Predict(PredictArgs),
     /// Import weights trained elsewhere (neuralforecast) as an `nt` model directory.
     Import(ImportArgs),
+    /// Benchmarks: NHITS predict latency, forward, batch throughput, training step, size; AutoETS
+    /// fit. One JSON line per case (set RAYON_NUM_THREADS to compare thread counts).
+    Bench(BenchArgs),
     /// The main job on a built-in sample market (or --data FILE): backtest every model, print the
     /// leaderboard with skill against the random walk, write a plot.
     Demo(DemoArgs),
@@ -284,4 +287,21 @@ pub(crate) struct DemoArgs {
     /// Hide progress bars.
     #[arg(long)]
     pub(crate) quiet: bool,
+}
+
+/// `nt bench`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// NHITS input size (neuralforecast's long-horizon default 480 = 5 × 96).
+    #[arg(long, value_name = "L", default_value_t = 480)]
+    pub(crate) input_size: usize,
+    /// NHITS horizon.
+    #[arg(long, short = 'H', default_value_t = 96)]
+    pub(crate) horizon: usize,
+    /// Timed training steps (batch 32 series × 1024 windows).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub(crate) steps: usize,
+    /// Repetitions of each latency case.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub(crate) reps: usize,
 }

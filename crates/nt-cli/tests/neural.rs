@@ -213,3 +213,41 @@ fn import_turns_neuralforecast_weights_into_a_model_directory() {
     ]);
     assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(&o));
 }
+
+#[test]
+fn bench_prints_one_json_line_per_case() {
+    let o = nt(&[
+        "bench",
+        "--input-size",
+        "24",
+        "--horizon",
+        "6",
+        "--steps",
+        "2",
+        "--reps",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let cases: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("each line is JSON");
+            v["case"].as_str().unwrap().to_string()
+        })
+        .collect();
+    for case in [
+        "nhits_train_step",
+        "nhits_size",
+        "nhits_predict_single",
+        "nhits_forward_candle",
+        "nhits_batch",
+        "autoets_fit_predict",
+    ] {
+        assert!(
+            cases.iter().any(|c| c == case),
+            "{case} missing from {cases:?}"
+        );
+    }
+    let o = nt(&["bench", "--steps", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+}

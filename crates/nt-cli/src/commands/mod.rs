@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 mod backtest;
+mod bench;
 mod demo;
 mod forecast;
 mod import;
@@ -21,5 +22,6 @@ pub(crate) fn run(command: Command) -> Result<()> {
         Command::Train(args) => train::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Import(args) => import::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
