@@ -169,6 +169,15 @@ impl<'a, N: Network> Trainer<'a, N> {
         }
         let eligible = (0..data.len()).filter(|&i| train_counts[i] > 0).collect();
         let val_windows = data.iter().map(|s| n_val_windows(s, net.horizon())).sum();
+        if cfg.early_stop_patience.is_some() && val_windows == 0 {
+            return Err(Error::invalid(
+                "train.early_stop_patience",
+                format!(
+                    "early stopping needs a validation segment of at least the horizon ({}) rows per series; set train.val_size or train.val_fraction",
+                    net.horizon()
+                ),
+            ));
+        }
         let opt = Adam::new(cfg.optimizer, cfg.weight_decay, vars)?;
         Ok(Self {
             net,

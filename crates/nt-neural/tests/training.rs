@@ -322,3 +322,31 @@ fn nbeats_trains_saves_and_loads() {
     );
     assert_eq!(loaded.spec(), &spec);
 }
+
+#[test]
+fn early_stopping_without_validation_rows_is_refused() {
+    // Patience set but no validation segment (val_size 0 rows by default): an error naming the
+    // field, instead of silently never stopping.
+    let mut cfg = tiny(5);
+    cfg.train.early_stop_patience = Some(2);
+    let err = train(
+        &seasonal(),
+        &["y"],
+        &NeuralSpec::Nhits(cfg.clone()),
+        &TrainOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("train.early_stop_patience"), "{err}");
+    // Four validation rows cannot hold one 6-step target either.
+    cfg.train.val_size = Some(4);
+    assert!(train(
+        &seasonal(),
+        &["y"],
+        &NeuralSpec::Nhits(cfg),
+        &TrainOptions::default(),
+        &mut |_| {}
+    )
+    .is_err());
+}
