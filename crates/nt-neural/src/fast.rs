@@ -21,33 +21,62 @@ struct DenseLayer {
 }
 
 impl DenseLayer {
-    fn forward(&self, x: &[f32], out: &mut Vec<f32>) {
+    /// `out = W x + b`, vectorized with the widest SIMD the CPU has (detected at run time).
+    fn forward(&self, arch: pulp::Arch, x: &[f32], out: &mut Vec<f32>) {
         out.clear();
-        out.extend(
-            self.w
-                .chunks_exact(self.n_in)
-                .zip(&self.b)
-                .map(|(row, b)| dot(row, x) + b),
-        );
+        out.resize(self.b.len(), 0.0);
+        arch.dispatch(Matvec {
+            w: &self.w,
+            b: &self.b,
+            n_in: self.n_in,
+            x,
+            out,
+        });
     }
 }
 
-/// Dot product with 16 independent accumulators so the compiler can vectorize it.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 16];
-    let ca = a.chunks_exact(16);
-    let cb = b.chunks_exact(16);
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..16 {
-            acc[k] += x[k] * y[k];
+/// One matrix-vector product, written once for every SIMD width (`pulp` compiles it per
+/// instruction set and picks at run time, all in safe code).
+struct Matvec<'a> {
+    w: &'a [f32],
+    b: &'a [f32],
+    n_in: usize,
+    x: &'a [f32],
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for Matvec<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let (xh, xt) = S::as_simd_f32s(self.x);
+        let (x4, x1) = pulp::as_arrays::<4, _>(xh);
+        for (o, (row, b)) in self
+            .out
+            .iter_mut()
+            .zip(self.w.chunks_exact(self.n_in).zip(self.b))
+        {
+            let (rh, rt) = S::as_simd_f32s(row);
+            let (r4, r1) = pulp::as_arrays::<4, _>(rh);
+            // Four independent accumulators hide the FMA latency.
+            let mut acc = [simd.splat_f32s(0.0); 4];
+            for (r, x) in r4.iter().zip(x4) {
+                for k in 0..4 {
+                    acc[k] = simd.mul_add_e_f32s(r[k], x[k], acc[k]);
+                }
+            }
+            for (r, x) in r1.iter().zip(x1) {
+                acc[0] = simd.mul_add_e_f32s(*r, *x, acc[0]);
+            }
+            let sum = simd.add_f32s(simd.add_f32s(acc[0], acc[1]), simd.add_f32s(acc[2], acc[3]));
+            let mut s = simd.reduce_sum_f32s(sum);
+            for (r, x) in rt.iter().zip(xt) {
+                s += r * x;
+            }
+            *o = s + b;
         }
     }
-    let mut s: f32 = acc.iter().sum();
-    for (x, y) in ra.iter().zip(rb) {
-        s += x * y;
-    }
-    s
 }
 
 fn activate(a: Activation, v: &mut [f32]) {
@@ -96,6 +125,7 @@ struct FastBlock {
 /// The NHITS forward for one window at a time, on the CPU, without candle or threads.
 #[derive(Debug, Clone)]
 pub(crate) struct FastNhits {
+    arch: pulp::Arch,
     blocks: Vec<FastBlock>,
     activation: Activation,
     input_size: usize,
@@ -162,6 +192,7 @@ impl FastNhits {
             }
         }
         Ok(Self {
+            arch: pulp::Arch::new(),
             blocks,
             activation: cfg.activation,
             input_size: cfg.input_size,
@@ -198,13 +229,13 @@ impl FastNhits {
                 }
             }
             let n = block.layers.len();
-            block.layers[0].forward(&pooled, &mut a);
+            block.layers[0].forward(self.arch, &pooled, &mut a);
             for layer in &block.layers[1..n - 1] {
-                layer.forward(&a, &mut b);
+                layer.forward(self.arch, &a, &mut b);
                 activate(self.activation, &mut b);
                 std::mem::swap(&mut a, &mut b);
             }
-            block.layers[n - 1].forward(&a, &mut b);
+            block.layers[n - 1].forward(self.arch, &a, &mut b);
             let theta = &b;
             for (r, bc) in residual.iter_mut().zip(&theta[..l]) {
                 *r -= bc;
