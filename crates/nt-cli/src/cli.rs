@@ -96,8 +96,8 @@ pub(crate) struct EvalArgs {
     /// Steps ahead to forecast.
     #[arg(long, short = 'H', default_value_t = 24)]
     pub(crate) horizon: usize,
-    /// Past values a model sees at each origin (ElasticNet's lags; history passed to predict).
-    /// Default: 7 seasons, at least 2 × horizon.
+    /// Past values a lag model sees: ElasticNet's lags (default: 2 seasons, at least 2 × horizon)
+    /// and the neural models' input window (default: 5 × horizon).
     #[arg(long, value_name = "L")]
     pub(crate) input_size: Option<usize>,
     /// Season length in rows (default: from the time step: hourly 24, 15-min 96, daily 5, else 1).
@@ -232,7 +232,7 @@ pub(crate) struct ForecastArgs {
     /// Steps ahead to forecast.
     #[arg(long, short = 'H', default_value_t = 24)]
     pub(crate) horizon: usize,
-    /// Past values the model sees (ElasticNet's lags). Default: 7 seasons, at least 2 × horizon.
+    /// Past values the model sees (ElasticNet's lags). Default: 2 seasons, at least 2 × horizon.
     #[arg(long, value_name = "L")]
     pub(crate) input_size: Option<usize>,
     /// Season length in rows (default: from the time step).
@@ -278,6 +278,9 @@ pub(crate) struct DemoArgs {
     /// Rows between origins.
     #[arg(long, default_value_t = 24)]
     pub(crate) step: usize,
+    /// Training steps of the demo's NHITS (0 leaves the neural model out).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub(crate) neural_steps: usize,
     /// Where to write the plot.
     #[arg(long, value_name = "FILE", default_value = "nt-demo.svg")]
     pub(crate) plot: PathBuf,

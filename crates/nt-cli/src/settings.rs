@@ -83,7 +83,8 @@ pub(crate) fn resolve_season(series: &TimeSeries, season: Option<usize>) -> Resu
     Ok(inferred)
 }
 
-/// The input size: the user's, else 7 seasons, at least twice the horizon and at least 8.
+/// The input size of classical lag models (ElasticNet): the user's, else two seasons, at least
+/// twice the horizon and at least 8 (more lags are collinear and slow coordinate descent down).
 pub(crate) fn resolve_input_size(
     input_size: Option<usize>,
     season: usize,
@@ -92,7 +93,20 @@ pub(crate) fn resolve_input_size(
     match input_size {
         Some(0) => Err(UsageError("--input-size must be at least 1".into()).into()),
         Some(l) => Ok(l),
-        None => Ok((7 * season).max(2 * horizon).max(8)),
+        None => Ok((2 * season).max(2 * horizon).max(8)),
+    }
+}
+
+/// The input size of neural models: the user's, else five horizons (neuralforecast's convention,
+/// e.g. 480 for horizon 96).
+pub(crate) fn resolve_neural_input_size(
+    input_size: Option<usize>,
+    horizon: usize,
+) -> Result<usize> {
+    match input_size {
+        Some(0) => Err(UsageError("--input-size must be at least 1".into()).into()),
+        Some(l) => Ok(l),
+        None => Ok(5 * horizon),
     }
 }
 

@@ -68,7 +68,14 @@ fn demo_runs_offline_and_writes_a_plot() {
     let out = stdout(&o);
     // The leaderboard lists the random walk as the baseline and every other model.
     assert!(out.contains("baseline"), "{out}");
-    for model in ["seasonal-naive", "ets", "mstl", "elasticnet", "drift"] {
+    for model in [
+        "seasonal-naive",
+        "ets",
+        "mstl",
+        "elasticnet",
+        "drift",
+        "nhits",
+    ] {
         assert!(out.contains(model), "{model} missing from\n{out}");
     }
     assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));

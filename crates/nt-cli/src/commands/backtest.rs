@@ -81,7 +81,8 @@ pub(crate) fn plan(
         horizon: args.horizon,
         levels: levels.clone(),
     };
-    let models = menu::build(args.models.as_deref(), &options, neural)?;
+    let neural_input = settings::resolve_neural_input_size(args.input_size, args.horizon)?;
+    let models = menu::build(args.models.as_deref(), &options, neural, neural_input)?;
     let config = BacktestConfig {
         horizon: args.horizon,
         input_size: None,

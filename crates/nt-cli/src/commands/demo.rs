@@ -31,8 +31,23 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
             )
         }
     };
+    // Every classical model and, unless switched off, an NHITS on a small budget: 256 windows a
+    // step, per-window standardization (prices wander), early stopping on the last 10% of rows.
+    let mut models = super::menu::classical_names();
+    let neural = NeuralFlags {
+        max_steps: Some(args.neural_steps),
+        windows_batch_size: Some(256),
+        scaler: Some("standard".into()),
+        val_fraction: Some(0.1),
+        val_check_steps: Some((args.neural_steps / 6).max(1)),
+        early_stop: Some(3),
+        ..NeuralFlags::default()
+    };
+    if args.neural_steps > 0 {
+        models.push("nhits".into());
+    }
     let eval = EvalArgs {
-        models: None,
+        models: Some(models),
         horizon: args.horizon,
         input_size: None,
         season: None,
@@ -47,12 +62,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         plot: Some(args.plot.clone()),
         quiet: args.quiet,
     };
-    let plan: EvalPlan = backtest::plan(
-        &series,
-        args.target.as_deref(),
-        &eval,
-        &NeuralFlags::default(),
-    )?;
+    let plan: EvalPlan = backtest::plan(&series, args.target.as_deref(), &eval, &neural)?;
     if args.format == Format::Table {
         println!(
             "nt demo: {} models against the random walk, {} origins {} rows apart, horizon {}\n",

@@ -28,6 +28,7 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
         Some(std::slice::from_ref(&args.model)),
         &options,
         &Default::default(),
+        settings::resolve_neural_input_size(args.input_size, args.horizon)?,
     )?
     .into_iter()
     .next()

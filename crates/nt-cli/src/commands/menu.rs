@@ -46,12 +46,13 @@ pub(crate) fn classical_names() -> Vec<String> {
 }
 
 /// The models named in `names` (every classical model when `None`): classical ones configured
-/// from `opts`, neural ones from `neural` at `opts.input_size` and `opts.horizon`. Unknown names
+/// from `opts`, neural ones from `neural` at `neural_input_size` and `opts.horizon`. Unknown names
 /// are an error listing the known ones; duplicates are dropped.
 pub(crate) fn build(
     names: Option<&[String]>,
     opts: &ClassicalOptions,
     neural: &NeuralFlags,
+    neural_input_size: usize,
 ) -> Result<Vec<MenuModel>> {
     let names = names
         .map(<[String]>::to_vec)
@@ -65,7 +66,7 @@ pub(crate) fn build(
         let spec = if NEURAL_NAMES.contains(&name.as_str()) {
             MenuSpec::Neural(Box::new(neural.spec(
                 &name,
-                opts.input_size,
+                neural_input_size,
                 opts.horizon,
             )?))
         } else {
