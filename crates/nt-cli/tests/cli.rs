@@ -4,12 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn nt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nt"))
-        .args(args)
-        .output()
-        .expect("the nt binary runs")
-}
+mod common;
+use common::{nt, stderr};
 
 fn shared(name: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -21,10 +17,6 @@ fn shared(name: &str) -> Option<PathBuf> {
         eprintln!("skipping: {} not found", p.display());
         None
     }
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn stdout(o: &Output) -> String {

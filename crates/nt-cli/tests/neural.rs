@@ -3,18 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn nt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nt"))
-        .args(args)
-        .output()
-        .expect("the nt binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{nt, stderr};
 
 fn json(o: &Output) -> serde_json::Value {
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
