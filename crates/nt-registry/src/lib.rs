@@ -1,1 +1,24 @@
 #![doc = include_str!("../README.md")]
+
+mod collections;
+pub mod embedding;
+mod error;
+pub mod filter;
+pub mod index;
+pub mod profile;
+mod store;
+mod types;
+
+pub use collections::{
+    model_doc_id, normalize_id, BatchOutcome, CollectionInfo, CollectionSpec, Document,
+    DocumentQuery, SearchHit, SearchQuery, SortBy, SortOrder, MODELS_COLLECTION,
+};
+pub use embedding::{model_embedding, EMBEDDING_DIM};
+pub use error::{Error, Result};
+pub use filter::Filter;
+pub use profile::DataProfile;
+pub use store::{Registry, BLOBS_DIR, DB_FILE};
+pub use types::{
+    parse_exact_ref, parse_model_ref, validate_name, Event, EventKind, GcReport, ModelSummary,
+    ModelVersion, Recommendation, RegisterRequest, SimilarModel, Stage, VersionSelector,
+};

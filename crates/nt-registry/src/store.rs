@@ -1,0 +1,1054 @@
+//! The registry store: SQLite (WAL) for every record, a content-addressed blob directory for
+//! weights.
+//!
+//! Layout of a registry directory:
+//!
+//! ```text
+//! registry.db (+ -wal, -shm)   versions, events, collections, documents, the generation counter
+//! blobs/<sha256>               weights files, named by the sha256 of their bytes
+//! ```
+//!
+//! Atomicity: registering writes the blob first (temporary file, fsync, rename, directory fsync)
+//! and then inserts the version row in one `BEGIN IMMEDIATE` transaction together with its
+//! event and the generation bump. The row is the single point of visibility: a crash before
+//! the commit leaves at most an unreferenced blob (removed by [`Registry::gc`]), never a
+//! partial version.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use serde_json::{json, Value};
+
+use crate::embedding::{cosine, model_embedding, profile_block, skill_of, PROFILE_RANGE};
+use crate::index::{VectorIndex, HNSW_THRESHOLD};
+use crate::types::validate_name;
+use crate::{
+    DataProfile, Error, Event, EventKind, GcReport, ModelSummary, ModelVersion, Recommendation,
+    RegisterRequest, Result, SimilarModel, Stage, VersionSelector,
+};
+
+/// The SQLite file inside a registry directory.
+pub const DB_FILE: &str = "registry.db";
+/// The blob directory inside a registry directory.
+pub const BLOBS_DIR: &str = "blobs";
+/// How long a writer waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Temporary blob files older than this are considered abandoned by [`Registry::gc`].
+const TEMP_GRACE: Duration = Duration::from_secs(60);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', 0), ('schema_version', 1);
+CREATE TABLE IF NOT EXISTS models(
+    name TEXT PRIMARY KEY,
+    last_version INTEGER NOT NULL,
+    created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS versions(
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    targets TEXT NOT NULL,
+    input_size INTEGER NOT NULL,
+    horizon INTEGER NOT NULL,
+    metrics TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    parent INTEGER,
+    data_fingerprint TEXT,
+    weights_sha256 TEXT NOT NULL,
+    manifest TEXT NOT NULL,
+    profile TEXT,
+    embedding BLOB NOT NULL,
+    PRIMARY KEY(name, version));
+CREATE UNIQUE INDEX IF NOT EXISTS one_production ON versions(name) WHERE stage = 'production';
+CREATE TABLE IF NOT EXISTS events(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER,
+    kind TEXT NOT NULL,
+    details TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_name ON events(name, id);
+CREATE TABLE IF NOT EXISTS collections(
+    name TEXT PRIMARY KEY,
+    dimension INTEGER NOT NULL,
+    index_type TEXT NOT NULL,
+    metadata_schema TEXT,
+    created_at TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS documents(
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    metadata TEXT,
+    PRIMARY KEY(collection, id));
+";
+
+const VERSION_COLUMNS: &str = "name, version, stage, created_at, kind, spec, targets, input_size, \
+     horizon, metrics, tags, parent, data_fingerprint, weights_sha256, profile, embedding";
+
+/// The model versions and their embedding index, rebuilt when the generation changes.
+#[derive(Debug)]
+pub(crate) struct ModelsIndex {
+    pub(crate) generation: u64,
+    pub(crate) versions: Vec<ModelVersion>,
+    pub(crate) index: VectorIndex,
+}
+
+/// A collection's vectors, ids and metadata, rebuilt when its revision changes.
+#[derive(Debug)]
+pub(crate) struct CollectionIndex {
+    pub(crate) revision: i64,
+    pub(crate) ids: Vec<String>,
+    pub(crate) index: VectorIndex,
+}
+
+/// A model registry rooted at a directory. `Send + Sync`: share it in an `Arc`; calls are
+/// serialized on one SQLite connection per `Registry`, and several processes may open the same
+/// directory at once (SQLite WAL with a busy timeout arbitrates writers).
+///
+/// Every method blocks on disk I/O; async callers run it on a blocking thread.
+#[derive(Debug)]
+pub struct Registry {
+    dir: PathBuf,
+    conn: Mutex<Connection>,
+    models_cache: Mutex<Option<Arc<ModelsIndex>>>,
+    pub(crate) collection_cache: Mutex<HashMap<String, Arc<CollectionIndex>>>,
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn f32s_to_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub(crate) fn bytes_to_f32s(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Writes `bytes` to `path` through a unique temporary file in the same directory: write,
+/// fsync, rename, directory fsync. Readers see the old file, no file, or the whole new one.
+fn write_durable(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".tmp-{}-{}-{}",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    ));
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Json {
+        context: "record".into(),
+        source: e,
+    })
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(s: &str, context: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| Error::Json {
+        context: context.into(),
+        source: e,
+    })
+}
+
+struct RawVersion {
+    name: String,
+    version: u32,
+    stage: String,
+    created_at: String,
+    kind: String,
+    spec: String,
+    targets: String,
+    input_size: i64,
+    horizon: i64,
+    metrics: String,
+    tags: String,
+    parent: Option<u32>,
+    data_fingerprint: Option<String>,
+    weights_sha256: String,
+    profile: Option<String>,
+    embedding: Vec<u8>,
+}
+
+fn raw_version(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawVersion> {
+    Ok(RawVersion {
+        name: r.get(0)?,
+        version: r.get(1)?,
+        stage: r.get(2)?,
+        created_at: r.get(3)?,
+        kind: r.get(4)?,
+        spec: r.get(5)?,
+        targets: r.get(6)?,
+        input_size: r.get(7)?,
+        horizon: r.get(8)?,
+        metrics: r.get(9)?,
+        tags: r.get(10)?,
+        parent: r.get(11)?,
+        data_fingerprint: r.get(12)?,
+        weights_sha256: r.get(13)?,
+        profile: r.get(14)?,
+        embedding: r.get(15)?,
+    })
+}
+
+impl RawVersion {
+    fn decode(self) -> Result<ModelVersion> {
+        let ctx = format!("version {}@{}", self.name, self.version);
+        Ok(ModelVersion {
+            stage: self.stage.parse()?,
+            spec: parse_json(&self.spec, &ctx)?,
+            targets: parse_json(&self.targets, &ctx)?,
+            metrics: parse_json(&self.metrics, &ctx)?,
+            tags: parse_json(&self.tags, &ctx)?,
+            profile: self
+                .profile
+                .as_deref()
+                .map(|p| parse_json(p, &ctx))
+                .transpose()?,
+            embedding: bytes_to_f32s(&self.embedding),
+            name: self.name,
+            version: self.version,
+            created_at: self.created_at,
+            kind: self.kind,
+            input_size: self.input_size.max(0) as usize,
+            horizon: self.horizon.max(0) as usize,
+            parent: self.parent,
+            data_fingerprint: self.data_fingerprint,
+            weights_sha256: self.weights_sha256,
+        })
+    }
+}
+
+fn bump_generation(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE meta SET value = value + 1 WHERE key = 'generation'",
+        [],
+    )?;
+    Ok(())
+}
+
+fn insert_event(
+    tx: &Transaction<'_>,
+    name: &str,
+    version: Option<u32>,
+    kind: EventKind,
+    details: &Value,
+) -> Result<Event> {
+    let at = now_rfc3339();
+    tx.execute(
+        "INSERT INTO events(at, name, version, kind, details) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![at, name, version, kind.as_str(), json_text(details)?],
+    )
+    .map_err(|e| sql_err_path(tx, e))?;
+    Ok(Event {
+        id: tx.last_insert_rowid().max(0) as u64,
+        at,
+        name: name.into(),
+        version,
+        kind,
+        details: details.clone(),
+    })
+}
+
+fn sql_err_path(conn: &Connection, e: rusqlite::Error) -> Error {
+    Error::Sqlite {
+        path: conn.path().unwrap_or(DB_FILE).to_string(),
+        source: e,
+    }
+}
+
+impl Registry {
+    /// Opens (creating if needed) the registry in `dir`: the directory, `blobs/`, and the
+    /// SQLite schema, in WAL mode with a 60 s busy timeout. Safe to call from several processes
+    /// at once.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Registry> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(dir.join(BLOBS_DIR)).map_err(|e| Error::io(&dir, e))?;
+        let db = dir.join(DB_FILE);
+        let sql = |e: rusqlite::Error| Error::Sqlite {
+            path: db.display().to_string(),
+            source: e,
+        };
+        let conn = Connection::open(&db).map_err(sql)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+        // Switching to WAL needs a moment of exclusive access; retry while another process
+        // opening at the same time holds it.
+        let mut tries = 0;
+        loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+                Ok(_) => break,
+                Err(e) if tries < 200 => {
+                    let _ = e;
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                Err(e) => return Err(sql(e)),
+            }
+        }
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(sql)?;
+        {
+            let mut conn = conn;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql)?;
+            tx.execute_batch(SCHEMA).map_err(sql)?;
+            tx.commit().map_err(sql)?;
+            Ok(Registry {
+                dir,
+                conn: Mutex::new(conn),
+                models_cache: Mutex::new(None),
+                collection_cache: Mutex::new(HashMap::new()),
+            })
+        }
+    }
+
+    /// The registry directory to use: `flag` when given, else `$NT_REGISTRY` when set and
+    /// non-empty, else `./nt-registry`.
+    pub fn resolve_dir(flag: Option<&Path>) -> PathBuf {
+        if let Some(f) = flag {
+            return f.to_path_buf();
+        }
+        match std::env::var_os("NT_REGISTRY") {
+            Some(v) if !v.is_empty() => PathBuf::from(v),
+            _ => PathBuf::from("nt-registry"),
+        }
+    }
+
+    /// The registry directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves the connection usable (SQLite rolls back an
+        // open transaction when it is dropped), so a poisoned lock is recovered.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn sql(&self, e: rusqlite::Error) -> Error {
+        Error::Sqlite {
+            path: self.dir.join(DB_FILE).display().to_string(),
+            source: e,
+        }
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction that also bumps the generation, committing
+    /// when `f` succeeds.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.sql(e))?;
+        let out = f(&tx)?;
+        bump_generation(&tx).map_err(|e| self.sql(e))?;
+        tx.commit().map_err(|e| self.sql(e))?;
+        Ok(out)
+    }
+
+    fn blob_path(&self, sha: &str) -> PathBuf {
+        self.dir.join(BLOBS_DIR).join(sha)
+    }
+
+    /// Makes sure `blobs/<sha>` holds `bytes` (rewriting a missing or damaged copy).
+    fn ensure_blob(&self, sha: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.blob_path(sha);
+        if let Ok(existing) = std::fs::read(&path) {
+            if nt_neural::checkpoint::sha256_hex(&existing) == sha {
+                return Ok(());
+            }
+        }
+        write_durable(&path, bytes)
+    }
+
+    /// Registers the model directory `model_dir` (written by `NeuralModel::save` or `nt train`)
+    /// as the next version of `name`. The weights are checked against the sha256 in
+    /// `model.json`, copied to `blobs/<sha256>`, and the version becomes visible atomically
+    /// with its `registered` event. With `req.stage == Production` the previous production
+    /// version is archived in the same transaction.
+    pub fn register(
+        &self,
+        name: &str,
+        model_dir: &Path,
+        req: RegisterRequest,
+    ) -> Result<ModelVersion> {
+        validate_name(name)?;
+        let manifest = nt_neural::read_manifest(model_dir)?;
+        let wpath = model_dir.join(&manifest.weights_file);
+        let bytes = std::fs::read(&wpath).map_err(|e| Error::io(&wpath, e))?;
+        let sha = nt_neural::checkpoint::sha256_hex(&bytes);
+        if sha != manifest.weights_sha256 {
+            return Err(Error::Corrupt {
+                path: wpath.display().to_string(),
+                expected: manifest.weights_sha256,
+                got: sha,
+            });
+        }
+        self.ensure_blob(&sha, &bytes)?;
+        let mut metrics = BTreeMap::new();
+        if let Some(m) = &manifest.meta.metrics {
+            metrics.insert("steps".into(), m.steps as f64);
+            metrics.insert("final_train_loss".into(), m.final_train_loss);
+            if let Some(v) = m.best_val_loss {
+                metrics.insert("best_val_loss".into(), v);
+            }
+            if let Some(s) = m.best_step {
+                metrics.insert("best_step".into(), s as f64);
+            }
+            metrics.insert(
+                "stopped_early".into(),
+                if m.stopped_early { 1.0 } else { 0.0 },
+            );
+        }
+        for (k, v) in &req.metrics {
+            metrics.insert(k.clone(), *v);
+        }
+        metrics.retain(|_, v| v.is_finite());
+        for k in req.tags.keys() {
+            if k.is_empty() {
+                return Err(Error::invalid("tag", "tag names must not be empty"));
+            }
+        }
+        let embedding = model_embedding(
+            &manifest.spec,
+            manifest.params,
+            req.profile.as_ref(),
+            &metrics,
+        );
+        let spec_json = serde_json::to_value(&manifest.spec).map_err(|e| Error::Json {
+            context: "model spec".into(),
+            source: e,
+        })?;
+        let manifest_text = json_text(&manifest)?;
+        let created_at = now_rfc3339();
+        let mut mv = ModelVersion {
+            name: name.into(),
+            version: 0,
+            stage: req.stage,
+            created_at: created_at.clone(),
+            kind: manifest.spec.name().into(),
+            spec: spec_json,
+            targets: manifest.targets.clone(),
+            input_size: manifest.spec.input_size(),
+            horizon: manifest.spec.horizon(),
+            metrics,
+            tags: req.tags.clone(),
+            parent: req.parent,
+            data_fingerprint: manifest.meta.data_fingerprint.clone(),
+            weights_sha256: sha.clone(),
+            profile: req.profile.clone(),
+            embedding,
+        };
+        let version = self.write(|tx| {
+            // gc holds the write lock while it deletes, so a blob present now stays.
+            if !self.blob_path(&sha).exists() {
+                self.ensure_blob(&sha, &bytes)?;
+            }
+            tx.execute(
+                "INSERT INTO models(name, last_version, created_at) VALUES (?1, 0, ?2) \
+                 ON CONFLICT(name) DO NOTHING",
+                params![name, created_at],
+            )
+            .map_err(|e| self.sql(e))?;
+            let last: u32 = tx
+                .query_row(
+                    "SELECT last_version FROM models WHERE name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.sql(e))?;
+            if let Some(p) = req.parent {
+                let exists: bool = tx
+                    .query_row(
+                        "SELECT EXISTS(SELECT 1 FROM versions WHERE name = ?1 AND version = ?2)",
+                        params![name, p],
+                        |r| r.get(0),
+                    )
+                    .map_err(|e| self.sql(e))?;
+                if !exists {
+                    return Err(Error::not_found("parent version", format!("{name}@{p}")));
+                }
+            }
+            let version = last + 1;
+            tx.execute(
+                "UPDATE models SET last_version = ?2 WHERE name = ?1",
+                params![name, version],
+            )
+            .map_err(|e| self.sql(e))?;
+            if req.stage == Stage::Production {
+                self.demote_production(tx, name, version)?;
+            }
+            tx.execute(
+                &format!(
+                    "INSERT INTO versions({VERSION_COLUMNS}, manifest) VALUES \
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                ),
+                params![
+                    name,
+                    version,
+                    mv.stage.as_str(),
+                    mv.created_at,
+                    mv.kind,
+                    json_text(&mv.spec)?,
+                    json_text(&mv.targets)?,
+                    mv.input_size as i64,
+                    mv.horizon as i64,
+                    json_text(&mv.metrics)?,
+                    json_text(&mv.tags)?,
+                    mv.parent,
+                    mv.data_fingerprint,
+                    mv.weights_sha256,
+                    mv.profile.as_ref().map(json_text).transpose()?,
+                    f32s_to_bytes(&mv.embedding),
+                    manifest_text,
+                ],
+            )
+            .map_err(|e| self.sql(e))?;
+            insert_event(
+                tx,
+                name,
+                Some(version),
+                EventKind::Registered,
+                &json!({"weights_sha256": sha, "stage": mv.stage, "parent": mv.parent,
+                        "metrics": mv.metrics}),
+            )?;
+            if req.stage == Stage::Production {
+                insert_event(
+                    tx,
+                    name,
+                    Some(version),
+                    EventKind::Promoted,
+                    &json!({"from": "none", "to": "production"}),
+                )?;
+            }
+            Ok(version)
+        })?;
+        mv.version = version;
+        Ok(mv)
+    }
+
+    /// Archives the production version of `name` other than `except`, with an event.
+    fn demote_production(&self, tx: &Transaction<'_>, name: &str, except: u32) -> Result<()> {
+        let current: Option<u32> = tx
+            .query_row(
+                "SELECT version FROM versions WHERE name = ?1 AND stage = 'production' \
+                 AND version != ?2",
+                params![name, except],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        if let Some(v) = current {
+            tx.execute(
+                "UPDATE versions SET stage = 'archived' WHERE name = ?1 AND version = ?2",
+                params![name, v],
+            )
+            .map_err(|e| self.sql(e))?;
+            insert_event(
+                tx,
+                name,
+                Some(v),
+                EventKind::StageChanged,
+                &json!({"from": "production", "to": "archived",
+                        "reason": format!("{name}@{except} promoted to production")}),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// One row per model name with at least one version, sorted by name.
+    pub fn list(&self) -> Result<Vec<ModelSummary>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT name, COUNT(*), MAX(version), \
+                 MAX(CASE WHEN stage = 'production' THEN version END) \
+                 FROM versions GROUP BY name ORDER BY name",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ModelSummary {
+                    name: r.get(0)?,
+                    versions: r.get(1)?,
+                    latest: r.get(2)?,
+                    production: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.sql(e))
+    }
+
+    fn query_versions(
+        &self,
+        where_sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<ModelVersion>> {
+        let raws = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {VERSION_COLUMNS} FROM versions {where_sql}"
+                ))
+                .map_err(|e| self.sql(e))?;
+            let rows = stmt.query_map(args, raw_version).map_err(|e| self.sql(e))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(|e| self.sql(e))?
+        };
+        raws.into_iter().map(RawVersion::decode).collect()
+    }
+
+    /// Every version of `name`, oldest first (`NotFound` when it has none).
+    pub fn versions(&self, name: &str) -> Result<Vec<ModelVersion>> {
+        validate_name(name)?;
+        let v = self.query_versions("WHERE name = ?1 ORDER BY version", &[&name])?;
+        if v.is_empty() {
+            return Err(Error::not_found("model", name));
+        }
+        Ok(v)
+    }
+
+    /// Every version of every model, by name then version.
+    pub fn all_versions(&self) -> Result<Vec<ModelVersion>> {
+        self.query_versions("ORDER BY name, version", &[])
+    }
+
+    /// The version of `name` that `sel` designates.
+    pub fn get(&self, name: &str, sel: VersionSelector) -> Result<ModelVersion> {
+        validate_name(name)?;
+        let found = match sel {
+            VersionSelector::Latest => {
+                self.query_versions("WHERE name = ?1 ORDER BY version DESC LIMIT 1", &[&name])?
+            }
+            VersionSelector::Production => {
+                self.query_versions("WHERE name = ?1 AND stage = 'production'", &[&name])?
+            }
+            VersionSelector::Number(n) => {
+                self.query_versions("WHERE name = ?1 AND version = ?2", &[&name, &n])?
+            }
+        };
+        match found.into_iter().next() {
+            Some(v) => Ok(v),
+            None => {
+                let any = self.query_versions("WHERE name = ?1 LIMIT 1", &[&name])?;
+                if any.is_empty() {
+                    Err(Error::not_found("model", name))
+                } else {
+                    Err(Error::not_found("version", format!("{name}@{sel}")))
+                }
+            }
+        }
+    }
+
+    /// Moves `name@version` to `stage`, recording a `promoted` (to production) or
+    /// `stage-changed` event. Promoting to production archives the previous production
+    /// version in the same transaction, so at most one version per name is in production.
+    pub fn set_stage(&self, name: &str, version: u32, stage: Stage) -> Result<ModelVersion> {
+        let current = self.get(name, VersionSelector::Number(version))?;
+        if current.stage != stage {
+            self.write(|tx| {
+                let from: Option<String> = tx
+                    .query_row(
+                        "SELECT stage FROM versions WHERE name = ?1 AND version = ?2",
+                        params![name, version],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(|e| self.sql(e))?;
+                let Some(from) = from else {
+                    return Err(Error::not_found("version", format!("{name}@{version}")));
+                };
+                if stage == Stage::Production {
+                    self.demote_production(tx, name, version)?;
+                }
+                tx.execute(
+                    "UPDATE versions SET stage = ?3 WHERE name = ?1 AND version = ?2",
+                    params![name, version, stage.as_str()],
+                )
+                .map_err(|e| self.sql(e))?;
+                let kind = if stage == Stage::Production {
+                    EventKind::Promoted
+                } else {
+                    EventKind::StageChanged
+                };
+                insert_event(
+                    tx,
+                    name,
+                    Some(version),
+                    kind,
+                    &json!({"from": from, "to": stage}),
+                )?;
+                Ok(())
+            })?;
+        }
+        self.get(name, VersionSelector::Number(version))
+    }
+
+    /// Loads `name@version` as a ready-to-predict model. The weights blob is read and its
+    /// sha256 checked against the one recorded at registration: a damaged or altered blob is
+    /// refused with [`Error::Corrupt`] naming the file and both hashes.
+    pub fn load(&self, name: &str, version: u32) -> Result<nt_neural::NeuralModel> {
+        validate_name(name)?;
+        let row: Option<(String, String)> = {
+            let conn = self.conn();
+            conn.query_row(
+                "SELECT manifest, weights_sha256 FROM versions WHERE name = ?1 AND version = ?2",
+                params![name, version],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))?
+        };
+        let Some((manifest, sha)) = row else {
+            // Distinguish an unknown model from an unknown version.
+            self.get(name, VersionSelector::Number(version))?;
+            return Err(Error::not_found("version", format!("{name}@{version}")));
+        };
+        let manifest: nt_neural::ModelManifest =
+            parse_json(&manifest, &format!("manifest of {name}@{version}"))?;
+        let path = self.blob_path(&sha);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let got = nt_neural::checkpoint::sha256_hex(&bytes);
+        if got != sha {
+            return Err(Error::Corrupt {
+                path: path.display().to_string(),
+                expected: sha,
+                got,
+            });
+        }
+        let device = nt_neural::default_device();
+        let tensors = candle_core::safetensors::load_buffer(&bytes, &device)
+            .map_err(|e| Error::Neural(nt_neural::Error::Candle(e)))?;
+        Ok(nt_neural::NeuralModel::from_weights(
+            manifest.spec,
+            tensors,
+            manifest.targets,
+            manifest.meta,
+            &device,
+        )?)
+    }
+
+    /// Writes `name@version` as a model directory (`model.json` + weights) into `out_dir`,
+    /// after the same sha256 check as [`load`](Self::load).
+    pub fn export(&self, name: &str, version: u32, out_dir: &Path) -> Result<()> {
+        let model = self.load(name, version)?;
+        model.save(out_dir)?;
+        Ok(())
+    }
+
+    /// Deletes `name@version` (its number is never reused) with a `deleted` event. Its blob
+    /// stays until [`gc`](Self::gc) finds no version referencing it.
+    pub fn delete(&self, name: &str, version: u32) -> Result<()> {
+        validate_name(name)?;
+        self.write(|tx| {
+            let sha: Option<String> = tx
+                .query_row(
+                    "SELECT weights_sha256 FROM versions WHERE name = ?1 AND version = ?2",
+                    params![name, version],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| self.sql(e))?;
+            let Some(sha) = sha else {
+                return Err(Error::not_found("version", format!("{name}@{version}")));
+            };
+            tx.execute(
+                "DELETE FROM versions WHERE name = ?1 AND version = ?2",
+                params![name, version],
+            )
+            .map_err(|e| self.sql(e))?;
+            insert_event(
+                tx,
+                name,
+                Some(version),
+                EventKind::Deleted,
+                &json!({"weights_sha256": sha}),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The most recent `limit` events (all when `limit == 0`), of `name` or of every model,
+    /// oldest first.
+    pub fn events(&self, name: Option<&str>, limit: usize) -> Result<Vec<Event>> {
+        if let Some(n) = name {
+            validate_name(n)?;
+        }
+        let limit = if limit == 0 { i64::MAX } else { limit as i64 };
+        let raws: Vec<(i64, String, String, Option<u32>, String, String)> = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare(
+                    "SELECT id, at, name, version, kind, details FROM events \
+                     WHERE ?1 IS NULL OR name = ?1 ORDER BY id DESC LIMIT ?2",
+                )
+                .map_err(|e| self.sql(e))?;
+            let rows = stmt
+                .query_map(params![name, limit], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })
+                .map_err(|e| self.sql(e))?;
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(|e| self.sql(e))?
+        };
+        let mut events = raws
+            .into_iter()
+            .map(|(id, at, name, version, kind, details)| {
+                Ok(Event {
+                    id: id.max(0) as u64,
+                    at,
+                    version,
+                    kind: kind.parse()?,
+                    details: parse_json(&details, &format!("event {id}"))?,
+                    name,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        events.reverse();
+        Ok(events)
+    }
+
+    /// Appends an event (e.g. `trained`, `drift-alarm`) for `name` (and `version`, which must
+    /// exist when given).
+    pub fn record_event(
+        &self,
+        name: &str,
+        version: Option<u32>,
+        kind: EventKind,
+        details: Value,
+    ) -> Result<Event> {
+        validate_name(name)?;
+        if let Some(v) = version {
+            self.get(name, VersionSelector::Number(v))?;
+        }
+        self.write(|tx| insert_event(tx, name, version, kind, &details))
+    }
+
+    /// A number that grows with every committed change made by any process (registrations,
+    /// stage moves, deletions, events, collection writes). Poll it to detect changes.
+    pub fn generation(&self) -> Result<u64> {
+        let conn = self.conn();
+        let g: i64 = conn
+            .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.sql(e))?;
+        Ok(g.max(0) as u64)
+    }
+
+    /// The model versions and their embedding index, rebuilt when the generation moved.
+    pub(crate) fn models_index(&self) -> Result<Arc<ModelsIndex>> {
+        let generation = self.generation()?;
+        let mut cache = self.models_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cache.as_ref().filter(|c| c.generation == generation) {
+            return Ok(Arc::clone(c));
+        }
+        let versions = self.all_versions()?;
+        let vectors: Vec<Vec<f32>> = versions.iter().map(|v| v.embedding.clone()).collect();
+        let metadata = versions
+            .iter()
+            .map(crate::collections::model_metadata)
+            .collect();
+        let index = VectorIndex::build(crate::EMBEDDING_DIM, &vectors, metadata, HNSW_THRESHOLD);
+        let built = Arc::new(ModelsIndex {
+            generation,
+            versions,
+            index,
+        });
+        *cache = Some(Arc::clone(&built));
+        Ok(built)
+    }
+
+    /// The `k` versions (other than `name@version` itself) whose embeddings are closest by
+    /// cosine, best first.
+    pub fn similar(&self, name: &str, version: u32, k: usize) -> Result<Vec<SimilarModel>> {
+        let me = self.get(name, VersionSelector::Number(version))?;
+        let idx = self.models_index()?;
+        let hits = idx.index.search(&me.embedding, k + 1, None, None);
+        Ok(hits
+            .into_iter()
+            .filter_map(|h| {
+                let m = &idx.versions[h.row];
+                (!(m.name == me.name && m.version == me.version)).then(|| SimilarModel {
+                    score: h.score,
+                    model: m.clone(),
+                })
+            })
+            .take(k)
+            .collect())
+    }
+
+    /// Proposes configurations for a new series: every version with a recorded data profile is
+    /// scored by the cosine between its data block and `profile`'s, plus `0.25 ×
+    /// clamp(skill, -1, 1)` when its skill against the random walk is known; the best version
+    /// of each model name is kept and the `k` best are returned, best first.
+    pub fn recommend(&self, profile: &DataProfile, k: usize) -> Result<Vec<Recommendation>> {
+        let query = profile_block(Some(profile));
+        let idx = self.models_index()?;
+        let mut best: BTreeMap<&str, Recommendation> = BTreeMap::new();
+        for m in &idx.versions {
+            if m.profile.is_none() || m.embedding.len() < PROFILE_RANGE.end {
+                continue;
+            }
+            let sim = cosine(&query, &m.embedding[PROFILE_RANGE]);
+            let skill = skill_of(&m.metrics);
+            let score = sim + 0.25 * skill.map(|s| s.clamp(-1.0, 1.0) as f32).unwrap_or(0.0);
+            let rec = Recommendation {
+                data_similarity: sim,
+                skill,
+                score,
+                model: m.clone(),
+            };
+            match best.get(m.name.as_str()) {
+                Some(b) if b.score >= score => {}
+                _ => {
+                    best.insert(m.name.as_str(), rec);
+                }
+            }
+        }
+        let mut out: Vec<Recommendation> = best.into_values().collect();
+        out.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.model.name.cmp(&b.model.name))
+        });
+        out.truncate(k);
+        Ok(out)
+    }
+
+    /// Deletes blobs that no registered version references and temporary files abandoned by
+    /// killed writers (older than a minute). Holds the write lock meanwhile, so a concurrent
+    /// registration (which re-checks its blob under that lock) never loses its weights.
+    pub fn gc(&self) -> Result<GcReport> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.sql(e))?;
+        let referenced: std::collections::HashSet<String> = {
+            let mut stmt = tx
+                .prepare("SELECT DISTINCT weights_sha256 FROM versions")
+                .map_err(|e| self.sql(e))?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(|e| self.sql(e))?;
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(|e| self.sql(e))?
+        };
+        let blobs = self.dir.join(BLOBS_DIR);
+        let mut report = GcReport::default();
+        let entries = std::fs::read_dir(&blobs).map_err(|e| Error::io(&blobs, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&blobs, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let meta = entry.metadata().map_err(|e| Error::io(&path, e))?;
+            if name.starts_with(".tmp-") {
+                let old = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| m.elapsed().ok())
+                    .is_some_and(|age| age > TEMP_GRACE);
+                if old {
+                    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                    report.removed_temp_files += 1;
+                }
+            } else if is_sha256_hex(&name) {
+                if referenced.contains(&name) {
+                    report.kept_blobs += 1;
+                } else {
+                    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                    report.removed_blobs += 1;
+                    report.freed_bytes += meta.len();
+                }
+            }
+        }
+        tx.commit().map_err(|e| self.sql(e))?;
+        Ok(report)
+    }
+
+    /// Copies the registry into `dest_dir` while it may be in use: the database through
+    /// SQLite's online backup API (one consistent snapshot), then every blob that snapshot
+    /// references (blobs are immutable). `dest_dir` must not already hold a registry. The copy
+    /// opens with [`Registry::open`] like the original.
+    pub fn backup(&self, dest_dir: &Path) -> Result<()> {
+        let dest_db = dest_dir.join(DB_FILE);
+        if dest_db.exists() {
+            return Err(Error::invalid(
+                "backup destination",
+                format!("{} already holds a registry", dest_dir.display()),
+            ));
+        }
+        if let (Ok(a), Ok(b)) = (dest_dir.canonicalize(), self.dir.canonicalize()) {
+            if a == b {
+                return Err(Error::invalid(
+                    "backup destination",
+                    "it is the registry directory itself",
+                ));
+            }
+        }
+        std::fs::create_dir_all(dest_dir.join(BLOBS_DIR)).map_err(|e| Error::io(dest_dir, e))?;
+        let dsql = |e: rusqlite::Error| Error::Sqlite {
+            path: dest_db.display().to_string(),
+            source: e,
+        };
+        let mut dest = Connection::open(&dest_db).map_err(dsql)?;
+        {
+            let conn = self.conn();
+            let backup = rusqlite::backup::Backup::new(&conn, &mut dest).map_err(dsql)?;
+            // One step over every page: a single read snapshot of the source.
+            backup
+                .run_to_completion(-1, Duration::from_millis(0), None)
+                .map_err(dsql)?;
+        }
+        let shas: Vec<String> = {
+            let mut stmt = dest
+                .prepare("SELECT DISTINCT weights_sha256 FROM versions")
+                .map_err(dsql)?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(dsql)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(dsql)?
+        };
+        for sha in shas {
+            let src = self.blob_path(&sha);
+            let bytes = std::fs::read(&src).map_err(|e| Error::io(&src, e))?;
+            write_durable(&dest_dir.join(BLOBS_DIR).join(&sha), &bytes)?;
+        }
+        dest.close().map_err(|(_, e)| dsql(e))?;
+        Ok(())
+    }
+}
