@@ -1033,7 +1033,7 @@ impl Registry {
             let backup = rusqlite::backup::Backup::new(&conn, &mut dest).map_err(dsql)?;
             // One step over every page: a single read snapshot of the source.
             backup
-                .run_to_completion(-1, Duration::from_millis(0), None)
+                .run_to_completion(i32::MAX, Duration::from_millis(0), None)
                 .map_err(dsql)?;
         }
         let shas: Vec<String> = {
