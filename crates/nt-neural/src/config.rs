@@ -309,12 +309,20 @@ impl TrainConfig {
 /// | `interpolation` | `linear` | knot interpolation | |
 /// | `dropout` | 0.0 | dropout after each hidden activation | [0, 1) |
 /// | `activation` | `ReLU` | hidden activation | |
+/// | `hist_exog_list` | `[]` | historic exogenous columns (known up to the origin) | distinct names |
+/// | `futr_exog_list` | `[]` | future-known exogenous columns (calendar, schedules) | distinct names |
 /// | `train` | [`TrainConfig::default`] | training loop | |
 ///
 /// As in neuralforecast, every block gets the *whole* `mlp_units` list: its MLP is
 /// `Linear(in, u[0][0])`, then for each `[a, b]` in `mlp_units` `Linear(a, b)` + activation
 /// (+ dropout), then `Linear(last, L + Q·max(H / f, 1))` with `Q` the outputs per step. There is no
-/// activation after the first layer. `in = ceil(L / k)`.
+/// activation after the first layer. `in = ceil(L / k)` without exogenous inputs.
+///
+/// Exogenous inputs follow neuralforecast: each block max- (or average-) pools every exogenous
+/// channel over time with its own kernel, like the target, and feeds the MLP the concatenation
+/// `[pooled target (time-reversed) | historic exog, time-major, L steps | future exog, time-major,
+/// L + H steps]`, so `in = ceil(L/k)·(1 + C_hist) + ceil((L+H)/k)·C_futr`. The exogenous values are
+/// not reversed, and each channel is scaled per window with statistics of its first L values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NhitsConfig {
@@ -338,6 +346,11 @@ pub struct NhitsConfig {
     pub dropout: f64,
     /// Hidden activation.
     pub activation: Activation,
+    /// Historic exogenous columns: the model sees their values over the input window only.
+    pub hist_exog_list: Vec<String>,
+    /// Future-known exogenous columns: the model sees their values over the input window and
+    /// the horizon, so predicting needs their next H values.
+    pub futr_exog_list: Vec<String>,
     /// Training loop settings.
     pub train: TrainConfig,
 }
@@ -355,6 +368,8 @@ impl Default for NhitsConfig {
             interpolation: Interpolation::Linear,
             dropout: 0.0,
             activation: Activation::ReLU,
+            hist_exog_list: Vec::new(),
+            futr_exog_list: Vec::new(),
             train: TrainConfig::default(),
         }
     }
@@ -424,7 +439,50 @@ impl NhitsConfig {
                 format!("must be in [0, 1), got {}", self.dropout),
             ));
         }
+        let mut seen = std::collections::BTreeSet::new();
+        for (field, name) in self
+            .hist_exog_list
+            .iter()
+            .map(|n| ("hist_exog_list", n))
+            .chain(self.futr_exog_list.iter().map(|n| ("futr_exog_list", n)))
+        {
+            if name.trim().is_empty() {
+                return Err(Error::invalid(field, "column names must not be empty"));
+            }
+            if !seen.insert(name.as_str()) {
+                return Err(Error::invalid(
+                    field,
+                    format!("column `{name}` is listed twice (each exogenous column once)"),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Whether the model takes exogenous inputs.
+    pub fn has_exog(&self) -> bool {
+        !self.hist_exog_list.is_empty() || !self.futr_exog_list.is_empty()
+    }
+
+    /// Width of one packed network input row: `L` target values, then the historic exogenous
+    /// channels time-major over `L` steps, then the future ones over `L + H` steps.
+    pub fn packed_input_size(&self) -> usize {
+        self.input_size
+            + self.input_size * self.hist_exog_list.len()
+            + (self.input_size + self.horizon) * self.futr_exog_list.len()
+    }
+
+    /// Input width of the first MLP layer of the blocks of stack `stack`:
+    /// `ceil(L/k)·(1 + C_hist) + ceil((L+H)/k)·C_futr`.
+    pub fn mlp_input_size(&self, stack: usize) -> usize {
+        let k = self
+            .n_pool_kernel_size
+            .get(stack)
+            .copied()
+            .unwrap_or(1)
+            .max(1);
+        self.pooled_size(stack) * (1 + self.hist_exog_list.len())
+            + (self.input_size + self.horizon).div_ceil(k) * self.futr_exog_list.len()
     }
 
     /// Knots (forecast coefficients per output) predicted by the blocks of stack `stack`:

@@ -21,8 +21,8 @@ pub use config::{
 pub use error::{Error, Result};
 pub use model::{
     default_device, import_neuralforecast, train, FittedNBeats, FittedNhits, ModelMeta,
-    NeuralModel, NeuralSpec, TrainMetrics, TrainOptions, TrainedModel,
+    NeuralModel, NeuralSpec, TrainMetrics, TrainOptions, TrainedModel, WindowInputs,
 };
 pub use nbeats::{nbeats_block, NBeats, NBeatsBlock, NBeatsConfig, StackType, TrendBasis};
-pub use nhits::{nhits_block, Nhits, NhitsBlock};
+pub use nhits::{nhits_block, ExogBatch, Nhits, NhitsBlock};
 pub use trainer::{LogRecord, TrainProgress, TrainReport};

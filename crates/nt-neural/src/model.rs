@@ -16,7 +16,7 @@ use crate::fast::FastNhits;
 use crate::nbeats::{nbeats_weight_shapes, NBeats, NBeatsConfig};
 use crate::nhits::{nhits_weight_shapes, Nhits};
 use crate::rng::Rng;
-use crate::scalers::{window_scale, WindowScale};
+use crate::scalers::WindowScale;
 use crate::trainer::{Network, PreparedSeries, TrainProgress, TrainReport, Trainer};
 use crate::{Error, Result};
 
@@ -76,6 +76,22 @@ impl NeuralSpec {
         match self {
             NeuralSpec::Nhits(c) => c.horizon,
             NeuralSpec::NBeats(c) => c.horizon,
+        }
+    }
+
+    /// Historic exogenous columns the model reads (N-BEATS has none).
+    pub fn hist_exog(&self) -> &[String] {
+        match self {
+            NeuralSpec::Nhits(c) => &c.hist_exog_list,
+            NeuralSpec::NBeats(_) => &[],
+        }
+    }
+
+    /// Future-known exogenous columns the model reads: predicting needs their next H values.
+    pub fn futr_exog(&self) -> &[String] {
+        match self {
+            NeuralSpec::Nhits(c) => &c.futr_exog_list,
+            NeuralSpec::NBeats(_) => &[],
         }
     }
 
@@ -209,15 +225,34 @@ fn sorted_vars(varmap: &VarMap) -> Result<Vec<(String, Var)>> {
 }
 
 /// Prepares the target columns: finite values as `f32`, the last `val_rows` rows of each kept
-/// for validation.
+/// for validation, each with the spec's exogenous columns.
 fn prepare(
     series: &TimeSeries,
     targets: &[&str],
-    cfg: &TrainConfig,
+    spec: &NeuralSpec,
 ) -> Result<Vec<PreparedSeries>> {
+    let cfg = spec.train_config();
     if targets.is_empty() {
         return Err(Error::invalid("targets", "needs at least one column"));
     }
+    if let Some(t) = targets.iter().find(|t| {
+        spec.hist_exog()
+            .iter()
+            .chain(spec.futr_exog())
+            .any(|e| e == *t)
+    }) {
+        return Err(Error::invalid(
+            "targets",
+            format!("column `{t}` is both a target and an exogenous input"),
+        ));
+    }
+    let channels = |names: &[String]| -> Result<Vec<Vec<f32>>> {
+        names
+            .iter()
+            .map(|c| Ok(series.finite_column(c)?.iter().map(|&v| v as f32).collect()))
+            .collect()
+    };
+    let (hist, futr) = (channels(spec.hist_exog())?, channels(spec.futr_exog())?);
     let n = series.len();
     let val = cfg.val_rows(n);
     if val >= n {
@@ -233,6 +268,8 @@ fn prepare(
             Ok(PreparedSeries {
                 values,
                 n_train: n - val,
+                hist: hist.clone(),
+                futr: futr.clone(),
             })
         })
         .collect()
@@ -255,8 +292,15 @@ pub fn train(
 ) -> Result<TrainedModel> {
     spec.validate()?;
     let cfg = spec.train_config();
-    let data = prepare(series, targets, cfg)?;
-    let fingerprint = series.select(targets)?.fingerprint();
+    let data = prepare(series, targets, spec)?;
+    let mut seen: Vec<&str> = targets.to_vec();
+    seen.extend(
+        spec.hist_exog()
+            .iter()
+            .chain(spec.futr_exog())
+            .map(String::as_str),
+    );
+    let fingerprint = series.select(&seen)?.fingerprint();
     let device = default_device();
     let n_outputs = cfg.loss.n_outputs();
     let varmap = VarMap::new();
@@ -384,6 +428,17 @@ pub struct NeuralModel {
     fast: Option<FastNhits>,
 }
 
+/// The inputs of one forecast window (see [`NeuralModel::forecast_inputs`]).
+#[derive(Debug, Clone)]
+pub struct WindowInputs<'a> {
+    /// The target's last `input_size` values, oldest first.
+    pub target: &'a [f64],
+    /// Each historic exogenous column over the same rows, in the spec's order.
+    pub hist: Vec<&'a [f64]>,
+    /// Each future exogenous column over the input rows and the next H, in the spec's order.
+    pub futr: Vec<&'a [f64]>,
+}
+
 /// A trained NHITS (the same type as any trained neural model).
 pub type FittedNhits = NeuralModel;
 
@@ -439,7 +494,8 @@ impl NeuralModel {
         let vb = VarBuilder::from_tensors(named.iter().cloned().collect(), DType::F32, device);
         let (net, fast) = match &spec {
             NeuralSpec::Nhits(c) => {
-                let fast = if device.is_cpu() {
+                // The plain-Rust single-window path knows no exogenous channels.
+                let fast = if device.is_cpu() && !c.has_exog() {
                     Some(FastNhits::new(c, n_outputs, &named)?)
                 } else {
                     None
@@ -507,8 +563,29 @@ impl NeuralModel {
 
     /// Forecasts the `horizon` steps after each window; every window holds exactly
     /// `input_size` finite values, oldest first. Windows are scaled, batched through the network
-    /// 1024 at a time and scaled back.
+    /// 1024 at a time and scaled back. Models with exogenous inputs need
+    /// [`forecast_inputs`](Self::forecast_inputs).
     pub fn forecast_windows(&self, windows: &[&[f64]], horizon: usize) -> Result<Vec<Forecast>> {
+        let inputs: Vec<WindowInputs<'_>> = windows
+            .iter()
+            .map(|w| WindowInputs {
+                target: w,
+                hist: Vec::new(),
+                futr: Vec::new(),
+            })
+            .collect();
+        self.forecast_inputs(&inputs, horizon)
+    }
+
+    /// Forecasts the `horizon` steps after each window, exogenous channels included: the target
+    /// and each historic channel hold `input_size` finite values, each future channel
+    /// `input_size + H` (the input rows, then the model's whole horizon H). Every channel is
+    /// scaled per window with the statistics of its input rows, as in training.
+    pub fn forecast_inputs(
+        &self,
+        inputs: &[WindowInputs<'_>],
+        horizon: usize,
+    ) -> Result<Vec<Forecast>> {
         let (l, h) = (self.input_size(), self.horizon());
         if horizon == 0 || horizon > h {
             return Err(Error::invalid(
@@ -518,28 +595,23 @@ impl NeuralModel {
         }
         let q = self.spec.train_config().loss.n_outputs();
         let scaler = self.spec.train_config().scaler;
-        let mut out = Vec::with_capacity(windows.len());
-        for chunk in windows.chunks(1024) {
+        let (n_hist, n_futr) = (self.spec.hist_exog().len(), self.spec.futr_exog().len());
+        let width = l + l * n_hist + (l + h) * n_futr;
+        let mut out = Vec::with_capacity(inputs.len());
+        for chunk in inputs.chunks(1024) {
             let b = chunk.len();
-            let mut x = Vec::with_capacity(b * l);
+            let mut x = Vec::with_capacity(b * width);
             let mut scales = Vec::with_capacity(b);
             for w in chunk {
-                if w.len() != l {
-                    return Err(Error::InsufficientHistory {
-                        needed: l,
-                        got: w.len(),
-                    });
-                }
-                if let Some(v) = w.iter().find(|v| !v.is_finite()) {
-                    return Err(Error::invalid(
-                        "history",
-                        format!("non-finite value {v} in the input window"),
-                    ));
-                }
-                let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
-                let ws = window_scale(scaler, &w32);
-                x.extend(w32.iter().map(|&v| ws.apply(v)));
-                scales.push(ws);
+                let window = self.checked_window(w, n_hist, n_futr)?;
+                scales.push(crate::trainer::pack_window(
+                    &mut x,
+                    &window,
+                    l - 1,
+                    (l, h),
+                    usize::MAX,
+                    scaler,
+                ));
             }
             let y: Vec<f32> = match &self.fast {
                 Some(fast) if b <= FAST_PATH_MAX_BATCH => {
@@ -548,7 +620,7 @@ impl NeuralModel {
                 _ => {
                     let y = self
                         .net
-                        .forward(&Tensor::from_vec(x, (b, l), &self.device)?)?;
+                        .forward(&Tensor::from_vec(x, (b, width), &self.device)?)?;
                     y.flatten_all()?.to_device(&Device::Cpu)?.to_vec1()?
                 }
             };
@@ -557,6 +629,63 @@ impl NeuralModel {
             }
         }
         Ok(out)
+    }
+
+    /// Checks one window's lengths and values and converts it to the trainer's layout.
+    fn checked_window(
+        &self,
+        w: &WindowInputs<'_>,
+        n_hist: usize,
+        n_futr: usize,
+    ) -> Result<PreparedSeries> {
+        let (l, h) = (self.input_size(), self.horizon());
+        if w.hist.len() != n_hist || w.futr.len() != n_futr {
+            return Err(Error::invalid(
+                "exog",
+                format!(
+                    "the model reads {n_hist} historic ({}) and {n_futr} future ({}) exogenous columns, got {} and {}",
+                    self.spec.hist_exog().join(", "),
+                    self.spec.futr_exog().join(", "),
+                    w.hist.len(),
+                    w.futr.len()
+                ),
+            ));
+        }
+        let convert = |name: &str, values: &[f64], len: usize| -> Result<Vec<f32>> {
+            if values.len() != len {
+                return Err(if values.len() < len {
+                    Error::InsufficientHistory {
+                        needed: len,
+                        got: values.len(),
+                    }
+                } else {
+                    Error::invalid(name, format!("expected {len} values, got {}", values.len()))
+                });
+            }
+            if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+                return Err(Error::invalid(
+                    name,
+                    format!("non-finite value {v} in the input window"),
+                ));
+            }
+            Ok(values.iter().map(|&v| v as f32).collect())
+        };
+        Ok(PreparedSeries {
+            values: convert("history", w.target, l)?,
+            n_train: l,
+            hist: w
+                .hist
+                .iter()
+                .zip(self.spec.hist_exog())
+                .map(|(c, name)| convert(name, c, l))
+                .collect::<Result<_>>()?,
+            futr: w
+                .futr
+                .iter()
+                .zip(self.spec.futr_exog())
+                .map(|(c, name)| convert(name, c, l + h))
+                .collect::<Result<_>>()?,
+        })
     }
 
     fn to_forecast(
@@ -587,22 +716,74 @@ impl NeuralModel {
         }
     }
 
-    /// Forecasts column `column` of `history` (its last `input_size` rows).
+    /// Forecasts column `column` of `history` (its last `input_size` rows). A model with future
+    /// exogenous inputs needs [`predict_with_future`](Self::predict_with_future).
     pub fn predict_column(
         &self,
         history: &TimeSeries,
         column: &str,
         horizon: Horizon,
     ) -> Result<Forecast> {
-        let values = history.finite_column(column)?;
+        self.predict_with_future(history, column, None, horizon)
+    }
+
+    /// Forecasts column `column` of `history` (its last `input_size` rows, with the historic
+    /// exogenous columns over the same rows). `future` holds the future exogenous columns over
+    /// at least the model's horizon H of rows after `history`'s last timestamp (only its first H
+    /// rows are read); it is required exactly when the model has future exogenous inputs.
+    pub fn predict_with_future(
+        &self,
+        history: &TimeSeries,
+        column: &str,
+        future: Option<&TimeSeries>,
+        horizon: Horizon,
+    ) -> Result<Forecast> {
         let l = self.input_size();
-        if values.len() < l {
-            return Err(Error::InsufficientHistory {
-                needed: l,
-                got: values.len(),
-            });
+        let n = history.len();
+        if n < l {
+            return Err(Error::InsufficientHistory { needed: l, got: n });
         }
-        let mut f = self.forecast_windows(&[&values[values.len() - l..]], horizon.get())?;
+        let tail = |name: &str| -> Result<Vec<f64>> {
+            let v = history.finite_column(name)?;
+            Ok(v[v.len() - l..].to_vec())
+        };
+        let target = tail(column)?;
+        let hist: Vec<Vec<f64>> = self
+            .spec
+            .hist_exog()
+            .iter()
+            .map(|c| tail(c))
+            .collect::<Result<_>>()?;
+        let futr_names = self.spec.futr_exog();
+        let futr: Vec<Vec<f64>> = if futr_names.is_empty() {
+            Vec::new()
+        } else {
+            let future = future.ok_or_else(|| {
+                Error::invalid(
+                    "future",
+                    format!(
+                        "the model needs the next {} values of its future exogenous columns ({}); give them as a future table (`nt predict --future FILE`)",
+                        self.horizon(),
+                        futr_names.join(", ")
+                    ),
+                )
+            })?;
+            check_future(history, future, self.horizon())?;
+            futr_names
+                .iter()
+                .map(|c| {
+                    let mut v = tail(c)?;
+                    v.extend_from_slice(&future.finite_column(c)?[..self.horizon()]);
+                    Ok(v)
+                })
+                .collect::<Result<_>>()?
+        };
+        let input = WindowInputs {
+            target: &target,
+            hist: hist.iter().map(Vec::as_slice).collect(),
+            futr: futr.iter().map(Vec::as_slice).collect(),
+        };
+        let mut f = self.forecast_inputs(&[input], horizon.get())?;
         f.pop()
             .ok_or_else(|| Error::invalid("history", "no forecast produced"))
     }
@@ -667,6 +848,29 @@ impl Fit for NBeatsConfig {
     fn fit(&self, train: &TimeSeries, target: &str) -> nt_core::Result<NeuralModel> {
         fit_spec(NeuralSpec::NBeats(self.clone()), train, target)
     }
+}
+
+/// Checks that `future` starts after `history` ends and has at least `h` rows.
+fn check_future(history: &TimeSeries, future: &TimeSeries, h: usize) -> Result<()> {
+    if future.len() < h {
+        return Err(Error::invalid(
+            "future",
+            format!(
+                "needs at least {h} rows (the model's horizon), got {}",
+                future.len()
+            ),
+        ));
+    }
+    if let (Some(&last), Some(&first)) = (history.timestamps().last(), future.timestamps().first())
+    {
+        if first <= last {
+            return Err(Error::invalid(
+                "future",
+                "its first timestamp must come after the history's last",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Loads a neuralforecast NHITS or NBEATS `state_dict` saved as safetensors (`weights`) into our

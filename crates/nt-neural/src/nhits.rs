@@ -23,11 +23,15 @@ enum Pool {
     Avg(Tensor),
 }
 
-/// One NHITS block: pool the residual, an MLP to `theta`, split `theta` into a backcast of
-/// `input_size` values and `n_outputs × n_knots` knots, interpolate the knots to the horizon.
+/// One NHITS block: pool the residual (and each exogenous channel), an MLP to `theta`, split
+/// `theta` into a backcast of `input_size` values and `n_outputs × n_knots` knots, interpolate the
+/// knots to the horizon.
 #[derive(Debug, Clone)]
 pub struct NhitsBlock {
+    /// Pooling over the `input_size` steps of the target and the historic exogenous channels.
     pool: Pool,
+    /// Pooling over the `input_size + horizon` steps of the future exogenous channels.
+    pool_futr: Pool,
     layers: Vec<Linear>,
     activation: Activation,
     dropout: f64,
@@ -35,6 +39,8 @@ pub struct NhitsBlock {
     horizon: usize,
     n_knots: usize,
     n_outputs: usize,
+    n_hist: usize,
+    n_futr: usize,
     /// `[n_knots, horizon]` interpolation matrix.
     interp: Tensor,
 }
@@ -50,6 +56,58 @@ pub(crate) fn linear_layer_indices(n_hidden: usize, dropout: bool) -> Vec<usize>
     }
     idx.push(1 + n_hidden * per_hidden);
     idx
+}
+
+/// The pooling of `len` steps with kernel (and stride) `k`, ceil mode.
+fn make_pool(kind: Pooling, k: usize, len: usize, device: &Device) -> Result<Pool> {
+    let out = len.div_ceil(k);
+    Ok(if k == 1 {
+        Pool::Identity
+    } else {
+        match kind {
+            Pooling::Max => Pool::Max { k, out },
+            Pooling::Avg => Pool::Avg(Tensor::from_vec(
+                avg_pool_matrix(len, k),
+                (len, out),
+                device,
+            )?),
+        }
+    })
+}
+
+/// Pools the rows of `x` (`[N, len]`) over time.
+fn apply_pool(pool: &Pool, x: &Tensor, len: usize) -> Result<Tensor> {
+    Ok(match pool {
+        Pool::Identity => x.clone(),
+        Pool::Max { k, out } => {
+            let n = x.dim(0)?;
+            let padded_len = k * out;
+            let x = if padded_len > len {
+                // ceil_mode: the partial last window never wins with this padding.
+                let pad = Tensor::full(f32::MIN, (n, padded_len - len), x.device())?
+                    .to_dtype(x.dtype())?;
+                Tensor::cat(&[x, &pad], 1)?
+            } else {
+                x.clone()
+            };
+            x.reshape((n, *out, *k))?.max(D::Minus1)?
+        }
+        Pool::Avg(m) => x.matmul(m)?,
+    })
+}
+
+/// Pools the channels of a time-major exogenous block `[B, T, C]` over time and flattens the
+/// result time-major to `[B, ceil(T/k)·C]`, as neuralforecast's block does.
+fn pool_exog(pool: &Pool, x: &Tensor, len: usize) -> Result<Tensor> {
+    let (b, t, c) = x.dims3()?;
+    let rows = x.transpose(1, 2)?.contiguous()?.reshape((b * c, t))?;
+    let pooled = apply_pool(pool, &rows, len)?;
+    let out = pooled.dim(1)?;
+    Ok(pooled
+        .reshape((b, c, out))?
+        .transpose(1, 2)?
+        .contiguous()?
+        .reshape((b, out * c))?)
 }
 
 /// Builds block `stack`'s architecture for a model with `n_outputs` outputs per step (1 for point
@@ -68,25 +126,14 @@ pub fn nhits_block(
         .copied()
         .unwrap_or(1)
         .max(1);
-    let pooled = cfg.pooled_size(stack);
-    let pool = if k == 1 {
-        Pool::Identity
-    } else {
-        match cfg.pooling {
-            Pooling::Max => Pool::Max { k, out: pooled },
-            Pooling::Avg => Pool::Avg(Tensor::from_vec(
-                avg_pool_matrix(cfg.input_size, k),
-                (cfg.input_size, pooled),
-                &device,
-            )?),
-        }
-    };
+    let pool = make_pool(cfg.pooling, k, cfg.input_size, &device)?;
+    let pool_futr = make_pool(cfg.pooling, k, cfg.input_size + cfg.horizon, &device)?;
     let n_knots = cfg.n_knots(stack);
     let n_theta = cfg.input_size + n_outputs * n_knots;
     let idx = linear_layer_indices(cfg.mlp_units.len(), cfg.dropout > 0.0);
     let vl = vb.pp("layers");
     let mut layers = Vec::with_capacity(idx.len());
-    let mut sizes = vec![(pooled, cfg.mlp_units[0][0])];
+    let mut sizes = vec![(cfg.mlp_input_size(stack), cfg.mlp_units[0][0])];
     sizes.extend(cfg.mlp_units.iter().map(|u| (u[0], u[1])));
     let last = cfg.mlp_units[cfg.mlp_units.len() - 1][1];
     sizes.push((last, n_theta));
@@ -100,6 +147,7 @@ pub fn nhits_block(
     )?;
     Ok(NhitsBlock {
         pool,
+        pool_futr,
         layers,
         activation: cfg.activation,
         dropout: cfg.dropout,
@@ -107,8 +155,20 @@ pub fn nhits_block(
         horizon: cfg.horizon,
         n_knots,
         n_outputs,
+        n_hist: cfg.hist_exog_list.len(),
+        n_futr: cfg.futr_exog_list.len(),
         interp,
     })
+}
+
+/// The exogenous inputs of a batch: historic `[B, L, C_hist]` and future `[B, L + H, C_futr]`,
+/// already scaled; `None` where the model has no such channels.
+#[derive(Debug, Clone, Default)]
+pub struct ExogBatch {
+    /// Historic channels over the input window.
+    pub hist: Option<Tensor>,
+    /// Future-known channels over the input window and the horizon.
+    pub futr: Option<Tensor>,
 }
 
 pub(crate) fn activate(a: Activation, x: &Tensor) -> Result<Tensor> {
@@ -136,32 +196,50 @@ fn dropout(x: &Tensor, p: f64, rng: &mut Rng) -> Result<Tensor> {
 }
 
 impl NhitsBlock {
-    /// Maps a residual `[B, L]` to `(backcast [B, L], forecast [B, Q, H])`; dropout is applied
-    /// only when `rng` is given (training).
-    pub fn forward(&self, residual: &Tensor, rng: Option<&mut Rng>) -> Result<(Tensor, Tensor)> {
+    /// Maps a residual `[B, L]` and the batch's exogenous inputs to `(backcast [B, L],
+    /// forecast [B, Q, H])`; dropout is applied only when `rng` is given (training).
+    pub fn forward(
+        &self,
+        residual: &Tensor,
+        exog: &ExogBatch,
+        rng: Option<&mut Rng>,
+    ) -> Result<(Tensor, Tensor)> {
         let b = residual.dim(0)?;
-        let pooled = match &self.pool {
-            Pool::Identity => residual.clone(),
-            Pool::Max { k, out } => {
-                let padded_len = k * out;
-                let x = if padded_len > self.input_size {
-                    // ceil_mode: the partial last window never wins with this padding.
-                    let pad = Tensor::full(
-                        f32::MIN,
-                        (b, padded_len - self.input_size),
-                        residual.device(),
-                    )?
-                    .to_dtype(residual.dtype())?;
-                    Tensor::cat(&[residual, &pad], 1)?
-                } else {
-                    residual.clone()
-                };
-                x.reshape((b, *out, *k))?.max(D::Minus1)?
+        let mut parts = vec![apply_pool(&self.pool, residual, self.input_size)?];
+        for (n, x, pool, len, what) in [
+            (
+                self.n_hist,
+                &exog.hist,
+                &self.pool,
+                self.input_size,
+                "historic",
+            ),
+            (
+                self.n_futr,
+                &exog.futr,
+                &self.pool_futr,
+                self.input_size + self.horizon,
+                "future",
+            ),
+        ] {
+            if n == 0 {
+                continue;
             }
-            Pool::Avg(m) => residual.matmul(m)?,
+            let x = x.as_ref().ok_or_else(|| {
+                crate::Error::invalid(
+                    "exog",
+                    format!("the model needs {n} {what} exogenous channels"),
+                )
+            })?;
+            parts.push(pool_exog(pool, x, len)?);
+        }
+        let input = if parts.len() == 1 {
+            parts.swap_remove(0)
+        } else {
+            Tensor::cat(&parts, 1)?
         };
         let n = self.layers.len();
-        let mut h = self.layers[0].forward(&pooled)?;
+        let mut h = self.layers[0].forward(&input)?;
         let mut rng = rng;
         for layer in &self.layers[1..n - 1] {
             h = activate(self.activation, &layer.forward(&h)?)?;
@@ -191,6 +269,8 @@ pub struct Nhits {
     input_size: usize,
     horizon: usize,
     n_outputs: usize,
+    n_hist: usize,
+    n_futr: usize,
     reverse: Tensor,
 }
 
@@ -217,6 +297,8 @@ impl Nhits {
             input_size: cfg.input_size,
             horizon: cfg.horizon,
             n_outputs,
+            n_hist: cfg.hist_exog_list.len(),
+            n_futr: cfg.futr_exog_list.len(),
             reverse,
         })
     }
@@ -241,8 +323,18 @@ impl Nhits {
         &self.blocks
     }
 
-    /// Inference: `[B, L]` inputs (oldest first) to `[B, H, Q]` forecasts, exactly neuralforecast's
-    /// `NHITS.forward` with an all-ones input mask.
+    /// Width of one packed input row ([`NhitsConfig::packed_input_size`]): `L` without
+    /// exogenous channels.
+    pub fn packed_input_size(&self) -> usize {
+        self.input_size
+            + self.input_size * self.n_hist
+            + (self.input_size + self.horizon) * self.n_futr
+    }
+
+    /// Inference: `[B, W]` packed inputs to `[B, H, Q]` forecasts, exactly neuralforecast's
+    /// `NHITS.forward` with an all-ones input mask. Without exogenous channels a row is the `L`
+    /// input values, oldest first; with them, [`NhitsConfig::packed_input_size`] describes the
+    /// layout (target, then historic channels time-major, then future channels time-major).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.forward_impl(x, None)
     }
@@ -253,20 +345,48 @@ impl Nhits {
     }
 
     fn forward_impl(&self, x: &Tensor, mut rng: Option<&mut Rng>) -> Result<Tensor> {
-        let (b, l) = x.dims2()?;
-        if l != self.input_size {
+        let (b, w) = x.dims2()?;
+        let l = self.input_size;
+        if w != self.packed_input_size() {
             return Err(crate::Error::invalid(
                 "input",
-                format!("expected {} values per window, got {l}", self.input_size),
+                format!(
+                    "expected {} values per window, got {w}",
+                    self.packed_input_size()
+                ),
             ));
         }
+        let (y, exog) = if w == l {
+            (x.clone(), ExogBatch::default())
+        } else {
+            let y = x.narrow(1, 0, l)?.contiguous()?;
+            let hist = (self.n_hist > 0)
+                .then(|| -> Result<Tensor> {
+                    Ok(x.narrow(1, l, l * self.n_hist)?.contiguous()?.reshape((
+                        b,
+                        l,
+                        self.n_hist,
+                    ))?)
+                })
+                .transpose()?;
+            let lf = l + self.horizon;
+            let futr = (self.n_futr > 0)
+                .then(|| -> Result<Tensor> {
+                    Ok(x.narrow(1, l + l * self.n_hist, lf * self.n_futr)?
+                        .contiguous()?
+                        .reshape((b, lf, self.n_futr))?)
+                })
+                .transpose()?;
+            (y, ExogBatch { hist, futr })
+        };
+        let x = &y;
         let mut residual = x.index_select(&self.reverse, 1)?;
         let level = x.narrow(1, l - 1, 1)?.reshape((b, 1, 1))?;
         let mut forecast = level
             .broadcast_as((b, self.n_outputs, self.horizon))?
             .contiguous()?;
         for block in &self.blocks {
-            let (backcast, block_forecast) = block.forward(&residual, rng.as_deref_mut())?;
+            let (backcast, block_forecast) = block.forward(&residual, &exog, rng.as_deref_mut())?;
             residual = (residual - backcast)?;
             forecast = (forecast + block_forecast)?;
         }
@@ -282,7 +402,7 @@ pub fn nhits_weight_shapes(cfg: &NhitsConfig, n_outputs: usize) -> Vec<(String, 
     let mut block = 0;
     for (stack, &n_blocks) in cfg.stacks.iter().enumerate() {
         for _ in 0..n_blocks {
-            let mut sizes = vec![(cfg.pooled_size(stack), cfg.mlp_units[0][0])];
+            let mut sizes = vec![(cfg.mlp_input_size(stack), cfg.mlp_units[0][0])];
             sizes.extend(cfg.mlp_units.iter().map(|u| (u[0], u[1])));
             let last = cfg.mlp_units[cfg.mlp_units.len() - 1][1];
             sizes.push((last, cfg.input_size + n_outputs * cfg.n_knots(stack)));

@@ -11,13 +11,18 @@ use crate::config::TrainConfig;
 use crate::losses::loss;
 use crate::optim::Adam;
 use crate::rng::Rng;
-use crate::scalers::window_scale;
+use crate::scalers::{window_scale, WindowScale};
 use crate::{Error, Result};
 
-/// What the trainer needs from a network: `[B, L]` inputs to `[B, H, Q]` outputs.
+/// What the trainer needs from a network: `[B, W]` packed inputs (see [`pack_window`]) to
+/// `[B, H, Q]` outputs.
 pub(crate) trait Network {
     /// Input length L.
     fn input_size(&self) -> usize;
+    /// Width W of a packed input row (L without exogenous channels).
+    fn packed_input_size(&self) -> usize {
+        self.input_size()
+    }
     /// Horizon H.
     fn horizon(&self) -> usize;
     /// Inference forward.
@@ -33,6 +38,9 @@ impl Network for crate::nhits::Nhits {
     fn horizon(&self) -> usize {
         crate::nhits::Nhits::horizon(self)
     }
+    fn packed_input_size(&self) -> usize {
+        crate::nhits::Nhits::packed_input_size(self)
+    }
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         crate::nhits::Nhits::forward(self, x)
     }
@@ -42,11 +50,65 @@ impl Network for crate::nhits::Nhits {
 }
 
 /// One series as the trainer sees it: its values, the first `n_train` of which are training
-/// targets; the rest (if any) is the validation segment.
+/// targets; the rest (if any) is the validation segment. `hist` and `futr` hold the model's
+/// exogenous channels over the same rows.
 #[derive(Debug, Clone)]
 pub(crate) struct PreparedSeries {
     pub(crate) values: Vec<f32>,
     pub(crate) n_train: usize,
+    pub(crate) hist: Vec<Vec<f32>>,
+    pub(crate) futr: Vec<Vec<f32>>,
+}
+
+/// Appends to `out` the packed network input of the window of `s` whose last input row is
+/// `origin`, scaled per channel with the statistics of that channel's `l` input values, and
+/// returns the target's scale. Layout: the target's `l` values, then each historic channel's
+/// values over the same rows (time-major: row by row, channel by channel), then each future
+/// channel over rows `origin+1-l ..= origin+h`, time-major. Future rows at or after `visible`
+/// read 0 (neuralforecast pads the end of a training series with zeros), so a training window
+/// never sees a value from the validation segment.
+pub(crate) fn pack_window(
+    out: &mut Vec<f32>,
+    s: &PreparedSeries,
+    origin: usize,
+    (l, h): (usize, usize),
+    visible: usize,
+    scaler: crate::config::ScalerType,
+) -> WindowScale {
+    let start = origin + 1 - l;
+    let input = &s.values[start..=origin];
+    let ws = window_scale(scaler, input);
+    out.extend(input.iter().map(|&v| ws.apply(v)));
+    if !s.hist.is_empty() {
+        let scales: Vec<WindowScale> = s
+            .hist
+            .iter()
+            .map(|c| window_scale(scaler, &c[start..=origin]))
+            .collect();
+        for row in start..=origin {
+            for (c, cs) in s.hist.iter().zip(&scales) {
+                out.push(cs.apply(c[row]));
+            }
+        }
+    }
+    if !s.futr.is_empty() {
+        let scales: Vec<WindowScale> = s
+            .futr
+            .iter()
+            .map(|c| window_scale(scaler, &c[start..=origin]))
+            .collect();
+        for row in start..=origin + h {
+            for (c, cs) in s.futr.iter().zip(&scales) {
+                let raw = if row < visible.min(c.len()) {
+                    c[row]
+                } else {
+                    0.0
+                };
+                out.push(cs.apply(raw));
+            }
+        }
+    }
+    ws
 }
 
 /// One line of the training log (`train_log.jsonl`), written every `val_check_steps` steps and at
@@ -230,7 +292,8 @@ impl<'a, N: Network> Trainer<'a, N> {
             rng.sample_without_replacement(total, wbs)
         };
         let b = picks.len();
-        let mut x = Vec::with_capacity(b * l);
+        let w = self.net.packed_input_size();
+        let mut x = Vec::with_capacity(b * w);
         let mut y = Vec::with_capacity(b * h);
         let mut m = Vec::with_capacity(b * h);
         for p in picks {
@@ -238,9 +301,7 @@ impl<'a, N: Network> Trainer<'a, N> {
             let s = &self.data[chosen[k]];
             let before = if k == 0 { 0 } else { cum[k - 1] };
             let origin = l - 1 + (p - before);
-            let input = &s.values[origin + 1 - l..=origin];
-            let ws = window_scale(self.cfg.scaler, input);
-            x.extend(input.iter().map(|&v| ws.apply(v)));
+            let ws = pack_window(&mut x, s, origin, (l, h), s.n_train, self.cfg.scaler);
             for row in origin + 1..=origin + h {
                 if row < s.n_train {
                     y.push(ws.apply(s.values[row]));
@@ -252,7 +313,7 @@ impl<'a, N: Network> Trainer<'a, N> {
             }
         }
         Ok((
-            Tensor::from_vec(x, (b, l), &self.device)?,
+            Tensor::from_vec(x, (b, w), &self.device)?,
             Tensor::from_vec(y, (b, h), &self.device)?,
             Tensor::from_vec(m, (b, h), &self.device)?,
         ))
@@ -293,22 +354,21 @@ impl<'a, N: Network> Trainer<'a, N> {
             windows.extend((0..n).map(|k| (si, s.n_train - 1 + k)));
         }
         let (mut sum, mut count) = (0f64, 0f64);
+        let w = self.net.packed_input_size();
         for chunk in windows.chunks(1024) {
             let b = chunk.len();
-            let mut x = Vec::with_capacity(b * l);
+            let mut x = Vec::with_capacity(b * w);
             let mut y = Vec::with_capacity(b * h);
             let mut scales = Vec::with_capacity(b);
             for &(si, origin) in chunk {
                 let s = &self.data[si];
-                let input = &s.values[origin + 1 - l..=origin];
-                let ws = window_scale(self.cfg.scaler, input);
-                x.extend(input.iter().map(|&v| ws.apply(v)));
+                let ws = pack_window(&mut x, s, origin, (l, h), s.values.len(), self.cfg.scaler);
                 y.extend_from_slice(&s.values[origin + 1..=origin + h]);
                 scales.push(ws);
             }
             let pred = self
                 .net
-                .forward(&Tensor::from_vec(x, (b, l), &self.device)?)?;
+                .forward(&Tensor::from_vec(x, (b, w), &self.device)?)?;
             let shift: Vec<f32> = scales.iter().map(|s| s.shift).collect();
             let scale: Vec<f32> = scales.iter().map(|s| s.scale).collect();
             let shift = Tensor::from_vec(shift, (b, 1, 1), &self.device)?;

@@ -339,3 +339,51 @@ fn nbeats_interpretable_quantiles_match_neuralforecast() {
     // quantile outputs, L=20, H=10.
     check_nbeats("nbeats_interpretable_quantile");
 }
+
+/// Exogenous inputs (two historic channels, one future-known channel, average pooling in ceil
+/// mode over L and L + H): our packed-input forward against neuralforecast's `NHITS.forward` with
+/// `hist_exog` [B, L, 2] and `futr_exog` [B, L + H, 1].
+#[test]
+fn nhits_with_exogenous_inputs_matches_neuralforecast() {
+    let case = "nhits_exog";
+    let cfg = config(case);
+    assert_eq!(cfg.hist_exog_list, ["h1", "h2"]);
+    assert_eq!(cfg.futr_exog_list, ["f1"]);
+    let weights =
+        candle_core::safetensors::load(fixture(&format!("{case}.safetensors")), &Device::Cpu)
+            .unwrap();
+    let net = Nhits::new(
+        &cfg,
+        1,
+        VarBuilder::from_tensors(weights, DType::F32, &Device::Cpu),
+    )
+    .unwrap();
+    let io = io(case);
+    let b = io["input"].dim(0).unwrap();
+    // Packed layout: target [L], historic channels time-major [L × 2], future [(L + H) × 1].
+    let packed = Tensor::cat(
+        &[
+            io["input"].clone(),
+            io["hist"].reshape((b, ())).unwrap(),
+            io["futr"].reshape((b, ())).unwrap(),
+        ],
+        1,
+    )
+    .unwrap();
+    assert_eq!(packed.dim(1).unwrap(), cfg.packed_input_size());
+    let got = net.forward(&packed).unwrap();
+    let diff = max_abs_diff(&got, &io["output"]);
+    assert!(diff < 1e-5, "{case}: max |ours - neuralforecast| = {diff}");
+    // The exogenous channels matter: zeroing them changes the forecast.
+    let zeroed = Tensor::cat(
+        &[
+            io["input"].clone(),
+            io["hist"].zeros_like().unwrap().reshape((b, ())).unwrap(),
+            io["futr"].zeros_like().unwrap().reshape((b, ())).unwrap(),
+        ],
+        1,
+    )
+    .unwrap();
+    let other = net.forward(&zeroed).unwrap();
+    assert!(max_abs_diff(&other, &io["output"]) > 1e-3);
+}

@@ -182,6 +182,53 @@ def main():
             f.write("\n")
         print(f"{case['name']}: {sorted(state)[:3]}..., output {tuple(y.shape)}")
 
+    make_exog_case(g)
+
+
+# Exogenous inputs: two historic channels and one future-known channel, L = 13 with pooling
+# kernels [3, 2, 1] (ceil mode on both the L and the L + H axes), average pooling.
+EXOG_CASE = dict(name="nhits_exog", h=6, input_size=13, mlp_units=2 * [[16, 16]], n_blocks=[1, 1, 1],
+                 n_pool_kernel_size=[3, 2, 1], n_freq_downsample=[3, 2, 1],
+                 pooling_mode="AvgPool1d", interpolation_mode="linear", activation="ReLU",
+                 dropout_prob_theta=0.0, quantiles=None)
+
+
+def make_exog_case(g):
+    """Writes NAME_io.safetensors with "input" [B, L], "hist" [B, L, 2], "futr" [B, L+H, 1] and
+    "output" [B, H, 1] from NHITS.forward with hist_exog_list=[h1, h2], futr_exog_list=[f1]."""
+    import neuralforecast
+    case = EXOG_CASE
+    L, H = case["input_size"], case["h"]
+    torch.manual_seed(0)
+    model = NHITS(h=H, input_size=L, mlp_units=case["mlp_units"], n_blocks=case["n_blocks"],
+                  stack_types=3 * ["identity"], n_pool_kernel_size=case["n_pool_kernel_size"],
+                  n_freq_downsample=case["n_freq_downsample"], pooling_mode=case["pooling_mode"],
+                  interpolation_mode=case["interpolation_mode"], activation=case["activation"],
+                  dropout_prob_theta=0.0, loss=MAE(), random_seed=0, max_steps=1,
+                  hist_exog_list=["h1", "h2"], futr_exog_list=["f1"], accelerator="cpu",
+                  logger=False, enable_progress_bar=False, enable_model_summary=False)
+    model.eval()
+    x = (torch.randn(BATCH, L, generator=g).cumsum(1) * 0.3).float()
+    hist = torch.randn(BATCH, L, 2, generator=g).float()
+    futr = torch.randn(BATCH, L + H, 1, generator=g).float()
+    batch = {"insample_y": x.reshape(BATCH, L, 1), "insample_mask": torch.ones(BATCH, L, 1),
+             "futr_exog": futr, "hist_exog": hist, "stat_exog": None}
+    with torch.no_grad():
+        y = model(batch).reshape(BATCH, H, -1).contiguous()
+    meta = {"torch": torch.__version__, "neuralforecast": neuralforecast.__version__,
+            "case": case["name"]}
+    save_file(weights(model), os.path.join(OUT, case["name"] + ".safetensors"), metadata=meta)
+    save_file({"input": x.contiguous(), "hist": hist.contiguous(), "futr": futr.contiguous(),
+               "output": y}, os.path.join(OUT, case["name"] + "_io.safetensors"), metadata=meta)
+    cfg = config_json(case)
+    cfg["hist_exog_list"] = ["h1", "h2"]
+    cfg["futr_exog_list"] = ["f1"]
+    with open(os.path.join(OUT, case["name"] + ".json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+        f.write("\n")
+    n = sum(p.numel() for p in model.parameters())
+    print(f"{case['name']}: {n} parameters, output {tuple(y.shape)}")
+
 
 if __name__ == "__main__":
     main()
