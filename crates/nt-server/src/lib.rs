@@ -1,1 +1,19 @@
 #![doc = include_str!("../README.md")]
+
+pub mod api;
+mod batcher;
+mod error;
+mod metrics;
+pub mod openapi;
+mod routes;
+mod serve;
+mod state;
+mod store;
+
+pub use batcher::{forecast, BatchConfig};
+pub use error::{ApiError, Error, ErrorBody, ErrorDetail, Result};
+pub use metrics::Metrics;
+pub use routes::{app, app_with};
+pub use serve::{serve, shutdown_signal};
+pub use state::{AppState, ServerConfig};
+pub use store::{MemoryStore, ModelStore, ModelSummary, RegistryStore, Selector, VersionInfo};

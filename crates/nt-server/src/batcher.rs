@@ -1,0 +1,238 @@
+//! Micro-batching: one compute thread per loaded model version gathers concurrent requests
+//! into one forward pass.
+//!
+//! The thread blocks on its queue; when a job arrives it takes every job already queued (up to
+//! `max_batch` windows) and, only while other requests for the same model are still being
+//! parsed (the `arriving` counter), waits up to `max_wait` for them. A lone request therefore
+//! goes out at once. Forward passes never run on tokio's workers: the batching thread spreads
+//! a batch's windows over the server's compute pool (rayon, one thread per core by default).
+//!
+//! Every window goes through nt-neural's single-window path on its own. nt-neural's batched
+//! (candle matmul) path differs from it in the last bits, and candle's rows even differ between
+//! batch sizes, so that path is never used: a forecast is the same bits whatever batch it is in.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nt_core::Forecast;
+use nt_neural::NeuralModel;
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+
+/// The gathering parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchConfig {
+    /// Most windows in one gathered batch.
+    pub max_batch: usize,
+    /// Longest a gathered batch waits for requests still being parsed.
+    pub max_wait: Duration,
+}
+
+/// The forecasts of one job, in its windows' order, each over the model's full horizon.
+pub(crate) type JobResult = Result<Vec<Forecast>>;
+
+/// Windows of one request, waiting for their forecasts.
+struct Job {
+    windows: Vec<Vec<f64>>,
+    reply: oneshot::Sender<JobResult>,
+}
+
+/// The queue of one model version's compute thread. Dropping the last handle ends the thread
+/// once the queue is empty.
+#[derive(Debug)]
+pub(crate) struct Batcher {
+    tx: mpsc::Sender<Job>,
+}
+
+/// Counts one request for a model from before its body is parsed until its windows are
+/// queued (or it fails): the compute thread waits for stragglers only while this is non-zero.
+#[derive(Debug)]
+pub(crate) struct ArrivingGuard(Arc<AtomicUsize>);
+
+impl ArrivingGuard {
+    /// Increments `counter` until dropped.
+    pub(crate) fn new(counter: Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(counter)
+    }
+}
+
+impl Drop for ArrivingGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Batcher {
+    /// Starts the compute thread for `model` (labelled `label` in metrics); `arriving` counts
+    /// requests for this model that are parsed but not yet queued.
+    pub(crate) fn spawn(
+        model: Arc<NeuralModel>,
+        label: String,
+        cfg: BatchConfig,
+        arriving: Arc<AtomicUsize>,
+        metrics: Arc<Metrics>,
+        pool: Arc<rayon::ThreadPool>,
+    ) -> Result<Self> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name(format!("nt-batch-{label}"))
+            .spawn(move || {
+                let ctx = WorkerCtx {
+                    model: &model,
+                    label: &label,
+                    cfg,
+                    arriving: &arriving,
+                    metrics: &metrics,
+                    pool: &pool,
+                };
+                worker(&ctx, &rx);
+            })
+            .map_err(|e| Error::internal(format!("cannot start compute thread: {e}")))?;
+        Ok(Self { tx })
+    }
+
+    /// Releases `arriving` and queues `windows` (each exactly the model's input size, finite);
+    /// the receiver yields their forecasts.
+    pub(crate) fn submit(
+        &self,
+        windows: Vec<Vec<f64>>,
+        arriving: Option<ArrivingGuard>,
+    ) -> Result<oneshot::Receiver<JobResult>> {
+        let (reply, rx) = oneshot::channel();
+        // Released before the send: the compute thread, woken by this job, must not wait for
+        // the job itself.
+        drop(arriving);
+        self.tx
+            .send(Job { windows, reply })
+            .map_err(|_| Error::internal("compute thread stopped"))?;
+        Ok(rx)
+    }
+
+    /// Waits for the forecasts of a submitted job.
+    pub(crate) async fn wait(rx: oneshot::Receiver<JobResult>) -> JobResult {
+        rx.await
+            .map_err(|_| Error::internal("compute thread dropped the request"))?
+    }
+}
+
+/// What a batching thread works with.
+struct WorkerCtx<'a> {
+    model: &'a NeuralModel,
+    label: &'a str,
+    cfg: BatchConfig,
+    arriving: &'a AtomicUsize,
+    metrics: &'a Metrics,
+    pool: &'a rayon::ThreadPool,
+}
+
+fn worker(ctx: &WorkerCtx<'_>, rx: &mpsc::Receiver<Job>) {
+    let WorkerCtx {
+        model,
+        label,
+        cfg,
+        arriving,
+        metrics,
+        pool,
+    } = *ctx;
+    let max_batch = cfg.max_batch.max(1);
+    while let Ok(first) = rx.recv() {
+        let mut n = first.windows.len();
+        let mut jobs = vec![first];
+        // Everything already queued.
+        while n < max_batch {
+            match rx.try_recv() {
+                Ok(j) => {
+                    n += j.windows.len();
+                    jobs.push(j);
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        // Requests still being parsed: wait for them, but never longer than max_wait.
+        if n < max_batch && !cfg.max_wait.is_zero() && arriving.load(Ordering::Acquire) > 0 {
+            let deadline = Instant::now() + cfg.max_wait;
+            while n < max_batch && arriving.load(Ordering::Acquire) > 0 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(j) => {
+                        n += j.windows.len();
+                        jobs.push(j);
+                    }
+                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        }
+        metrics.observe_batch(label, n);
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| compute(model, pool, &jobs)));
+        match result {
+            Ok(Ok(mut forecasts)) => {
+                for job in jobs.into_iter().rev() {
+                    let rest = forecasts.split_off(forecasts.len() - job.windows.len());
+                    // A client that went away (timeout) no longer listens: nothing to do.
+                    let _ = job.reply.send(Ok(rest));
+                }
+            }
+            Ok(Err(e)) => {
+                let msg = e.to_string();
+                tracing::error!(model = label, error = %msg, "forward pass failed");
+                for job in jobs {
+                    let _ = job
+                        .reply
+                        .send(Err(Error::internal(format!("forward pass: {msg}"))));
+                }
+            }
+            Err(_) => {
+                tracing::error!(model = label, "forward pass panicked");
+                for job in jobs {
+                    let _ = job
+                        .reply
+                        .send(Err(Error::internal("forward pass panicked")));
+                }
+            }
+        }
+    }
+}
+
+/// The forecasts of every window of `jobs`, in order, over the model's full horizon.
+fn compute(model: &NeuralModel, pool: &rayon::ThreadPool, jobs: &[Job]) -> Result<Vec<Forecast>> {
+    let windows: Vec<&[f64]> = jobs
+        .iter()
+        .flat_map(|j| j.windows.iter().map(Vec::as_slice))
+        .collect();
+    forecast_on(model, Some(pool), &windows)
+}
+
+/// The forecasts of `windows` over the model's full horizon, exactly as the server computes
+/// them: every window alone through nt-neural's single-window path, so a window's forecast
+/// does not depend on the batch it came in (bit for bit).
+pub fn forecast(model: &NeuralModel, windows: &[&[f64]]) -> Result<Vec<Forecast>> {
+    forecast_on(model, None, windows)
+}
+
+/// [`forecast`], with the windows of a batch spread over `pool`'s threads.
+fn forecast_on(
+    model: &NeuralModel,
+    pool: Option<&rayon::ThreadPool>,
+    windows: &[&[f64]],
+) -> Result<Vec<Forecast>> {
+    let h = model.horizon();
+    let one = |w: &[f64]| -> Result<Forecast> {
+        model
+            .forecast_windows(&[w], h)?
+            .pop()
+            .ok_or_else(|| Error::internal("no forecast produced"))
+    };
+    match pool {
+        Some(pool) if windows.len() > 1 && pool.current_num_threads() > 1 => {
+            use rayon::prelude::*;
+            pool.install(|| windows.par_iter().map(|w| one(w)).collect())
+        }
+        _ => windows.iter().map(|w| one(w)).collect(),
+    }
+}

@@ -1,0 +1,265 @@
+//! The AgentDB protocol under `/agentdb`, mapped onto the registry's generic collections, so a
+//! client given the base URL `http://HOST:PORT/agentdb` works unchanged. Bad ids, wrong
+//! dimensions and malformed filters answer 400, unknown collections and documents 404, an
+//! existing collection 409; the registry's own models are the read-only collection `models`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use nt_registry::{CollectionSpec, Document, DocumentQuery, Filter, Registry, SearchQuery, SortBy};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::api::JsonBody;
+use crate::error::{ApiError, Error, ErrorBody, Result};
+use crate::state::{blocking, AppState};
+
+fn registry(state: &AppState) -> Result<Arc<Registry>> {
+    state.store().registry().ok_or_else(|| Error::Unavailable {
+        reason: "collections need a registry-backed server (nt serve --registry DIR)".into(),
+    })
+}
+
+/// Runs `f` on the registry off the async workers.
+async fn with_registry<T, F>(state: &AppState, f: F) -> Result<T>
+where
+    F: FnOnce(&Registry) -> std::result::Result<T, nt_registry::Error> + Send + 'static,
+    T: Send + 'static,
+{
+    let reg = registry(state)?;
+    blocking(move || f(&reg).map_err(Error::from)).await
+}
+
+fn parse_filter(v: Option<Value>) -> Result<Option<Filter>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => Filter::from_json(&v).map(Some).map_err(Error::from),
+    }
+}
+
+/// `GET /agentdb/health`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub(crate) struct AgentDbHealth {
+    /// `ok` when the registry answers.
+    pub status: String,
+    /// The server's crate version.
+    pub version: String,
+}
+
+/// The registry behind the collections answers.
+#[utoipa::path(get, path = "/agentdb/health", tag = "agentdb",
+    responses((status = 200, description = "Healthy", body = AgentDbHealth),
+              (status = 503, description = "No registry", body = ErrorBody)))]
+pub(crate) async fn health(
+    State(state): State<AppState>,
+) -> std::result::Result<Json<AgentDbHealth>, ApiError> {
+    with_registry(&state, |r| r.generation()).await?;
+    Ok(Json(AgentDbHealth {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }))
+}
+
+/// Creates a collection: `{name, dimension, index_type, metadata_schema?}`.
+#[utoipa::path(post, path = "/agentdb/collections", tag = "agentdb",
+    request_body = Object, security(("api_key" = [])),
+    responses((status = 201, description = "Created", body = Object),
+              (status = 400, description = "Invalid spec", body = ErrorBody),
+              (status = 409, description = "Exists", body = ErrorBody)))]
+pub(crate) async fn create_collection(
+    State(state): State<AppState>,
+    JsonBody(spec): JsonBody<CollectionSpec>,
+) -> std::result::Result<Response, ApiError> {
+    let info = with_registry(&state, move |r| r.create_collection(&spec)).await?;
+    let body = serde_json::to_value(&info).map_err(Error::internal)?;
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `{id, success}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub(crate) struct InsertResponse {
+    /// The document id (hex).
+    pub id: String,
+    /// Always true (failures answer 4xx).
+    pub success: bool,
+}
+
+/// Inserts (or replaces) one document: `{id: hex, embedding: [f32], metadata?}`.
+#[utoipa::path(post, path = "/agentdb/collections/{c}/insert", tag = "agentdb",
+    params(("c" = String, Path, description = "Collection")),
+    request_body = Object, security(("api_key" = [])),
+    responses((status = 200, description = "Inserted", body = InsertResponse),
+              (status = 400, description = "Bad id or dimension", body = ErrorBody),
+              (status = 404, description = "Unknown collection", body = ErrorBody)))]
+pub(crate) async fn insert(
+    State(state): State<AppState>,
+    Path(c): Path<String>,
+    JsonBody(doc): JsonBody<Document>,
+) -> std::result::Result<Json<InsertResponse>, ApiError> {
+    let id = doc.id.clone();
+    with_registry(&state, move |r| r.insert(&c, &doc)).await?;
+    Ok(Json(InsertResponse { id, success: true }))
+}
+
+/// `{documents: [insert bodies]}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct BatchInsertBody {
+    documents: Vec<Document>,
+}
+
+/// Inserts many documents: `{documents: [...]}` → `{inserted, failed}`.
+#[utoipa::path(post, path = "/agentdb/collections/{c}/batch_insert", tag = "agentdb",
+    params(("c" = String, Path, description = "Collection")),
+    request_body = Object, security(("api_key" = [])),
+    responses((status = 200, description = "Counts", body = Object),
+              (status = 404, description = "Unknown collection", body = ErrorBody)))]
+pub(crate) async fn batch_insert(
+    State(state): State<AppState>,
+    Path(c): Path<String>,
+    JsonBody(body): JsonBody<BatchInsertBody>,
+) -> std::result::Result<Json<Value>, ApiError> {
+    let out = with_registry(&state, move |r| r.batch_insert(&c, &body.documents)).await?;
+    Ok(Json(serde_json::to_value(out).map_err(Error::internal)?))
+}
+
+/// `{collection?, embedding, k, filters?, min_score?}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SearchBody {
+    #[serde(default)]
+    #[allow(dead_code)]
+    collection: Option<String>,
+    embedding: Vec<f32>,
+    k: usize,
+    #[serde(default)]
+    filters: Option<Value>,
+    #[serde(default)]
+    min_score: Option<f32>,
+}
+
+/// One hit: the stored metadata and its cosine score.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub(crate) struct SearchResult {
+    /// The document's metadata.
+    #[schema(value_type = Object)]
+    pub document: Value,
+    /// Cosine similarity.
+    pub score: f32,
+}
+
+/// `{results: [{document, score}]}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub(crate) struct SearchResponse {
+    /// Best first.
+    pub results: Vec<SearchResult>,
+}
+
+/// The k nearest documents by cosine similarity, with metadata filters.
+#[utoipa::path(post, path = "/agentdb/collections/{c}/search", tag = "agentdb",
+    params(("c" = String, Path, description = "Collection")),
+    request_body = Object,
+    responses((status = 200, description = "Hits", body = SearchResponse),
+              (status = 400, description = "Bad dimension or filter", body = ErrorBody),
+              (status = 404, description = "Unknown collection", body = ErrorBody)))]
+pub(crate) async fn search(
+    State(state): State<AppState>,
+    Path(c): Path<String>,
+    JsonBody(body): JsonBody<SearchBody>,
+) -> std::result::Result<Json<SearchResponse>, ApiError> {
+    let query = SearchQuery {
+        embedding: body.embedding,
+        k: body.k,
+        filters: parse_filter(body.filters)?,
+        min_score: body.min_score,
+    };
+    let hits = with_registry(&state, move |r| r.search(&c, &query)).await?;
+    Ok(Json(SearchResponse {
+        results: hits
+            .into_iter()
+            .map(|h| SearchResult {
+                document: h.metadata,
+                score: h.score,
+            })
+            .collect(),
+    }))
+}
+
+/// `{collection?, filters, limit?, sort_by?}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct QueryBody {
+    #[serde(default)]
+    #[allow(dead_code)]
+    collection: Option<String>,
+    #[serde(default)]
+    filters: Option<Value>,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    sort_by: Option<SortBy>,
+}
+
+/// `{documents: [metadata]}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub(crate) struct QueryResponse {
+    /// Matching documents' metadata.
+    #[schema(value_type = Vec<Object>)]
+    pub documents: Vec<Value>,
+}
+
+/// Documents whose metadata match the filters, optionally sorted and limited.
+#[utoipa::path(post, path = "/agentdb/collections/{c}/query", tag = "agentdb",
+    params(("c" = String, Path, description = "Collection")),
+    request_body = Object,
+    responses((status = 200, description = "Documents", body = QueryResponse),
+              (status = 400, description = "Bad filter", body = ErrorBody),
+              (status = 404, description = "Unknown collection", body = ErrorBody)))]
+pub(crate) async fn query(
+    State(state): State<AppState>,
+    Path(c): Path<String>,
+    JsonBody(body): JsonBody<QueryBody>,
+) -> std::result::Result<Json<QueryResponse>, ApiError> {
+    let q = DocumentQuery {
+        filters: parse_filter(body.filters)?,
+        limit: body.limit,
+        sort_by: body.sort_by,
+    };
+    let documents = with_registry(&state, move |r| r.query(&c, &q)).await?;
+    Ok(Json(QueryResponse { documents }))
+}
+
+/// One document's metadata; 404 when absent.
+#[utoipa::path(get, path = "/agentdb/collections/{c}/documents/{id}", tag = "agentdb",
+    params(("c" = String, Path, description = "Collection"), ("id" = String, Path, description = "Hex id")),
+    responses((status = 200, description = "Metadata", body = Object),
+              (status = 400, description = "Bad id", body = ErrorBody),
+              (status = 404, description = "Absent", body = ErrorBody)))]
+pub(crate) async fn get_document(
+    State(state): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+) -> std::result::Result<Json<Value>, ApiError> {
+    let what = format!("document `{id}` in collection `{c}`");
+    let doc = with_registry(&state, move |r| r.get_document(&c, &id)).await?;
+    Ok(Json(doc.ok_or_else(|| Error::not_found(what))?))
+}
+
+/// Deletes one document; 404 when absent.
+#[utoipa::path(delete, path = "/agentdb/collections/{c}/documents/{id}", tag = "agentdb",
+    params(("c" = String, Path, description = "Collection"), ("id" = String, Path, description = "Hex id")),
+    security(("api_key" = [])),
+    responses((status = 200, description = "Deleted", body = InsertResponse),
+              (status = 404, description = "Absent", body = ErrorBody)))]
+pub(crate) async fn delete_document(
+    State(state): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+) -> std::result::Result<Json<InsertResponse>, ApiError> {
+    let what = format!("document `{id}` in collection `{c}`");
+    let key = id.clone();
+    let deleted = with_registry(&state, move |r| r.delete_document(&c, &key)).await?;
+    if !deleted {
+        return Err(Error::not_found(what).into());
+    }
+    Ok(Json(InsertResponse { id, success: true }))
+}

@@ -1,0 +1,197 @@
+//! The router ([`app`]) and its middleware: API key, in-flight limit, timeout, metrics, body
+//! limit, panics turned into 500s.
+
+pub(crate) mod agentdb;
+pub(crate) mod models;
+pub(crate) mod predict;
+
+use std::any::Any;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::http::{header, HeaderMap};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use subtle::ConstantTimeEq;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::api::BodyLimit;
+use crate::error::{ApiError, Error};
+use crate::state::AppState;
+
+/// The whole HTTP API over `state`: `/health`, `/ready`, `/metrics`, `/openapi.json`, the `/v1`
+/// model routes and the `/agentdb` collection routes, with every limit of the config applied.
+/// Tested without a socket through `tower::ServiceExt::oneshot`.
+pub fn app(state: AppState) -> Router {
+    app_with(state, Router::new())
+}
+
+/// [`app`] plus `extra` routes (which get the read-auth and every other middleware): for
+/// embedding the server in a larger service, and for tests that need a misbehaving route.
+pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
+    let open = Router::new()
+        .route("/health", get(models::health))
+        .route("/ready", get(models::ready))
+        .route("/agentdb/health", get(agentdb::health));
+    let reads = Router::new()
+        .route("/metrics", get(models::metrics))
+        .route("/openapi.json", get(models::openapi))
+        .route("/v1/models", get(models::list_models))
+        .route("/v1/models/{name}", get(models::get_model))
+        .route("/v1/models/{name}/predict", post(predict::predict))
+        .route("/v1/predict/batch", post(predict::predict_batch))
+        .route("/agentdb/collections/{c}/search", post(agentdb::search))
+        .route("/agentdb/collections/{c}/query", post(agentdb::query))
+        .route(
+            "/agentdb/collections/{c}/documents/{id}",
+            get(agentdb::get_document).delete(agentdb::delete_document),
+        )
+        .merge(extra)
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_read));
+    let writes = Router::new()
+        .route("/v1/models/{name}/promote", post(models::promote))
+        .route("/agentdb/collections", post(agentdb::create_collection))
+        .route("/agentdb/collections/{c}/insert", post(agentdb::insert))
+        .route(
+            "/agentdb/collections/{c}/batch_insert",
+            post(agentdb::batch_insert),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_write));
+    Router::new()
+        .merge(open)
+        .merge(reads)
+        .merge(writes)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), limits))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    Error::not_found("route").into()
+}
+
+async fn method_not_allowed() -> Response {
+    let mut r = ApiError(Error::BadBody {
+        reason: "method not allowed on this route".into(),
+        syntax: true,
+    })
+    .into_response();
+    *r.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    r
+}
+
+/// A panic in a handler becomes a JSON 500; the message is logged, never sent.
+fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
+    let msg = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("non-string panic payload");
+    ApiError(Error::internal(format!("handler panicked: {msg}"))).into_response()
+}
+
+/// Global limits, outermost: in-flight count (503 above the limit), the request timeout
+/// (503 after it), and the body limit handed to the JSON extractor.
+async fn limits(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let cfg = state.config();
+    let counter = state.metrics().in_flight();
+    let now = counter.fetch_add(1, Ordering::AcqRel) + 1;
+    struct Release<'a>(&'a std::sync::atomic::AtomicUsize);
+    impl Drop for Release<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+    let _release = Release(counter);
+    if now > cfg.max_in_flight {
+        return ApiError(Error::Overloaded {
+            in_flight: now - 1,
+            limit: cfg.max_in_flight,
+        })
+        .into_response();
+    }
+    req.extensions_mut().insert(BodyLimit(cfg.max_body));
+    let timeout = cfg.request_timeout;
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiError(Error::Timeout {
+            ms: timeout.as_millis() as u64,
+        })
+        .into_response(),
+    }
+}
+
+/// Counts and times each request by route template and (known) model name.
+async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let (mut parts, body) = req.into_parts();
+    let name = RawPathParams::from_request_parts(&mut parts, &state)
+        .await
+        .ok()
+        .and_then(|p| {
+            p.iter()
+                .find(|(k, _)| *k == "name")
+                .map(|(_, v)| v.to_string())
+        });
+    let label = match name {
+        Some(n) if state.is_known(&n) => n,
+        Some(_) => "unknown".to_string(),
+        None => String::new(),
+    };
+    let resp = next.run(Request::from_parts(parts, body)).await;
+    state
+        .metrics()
+        .observe_request(&route, &label, resp.status().as_u16(), start.elapsed());
+    resp
+}
+
+/// The key a request presents: `Authorization: Bearer KEY` or `X-API-Key: KEY`.
+fn presented_key(headers: &HeaderMap) -> Option<&[u8]> {
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
+        let b = v.as_bytes();
+        if b.len() > 7 && b[..7].eq_ignore_ascii_case(b"bearer ") {
+            return Some(&b[7..]);
+        }
+    }
+    headers.get("x-api-key").map(|v| v.as_bytes())
+}
+
+/// Whether `headers` carry the configured key, compared in constant time (for keys of the
+/// same length; the length itself is not secret).
+fn key_ok(expected: &str, headers: &HeaderMap) -> bool {
+    presented_key(headers).is_some_and(|k| bool::from(k.ct_eq(expected.as_bytes())))
+}
+
+async fn require_write(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match &state.config().api_key {
+        None => ApiError(Error::Forbidden {
+            reason: "writes are disabled: the server was started without an API key".into(),
+        })
+        .into_response(),
+        Some(k) if key_ok(k, req.headers()) => next.run(req).await,
+        Some(_) => ApiError(Error::Unauthorized).into_response(),
+    }
+}
+
+async fn require_read(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let cfg = state.config();
+    match &cfg.api_key {
+        Some(k) if cfg.auth_reads && !key_ok(k, req.headers()) => {
+            ApiError(Error::Unauthorized).into_response()
+        }
+        _ => next.run(req).await,
+    }
+}

@@ -1,0 +1,387 @@
+//! `POST /v1/models/{name}/predict` and `POST /v1/predict/batch`: validation of the history,
+//! windows handed to the model's compute thread, answers cut to the asked horizon.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::Json;
+use nt_core::Forecast;
+
+use crate::api::{
+    BatchRequest, BatchResponse, ColumnForecast, History, JsonBody, PredictRequest, PredictResponse,
+};
+use crate::batcher::{ArrivingGuard, Batcher};
+use crate::error::{ApiError, Error, Result};
+use crate::state::{AppState, Loaded};
+
+/// A validated request: the model's input windows (one per target column, in target order)
+/// and how to shape the answer.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    windows: Vec<Vec<f64>>,
+    /// Column names of the windows when the history came as columns.
+    columns: Option<Vec<String>>,
+    horizon: usize,
+    levels: Vec<f64>,
+    timestamps: Option<Vec<i64>>,
+}
+
+/// Values must be finite and inside f32's range (the networks compute in f32).
+fn check_values(values: &[f64], field: &str, min_len: usize, max_len: usize) -> Result<()> {
+    if values.len() < min_len {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "the model reads the last {min_len} values, got {}",
+                values.len()
+            ),
+        ));
+    }
+    if values.len() > max_len {
+        return Err(Error::invalid(
+            field,
+            format!("at most {max_len} values, got {}", values.len()),
+        ));
+    }
+    if let Some((i, v)) = values
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !v.is_finite() || v.abs() > f64::from(f32::MAX))
+    {
+        return Err(Error::invalid(
+            format!("{field}[{i}]"),
+            format!("{v} is not a finite number in f32 range"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `history`, `horizon` and `quantiles` against `loaded` and the limits; `prefix` is
+/// prepended to field names (`items[3].`).
+pub(crate) fn prepare(
+    state: &AppState,
+    loaded: &Loaded,
+    history: &History,
+    horizon: Option<usize>,
+    quantiles: Option<&[f64]>,
+    prefix: &str,
+) -> Result<Prepared> {
+    let model = &loaded.model;
+    let l = model.input_size();
+    let max_len = state.config().max_history.max(l);
+    let f = |s: &str| format!("{prefix}{s}");
+    let (windows, columns, len) = match (&history.values, &history.columns) {
+        (Some(values), None) => {
+            check_values(values, &f("history.values"), l, max_len)?;
+            (
+                vec![values[values.len() - l..].to_vec()],
+                None,
+                values.len(),
+            )
+        }
+        (None, Some(cols)) => {
+            let targets = model.targets();
+            if let Some(extra) = cols.keys().find(|c| !targets.contains(c)) {
+                return Err(Error::invalid(
+                    f(&format!("history.columns.{extra}")),
+                    format!(
+                        "not a column of the model (it needs exactly: {})",
+                        targets.join(", ")
+                    ),
+                ));
+            }
+            let mut windows = Vec::with_capacity(targets.len());
+            let mut len = None;
+            for t in targets {
+                let field = f(&format!("history.columns.{t}"));
+                let values = cols.get(t).ok_or_else(|| {
+                    Error::invalid(
+                        field.clone(),
+                        format!(
+                            "missing: the model needs exactly the columns {} ({} given)",
+                            targets.join(", "),
+                            cols.len()
+                        ),
+                    )
+                })?;
+                match len {
+                    Some(n) if n != values.len() => {
+                        return Err(Error::invalid(
+                            field,
+                            format!("has {} values, the other columns {n}", values.len()),
+                        ))
+                    }
+                    _ => len = Some(values.len()),
+                }
+                check_values(values, &field, l, max_len)?;
+                windows.push(values[values.len() - l..].to_vec());
+            }
+            (windows, Some(targets.to_vec()), len.unwrap_or(0))
+        }
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                f("history"),
+                "give either `values` or `columns`, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(Error::invalid(
+                f("history"),
+                "needs `values` (one series) or `columns` (named series)",
+            ))
+        }
+    };
+    let h_max = model.horizon();
+    let horizon = horizon.unwrap_or(h_max);
+    if horizon == 0 || horizon > h_max {
+        return Err(Error::invalid(
+            f("horizon"),
+            format!("the model forecasts 1 to {h_max} steps, {horizon} asked"),
+        ));
+    }
+    let model_levels = model.quantiles().unwrap_or(&[]);
+    let levels = match quantiles {
+        None => model_levels.to_vec(),
+        Some(asked) => {
+            let mut out = Vec::with_capacity(asked.len());
+            for (i, q) in asked.iter().enumerate() {
+                match model_levels.iter().find(|&&m| (m - q).abs() < 1e-9) {
+                    Some(&m) => out.push(m),
+                    None => {
+                        return Err(Error::invalid(
+                            f(&format!("quantiles[{i}]")),
+                            if model_levels.is_empty() {
+                                "the model predicts no quantiles".to_string()
+                            } else {
+                                format!("{q} is not one of the model's levels {model_levels:?}")
+                            },
+                        ))
+                    }
+                }
+            }
+            out
+        }
+    };
+    let timestamps = match &history.timestamps {
+        None => None,
+        Some(ts) => Some(future_timestamps(
+            ts,
+            len,
+            horizon,
+            &f("history.timestamps"),
+        )?),
+    };
+    Ok(Prepared {
+        windows,
+        columns,
+        horizon,
+        levels,
+        timestamps,
+    })
+}
+
+/// The `horizon` timestamps after `ts` (which must have `len` strictly increasing entries),
+/// continuing its last step.
+fn future_timestamps(ts: &[i64], len: usize, horizon: usize, field: &str) -> Result<Vec<i64>> {
+    if ts.len() != len {
+        return Err(Error::invalid(
+            field,
+            format!("{} timestamps for {len} history rows", ts.len()),
+        ));
+    }
+    if let Some(i) = ts.windows(2).position(|w| w[1] <= w[0]) {
+        return Err(Error::invalid(
+            format!("{field}[{}]", i + 1),
+            "timestamps must be strictly increasing",
+        ));
+    }
+    let (Some(&last), Some(&prev)) = (ts.last(), ts.len().checked_sub(2).and_then(|i| ts.get(i)))
+    else {
+        return Err(Error::invalid(field, "needs at least two timestamps"));
+    };
+    let step = last - prev;
+    (1..=horizon as i64)
+        .map(|k| step.checked_mul(k).and_then(|d| last.checked_add(d)))
+        .collect::<Option<Vec<i64>>>()
+        .ok_or_else(|| Error::invalid(field, "the forecast's timestamps overflow i64"))
+}
+
+/// The answer for one prepared request from its windows' forecasts (full horizon each).
+fn respond(
+    loaded: &Loaded,
+    p: Prepared,
+    forecasts: Vec<Forecast>,
+    prefix: &str,
+) -> Result<PredictResponse> {
+    let h = p.horizon;
+    let shape = |f: &Forecast| -> Result<ColumnForecast> {
+        let point = f.point_values().get(..h).unwrap_or_default().to_vec();
+        let quantiles = if p.levels.is_empty() {
+            None
+        } else {
+            let mut bands = BTreeMap::new();
+            for &q in &p.levels {
+                let band = f
+                    .quantile(q)
+                    .and_then(|b| b.get(..h))
+                    .ok_or_else(|| Error::internal(format!("no band for level {q}")))?;
+                bands.insert(format!("{q}"), band.to_vec());
+            }
+            Some(bands)
+        };
+        let finite = point.iter().all(|v| v.is_finite())
+            && quantiles
+                .as_ref()
+                .is_none_or(|b| b.values().flatten().all(|v| v.is_finite()));
+        if !finite {
+            return Err(Error::invalid(
+                format!("{prefix}history"),
+                "the forecast is not finite: values too large for the model's f32 arithmetic",
+            ));
+        }
+        Ok(ColumnForecast { point, quantiles })
+    };
+    let shaped = forecasts.iter().map(shape).collect::<Result<Vec<_>>>()?;
+    let first = shaped
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::internal("no forecast produced"))?;
+    let columns = match &p.columns {
+        Some(names) if names.len() > 1 => Some(names.iter().cloned().zip(shaped).collect()),
+        _ => None,
+    };
+    Ok(PredictResponse {
+        model: loaded.info.name.clone(),
+        version: loaded.info.version,
+        horizon: h,
+        point: first.point,
+        quantiles: first.quantiles,
+        timestamps: p.timestamps,
+        columns,
+    })
+}
+
+/// Forecast from a model's recent history (the production version unless `version` is set).
+#[utoipa::path(
+    post,
+    path = "/v1/models/{name}/predict",
+    tag = "predict",
+    params(("name" = String, Path, description = "Model name")),
+    request_body = PredictRequest,
+    responses(
+        (status = 200, description = "The forecast", body = PredictResponse),
+        (status = 400, description = "Not JSON", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown model or version", body = crate::error::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid field (named in `field`)", body = crate::error::ErrorBody),
+        (status = 503, description = "Overloaded or timed out", body = crate::error::ErrorBody),
+    )
+)]
+pub(crate) async fn predict(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    request: Request,
+) -> std::result::Result<Json<PredictResponse>, ApiError> {
+    // Counted while its body is parsed, so the model's compute thread may wait for it.
+    let arriving = if state.is_known(&name) {
+        Some(ArrivingGuard::new(state.arriving(&name)?))
+    } else {
+        None
+    };
+    let JsonBody(req) = JsonBody::<PredictRequest>::from_request(request, &()).await?;
+    let loaded = state.model(&name, req.version).await?;
+    let p = prepare(
+        &state,
+        &loaded,
+        &req.history,
+        req.horizon,
+        req.quantiles.as_deref(),
+        "",
+    )?;
+    let rx = loaded.batcher.submit(p.windows.clone(), arriving)?;
+    let forecasts = Batcher::wait(rx).await?;
+    Ok(Json(respond(&loaded, p, forecasts, "")?))
+}
+
+/// Forecasts for many series in one call; items for the same model version share forward
+/// passes. Any invalid item fails the call with 422 naming it (`items[3].history.values`).
+#[utoipa::path(
+    post,
+    path = "/v1/predict/batch",
+    tag = "predict",
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "One forecast per item, in order", body = BatchResponse),
+        (status = 404, description = "Unknown model or version", body = crate::error::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::error::ErrorBody),
+        (status = 422, description = "Invalid item (named in `field`)", body = crate::error::ErrorBody),
+    )
+)]
+pub(crate) async fn predict_batch(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<BatchRequest>,
+) -> std::result::Result<Json<BatchResponse>, ApiError> {
+    let max = state.config().max_batch_items;
+    if req.items.len() > max {
+        return Err(Error::invalid(
+            "items",
+            format!("at most {max} items per call, got {}", req.items.len()),
+        )
+        .into());
+    }
+    let mut loaded: Vec<Arc<Loaded>> = Vec::with_capacity(req.items.len());
+    let mut prepared = Vec::with_capacity(req.items.len());
+    for (i, item) in req.items.iter().enumerate() {
+        let prefix = format!("items[{i}].");
+        let l = match state.model(&item.model, item.version).await {
+            Ok(l) => l,
+            Err(Error::NotFound { what }) => {
+                return Err(Error::NotFound {
+                    what: format!("{what} (items[{i}].model)"),
+                }
+                .into())
+            }
+            Err(e) => return Err(e.into()),
+        };
+        prepared.push(prepare(
+            &state,
+            &l,
+            &item.history,
+            item.horizon,
+            item.quantiles.as_deref(),
+            &prefix,
+        )?);
+        loaded.push(l);
+    }
+    // One job per model version, all queued before any is awaited.
+    let mut groups: Vec<(Arc<Loaded>, Vec<usize>)> = Vec::new();
+    for (i, l) in loaded.iter().enumerate() {
+        match groups.iter_mut().find(|(g, _)| Arc::ptr_eq(g, l)) {
+            Some((_, idx)) => idx.push(i),
+            None => groups.push((l.clone(), vec![i])),
+        }
+    }
+    let mut pending = Vec::with_capacity(groups.len());
+    for (l, idx) in &groups {
+        let windows: Vec<Vec<f64>> = idx
+            .iter()
+            .flat_map(|&i| prepared[i].windows.iter().cloned())
+            .collect();
+        pending.push(l.batcher.submit(windows, None)?);
+    }
+    let mut per_item: Vec<Option<Vec<Forecast>>> = (0..prepared.len()).map(|_| None).collect();
+    for ((_, idx), rx) in groups.iter().zip(pending) {
+        let mut forecasts = Batcher::wait(rx).await?.into_iter();
+        for &i in idx {
+            let n = prepared[i].windows.len();
+            per_item[i] = Some(forecasts.by_ref().take(n).collect());
+        }
+    }
+    let mut results = Vec::with_capacity(prepared.len());
+    for (i, (p, f)) in prepared.into_iter().zip(per_item).enumerate() {
+        let f = f.ok_or_else(|| Error::internal("batch item without forecast"))?;
+        results.push(respond(&loaded[i], p, f, &format!("items[{i}]."))?);
+    }
+    Ok(Json(BatchResponse { results }))
+}

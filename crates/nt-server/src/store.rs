@@ -1,0 +1,339 @@
+//! What the server needs from a model store ([`ModelStore`]), an in-memory implementation
+//! ([`MemoryStore`], for tests and embedding) and the registry-backed one ([`RegistryStore`]).
+//!
+//! Every method is blocking (the registry is SQLite): the server calls them from
+//! `tokio::task::spawn_blocking`, never on an async worker.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use nt_neural::NeuralModel;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{Error, Result};
+
+/// Which version of a model a request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Selector {
+    /// The version in the `production` stage.
+    Production,
+    /// A numbered version.
+    Number(u32),
+}
+
+/// One registered version, as the server reports it (`GET /v1/models/{name}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VersionInfo {
+    /// Model name.
+    pub name: String,
+    /// Version number (1, 2, ... per name).
+    pub version: u32,
+    /// Stage: `none`, `staging`, `production` or `archived`.
+    pub stage: String,
+    /// When it was registered (RFC 3339).
+    pub created_at: String,
+    /// Architecture: `nhits` or `nbeats`.
+    pub kind: String,
+    /// The model's spec (`{"model": "nhits", "config": {...}}`).
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
+    /// Columns it was trained on; the first is what `history.values` forecasts.
+    pub targets: Vec<String>,
+    /// History values one forecast reads (the input window).
+    pub input_size: usize,
+    /// Longest horizon it forecasts.
+    pub horizon: usize,
+    /// Backtest or training metrics.
+    pub metrics: BTreeMap<String, f64>,
+    /// Free-form tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One model name, summarized (`GET /v1/models`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ModelSummary {
+    /// Model name.
+    pub name: String,
+    /// Number of versions.
+    pub versions: u32,
+    /// Highest version number.
+    pub latest: u32,
+    /// The production version, if any.
+    pub production: Option<u32>,
+}
+
+/// The model store the server reads models from and promotes versions in.
+///
+/// Implementations are blocking and must be shareable across threads. `generation` must grow
+/// whenever anything the other methods return changes (in any process), so polling it is
+/// enough to notice a promotion made elsewhere.
+pub trait ModelStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Every model name.
+    fn list(&self) -> Result<Vec<ModelSummary>>;
+    /// Every version of `name`, oldest first; [`Error::NotFound`] for an unknown name.
+    fn versions(&self, name: &str) -> Result<Vec<VersionInfo>>;
+    /// The version `sel` names; [`Error::NotFound`] when absent (or no production version).
+    fn resolve(&self, name: &str, sel: Selector) -> Result<VersionInfo>;
+    /// Loads the weights of one version (verified by the store).
+    fn load(&self, name: &str, version: u32) -> Result<NeuralModel>;
+    /// Makes `version` the production version of `name` (the previous one is archived).
+    fn promote(&self, name: &str, version: u32) -> Result<VersionInfo>;
+    /// A counter that grows on every committed change.
+    fn generation(&self) -> Result<u64>;
+    /// The registry behind this store, for the `/agentdb` collection routes (none for
+    /// stores that are not a registry).
+    fn registry(&self) -> Option<Arc<nt_registry::Registry>> {
+        None
+    }
+}
+
+/// A model held by a [`MemoryStore`]: its metadata and the model, shared.
+#[derive(Debug, Clone)]
+struct MemoryVersion {
+    info: VersionInfo,
+    model: Arc<NeuralModel>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryInner {
+    models: BTreeMap<String, Vec<MemoryVersion>>,
+    generation: u64,
+}
+
+/// An in-memory [`ModelStore`]: models added with [`MemoryStore::add`]; `load` hands out a
+/// re-built copy of the stored model (same weights, so the same forecasts).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<MemoryInner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `model` as the next version of `name` in stage `stage` (`production` demotes the
+    /// current production version to `archived`); returns its version info.
+    pub fn add(&self, name: &str, model: NeuralModel, stage: &str) -> Result<VersionInfo> {
+        let mut inner = self.lock()?;
+        let versions = inner.models.entry(name.to_string()).or_default();
+        let version = versions.len() as u32 + 1;
+        if stage == "production" {
+            for v in versions.iter_mut() {
+                if v.info.stage == "production" {
+                    v.info.stage = "archived".into();
+                }
+            }
+        }
+        let spec = serde_json::to_value(model.spec()).map_err(Error::internal)?;
+        let info = VersionInfo {
+            name: name.to_string(),
+            version,
+            stage: stage.to_string(),
+            created_at: String::new(),
+            kind: model.spec().name().to_string(),
+            spec,
+            targets: model.targets().to_vec(),
+            input_size: model.input_size(),
+            horizon: model.horizon(),
+            metrics: BTreeMap::new(),
+            tags: BTreeMap::new(),
+        };
+        versions.push(MemoryVersion {
+            info: info.clone(),
+            model: Arc::new(model),
+        });
+        inner.generation += 1;
+        Ok(info)
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, MemoryInner>> {
+        self.inner
+            .lock()
+            .map_err(|_| Error::internal("memory store lock poisoned"))
+    }
+
+    fn find(&self, name: &str, version: u32) -> Result<MemoryVersion> {
+        let inner = self.lock()?;
+        inner
+            .models
+            .get(name)
+            .and_then(|vs| vs.iter().find(|v| v.info.version == version))
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("version {version} of model `{name}`")))
+    }
+}
+
+impl ModelStore for MemoryStore {
+    fn list(&self) -> Result<Vec<ModelSummary>> {
+        let inner = self.lock()?;
+        Ok(inner
+            .models
+            .iter()
+            .map(|(name, vs)| ModelSummary {
+                name: name.clone(),
+                versions: vs.len() as u32,
+                latest: vs.len() as u32,
+                production: vs
+                    .iter()
+                    .find(|v| v.info.stage == "production")
+                    .map(|v| v.info.version),
+            })
+            .collect())
+    }
+
+    fn versions(&self, name: &str) -> Result<Vec<VersionInfo>> {
+        let inner = self.lock()?;
+        inner
+            .models
+            .get(name)
+            .map(|vs| vs.iter().map(|v| v.info.clone()).collect())
+            .ok_or_else(|| Error::not_found(format!("model `{name}`")))
+    }
+
+    fn resolve(&self, name: &str, sel: Selector) -> Result<VersionInfo> {
+        match sel {
+            Selector::Number(v) => Ok(self.find(name, v)?.info),
+            Selector::Production => self
+                .versions(name)?
+                .into_iter()
+                .find(|v| v.stage == "production")
+                .ok_or_else(|| Error::not_found(format!("production version of model `{name}`"))),
+        }
+    }
+
+    fn load(&self, name: &str, version: u32) -> Result<NeuralModel> {
+        let v = self.find(name, version)?;
+        let m = &v.model;
+        let weights = m
+            .weights()
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect();
+        Ok(NeuralModel::from_weights(
+            m.spec().clone(),
+            weights,
+            m.targets().to_vec(),
+            m.meta().clone(),
+            &nt_neural::default_device(),
+        )?)
+    }
+
+    fn promote(&self, name: &str, version: u32) -> Result<VersionInfo> {
+        let mut inner = self.lock()?;
+        let vs = inner
+            .models
+            .get_mut(name)
+            .ok_or_else(|| Error::not_found(format!("model `{name}`")))?;
+        if !vs.iter().any(|v| v.info.version == version) {
+            return Err(Error::not_found(format!(
+                "version {version} of model `{name}`"
+            )));
+        }
+        let mut out = None;
+        for v in vs.iter_mut() {
+            if v.info.version == version {
+                v.info.stage = "production".into();
+                out = Some(v.info.clone());
+            } else if v.info.stage == "production" {
+                v.info.stage = "archived".into();
+            }
+        }
+        inner.generation += 1;
+        out.ok_or_else(|| Error::internal("promoted version vanished"))
+    }
+
+    fn generation(&self) -> Result<u64> {
+        Ok(self.lock()?.generation)
+    }
+}
+
+/// The registry-backed [`ModelStore`] `nt serve --registry DIR` uses: every call goes to the
+/// SQLite registry (blocking); weights are verified against their sha256 on load.
+#[derive(Debug, Clone)]
+pub struct RegistryStore {
+    registry: Arc<nt_registry::Registry>,
+}
+
+impl RegistryStore {
+    /// A store over an open registry.
+    pub fn new(registry: Arc<nt_registry::Registry>) -> Self {
+        Self { registry }
+    }
+
+    /// Opens (creating if needed) the registry in `dir`.
+    pub fn open(dir: &std::path::Path) -> Result<Self> {
+        Ok(Self::new(Arc::new(nt_registry::Registry::open(dir)?)))
+    }
+}
+
+impl From<nt_registry::ModelVersion> for VersionInfo {
+    fn from(v: nt_registry::ModelVersion) -> Self {
+        VersionInfo {
+            name: v.name,
+            version: v.version,
+            stage: v.stage.to_string(),
+            created_at: v.created_at,
+            kind: v.kind,
+            spec: v.spec,
+            targets: v.targets,
+            input_size: v.input_size,
+            horizon: v.horizon,
+            metrics: v.metrics,
+            tags: v.tags,
+        }
+    }
+}
+
+impl ModelStore for RegistryStore {
+    fn list(&self) -> Result<Vec<ModelSummary>> {
+        Ok(self
+            .registry
+            .list()?
+            .into_iter()
+            .map(|s| ModelSummary {
+                name: s.name,
+                versions: s.versions,
+                latest: s.latest,
+                production: s.production,
+            })
+            .collect())
+    }
+
+    fn versions(&self, name: &str) -> Result<Vec<VersionInfo>> {
+        let vs = self.registry.versions(name)?;
+        if vs.is_empty() {
+            return Err(Error::not_found(format!("model `{name}`")));
+        }
+        Ok(vs.into_iter().map(VersionInfo::from).collect())
+    }
+
+    fn resolve(&self, name: &str, sel: Selector) -> Result<VersionInfo> {
+        let sel = match sel {
+            Selector::Production => nt_registry::VersionSelector::Production,
+            Selector::Number(v) => nt_registry::VersionSelector::Number(v),
+        };
+        Ok(self.registry.get(name, sel)?.into())
+    }
+
+    fn load(&self, name: &str, version: u32) -> Result<NeuralModel> {
+        Ok(self.registry.load(name, version)?)
+    }
+
+    fn promote(&self, name: &str, version: u32) -> Result<VersionInfo> {
+        Ok(self
+            .registry
+            .set_stage(name, version, nt_registry::Stage::Production)?
+            .into())
+    }
+
+    fn generation(&self) -> Result<u64> {
+        Ok(self.registry.generation()?)
+    }
+
+    fn registry(&self) -> Option<Arc<nt_registry::Registry>> {
+        Some(self.registry.clone())
+    }
+}
