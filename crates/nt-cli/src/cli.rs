@@ -196,6 +196,10 @@ pub(crate) struct PredictArgs {
     /// Steps to forecast (at most the model's horizon; default: the model's horizon).
     #[arg(long, short = 'H')]
     pub(crate) horizon: Option<usize>,
+    /// For a model with future-known exogenous columns (`--futr-exog`): a CSV/Parquet file with
+    /// those columns over at least the model's horizon of rows after the data's last timestamp.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) future: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,

@@ -54,6 +54,13 @@ pub(crate) struct NeuralFlags {
     /// Seed of initialization and window sampling.
     #[arg(long, value_name = "S")]
     pub(crate) seed: Option<u64>,
+    /// NHITS only: historic exogenous columns (comma-separated), read over the input window.
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub(crate) hist_exog: Vec<String>,
+    /// NHITS only: future-known exogenous columns (comma-separated: calendar, schedules), read
+    /// over the input window and the horizon; `nt predict` then needs `--future FILE`.
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub(crate) futr_exog: Vec<String>,
 }
 
 fn usage(msg: String) -> anyhow::Error {
@@ -99,6 +106,11 @@ pub(crate) fn parse_loss(raw: &str) -> Result<Loss> {
 }
 
 impl NeuralFlags {
+    /// Whether exogenous columns were asked for.
+    pub(crate) fn has_exog(&self) -> bool {
+        !self.hist_exog.is_empty() || !self.futr_exog.is_empty()
+    }
+
     /// The spec for model `name` (`nhits`, `nbeats`, `nbeats-interpretable`) at `input_size` and
     /// `horizon`: `--config` (if any) or the model's defaults, then every flag given.
     pub(crate) fn spec(&self, name: &str, input_size: usize, horizon: usize) -> Result<NeuralSpec> {
@@ -133,7 +145,18 @@ impl NeuralFlags {
             NeuralSpec::Nhits(c) => {
                 c.input_size = input_size;
                 c.horizon = horizon;
+                if !self.hist_exog.is_empty() {
+                    c.hist_exog_list = self.hist_exog.clone();
+                }
+                if !self.futr_exog.is_empty() {
+                    c.futr_exog_list = self.futr_exog.clone();
+                }
                 self.apply(&mut c.train)?;
+            }
+            NeuralSpec::NBeats(_) if self.has_exog() => {
+                return Err(usage(
+                    "--hist-exog/--futr-exog: N-BEATS takes no exogenous inputs (as in neuralforecast); use --model nhits".into(),
+                ))
             }
             NeuralSpec::NBeats(c) => {
                 c.input_size = input_size;

@@ -243,3 +243,89 @@ fn bench_prints_one_json_line_per_case() {
     let o = nt(&["bench", "--steps", "0"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `nt train --futr-exog` then `nt predict --future`: the model reads a future-known column; it
+/// refuses to predict without that column's next values, and backtests refuse exogenous flags.
+#[test]
+fn future_exogenous_column_through_train_and_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut data, mut future) = (
+        String::from("timestamp,load,promo\n"),
+        String::from("timestamp,promo\n"),
+    );
+    let promo = |i: usize| if (i * 7919) % 13 < 6 { 1.0 } else { 0.0 };
+    for i in 0..24 * 20 + 6 {
+        let ts = format!("2024-03-{:02}T{:02}:00:00Z", 1 + i / 24, i % 24);
+        if i < 24 * 20 {
+            data.push_str(&format!("{ts},{},{}\n", 50.0 + 3.0 * promo(i), promo(i)));
+        } else {
+            future.push_str(&format!("{ts},{}\n", promo(i)));
+        }
+    }
+    let (data_path, future_path) = (dir.path().join("d.csv"), dir.path().join("f.csv"));
+    std::fs::write(&data_path, data).unwrap();
+    std::fs::write(&future_path, future).unwrap();
+    let out = dir.path().join("model");
+    let mut args = vec![
+        "train",
+        "--data",
+        data_path.to_str().unwrap(),
+        "--target",
+        "load",
+        "--futr-exog",
+        "promo",
+        "--horizon",
+        "6",
+        "--input-size",
+        "24",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ];
+    args.extend(TINY);
+    json(&nt(&args));
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!(spec["spec"]["config"]["futr_exog_list"][0], "promo");
+
+    let predict = |extra: &[&str]| {
+        let mut a = vec![
+            "predict",
+            "--model",
+            out.to_str().unwrap(),
+            "--data",
+            data_path.to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        a.extend(extra);
+        nt(&a)
+    };
+    let o = predict(&[]);
+    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--future") && stderr(&o).contains("promo"),
+        "{}",
+        stderr(&o)
+    );
+    let doc = json(&predict(&["--future", future_path.to_str().unwrap()]));
+    let f = &doc["forecasts"][0];
+    assert_eq!(f["point"].as_array().unwrap().len(), 6);
+    assert_eq!(f["timestamps"][0], "2024-03-21T00:00:00Z");
+
+    let o = nt(&[
+        "backtest",
+        "--data",
+        data_path.to_str().unwrap(),
+        "--target",
+        "load",
+        "--models",
+        "nhits",
+        "--futr-exog",
+        "promo",
+        "--horizon",
+        "6",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(&o));
+}

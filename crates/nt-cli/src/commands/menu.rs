@@ -57,6 +57,13 @@ pub(crate) fn build(
     let names = names
         .map(<[String]>::to_vec)
         .unwrap_or_else(classical_names);
+    if neural.has_exog() {
+        // The backtest scores one column at a time and hands models that column's history only.
+        return Err(crate::exit::UsageError(
+            "--hist-exog/--futr-exog: backtests evaluate univariate models; train and predict a model with exogenous inputs with `nt train` and `nt predict`".into(),
+        )
+        .into());
+    }
     let mut out: Vec<MenuModel> = Vec::new();
     for raw in names {
         let name = raw.trim().to_ascii_lowercase();

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use nt_core::Horizon;
 
-use crate::cli::{Format, PredictArgs};
+use crate::cli::{DataArgs, Format, PredictArgs};
 use crate::exit::UsageError;
 use crate::output::{print_forecasts, ForecastMeta};
 use crate::plot;
@@ -39,12 +39,33 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
         .into());
     }
     let horizon = Horizon::new(horizon)?;
+    let future_table = match &args.future {
+        Some(path) => {
+            if model.spec().futr_exog().is_empty() {
+                return Err(UsageError(format!(
+                    "--future {}: this model reads no future exogenous columns",
+                    path.display()
+                ))
+                .into());
+            }
+            Some(settings::load_data(&DataArgs {
+                data: path.clone(),
+                target: None,
+                time_col: args.data.time_col.clone(),
+                fill: args.data.fill.clone(),
+            })?)
+        }
+        None => None,
+    };
     let mut results = Vec::with_capacity(targets.len());
     for target in &targets {
-        let f = model.predict_column(&series, target, horizon)?;
+        let f = model.predict_with_future(&series, target, future_table.as_ref(), horizon)?;
         results.push((target.clone(), f));
     }
-    let future = series.future_timestamps(horizon.get());
+    let future = match &future_table {
+        Some(t) => t.timestamps()[..horizon.get()].to_vec(),
+        None => series.future_timestamps(horizon.get()),
+    };
     let meta = ForecastMeta {
         command: "predict",
         source: args.data.data.display().to_string(),
