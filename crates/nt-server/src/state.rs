@@ -253,7 +253,14 @@ impl AppState {
             name.to_string(),
             version.map_or(Selector::Production, Selector::Number),
         );
-        let info = blocking(move || store.resolve(&n, sel)).await?;
+        let info = match blocking(move || store.resolve(&n, sel)).await {
+            Err(Error::NotFound { .. }) if version.is_none() => {
+                return Err(Error::not_found(format!(
+                    "a production version of model `{name}` (promote one, or name a `version`)"
+                )))
+            }
+            other => other?,
+        };
         let loaded = self.load(info).await?;
         match version {
             None => {

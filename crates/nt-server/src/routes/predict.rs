@@ -67,10 +67,25 @@ pub(crate) fn prepare(
     quantiles: Option<&[f64]>,
     prefix: &str,
 ) -> Result<Prepared> {
+    let f = |s: &str| format!("{prefix}{s}");
     let model = &loaded.model;
+    let exog: Vec<&String> = model
+        .spec()
+        .hist_exog()
+        .iter()
+        .chain(model.spec().futr_exog())
+        .collect();
+    if !exog.is_empty() {
+        return Err(Error::invalid(
+            f("history.columns"),
+            format!(
+                "model `{}` reads exogenous columns {exog:?}, which this server does not accept yet",
+                loaded.info.name
+            ),
+        ));
+    }
     let l = model.input_size();
     let max_len = state.config().max_history.max(l);
-    let f = |s: &str| format!("{prefix}{s}");
     let (windows, columns, len) = match (&history.values, &history.columns) {
         (Some(values), None) => {
             check_values(values, &f("history.values"), l, max_len)?;
