@@ -34,6 +34,9 @@ pub(crate) enum Command {
     /// The main job on a built-in sample market (or --data FILE): backtest every model, print the
     /// leaderboard with skill against the random walk, write a plot.
     Demo(DemoArgs),
+    /// The model registry: list, show, promote, archive, delete, events, similar,
+    /// recommend, gc, backup (`--registry DIR`, else $NT_REGISTRY, else ./nt-registry).
+    Registry(RegistryArgs),
 }
 
 /// Where the data comes from and how to read it.
@@ -181,6 +184,13 @@ pub(crate) struct TrainArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub(crate) quiet: bool,
+    /// Register the trained model in the registry under NAME (next version), with its data
+    /// profile and validation metrics.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) register: Option<String>,
+    /// Registry directory for --register (default: $NT_REGISTRY, else ./nt-registry).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) registry: Option<PathBuf>,
     #[command(flatten, next_help_heading = "Training")]
     pub(crate) flags: NeuralFlags,
 }
@@ -294,6 +304,12 @@ pub(crate) struct DemoArgs {
     /// Hide progress bars.
     #[arg(long)]
     pub(crate) quiet: bool,
+    /// Registry the demo's NHITS is registered in (default: $NT_REGISTRY, else ./nt-registry).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) registry: Option<PathBuf>,
+    /// Do not register the demo's NHITS.
+    #[arg(long)]
+    pub(crate) no_register: bool,
 }
 
 /// `nt bench`.
@@ -311,4 +327,96 @@ pub(crate) struct BenchArgs {
     /// Repetitions of each latency case.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub(crate) reps: usize,
+}
+
+/// Output format of `nt registry` listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RegFormat {
+    /// Aligned, human-first table.
+    Table,
+    /// JSON for scripts.
+    Json,
+}
+
+/// `nt registry`.
+#[derive(Debug, Args)]
+pub(crate) struct RegistryArgs {
+    /// Registry directory (default: $NT_REGISTRY, else ./nt-registry).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub(crate) registry: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RegFormat::Table, global = true)]
+    pub(crate) format: RegFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: RegistryCommand,
+}
+
+/// The `nt registry` subcommands. Model references are NAME (latest), NAME@VERSION,
+/// NAME@latest or NAME@production.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RegistryCommand {
+    /// One line per model: versions, latest, production version, kind, skill.
+    List,
+    /// Everything recorded about one version.
+    Show {
+        /// NAME, NAME@VERSION or NAME@production.
+        model: String,
+    },
+    /// Move NAME@VERSION to production (the previous production version is archived).
+    Promote {
+        /// NAME@VERSION.
+        model: String,
+    },
+    /// Move NAME@VERSION to the archived stage.
+    Archive {
+        /// NAME@VERSION.
+        model: String,
+    },
+    /// Delete NAME@VERSION (its number is never reused; `gc` frees its weights).
+    Delete {
+        /// NAME@VERSION.
+        model: String,
+    },
+    /// The event log (trained, registered, promoted, stage-changed, drift-alarm, deleted).
+    Events {
+        /// Only this model's events.
+        name: Option<String>,
+        /// The most recent N events (0 = all).
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: usize,
+    },
+    /// The registered versions whose embeddings are closest to this one's.
+    Similar {
+        /// NAME, NAME@VERSION or NAME@production.
+        model: String,
+        /// How many.
+        #[arg(short = 'k', long, default_value_t = 5)]
+        k: usize,
+    },
+    /// Configurations of the best models trained on data most similar to FILE.
+    Recommend {
+        /// CSV or Parquet file to profile.
+        #[arg(long, value_name = "FILE")]
+        data: PathBuf,
+        /// Column to profile (default: close, else the last numeric column).
+        #[arg(long, value_name = "COL")]
+        target: Option<String>,
+        /// Name of the time column (default: detected).
+        #[arg(long, value_name = "COL")]
+        time_col: Option<String>,
+        /// What to do with empty or NaN cells: error, ffill, linear, drop.
+        #[arg(long, value_name = "POLICY", default_value = "error")]
+        fill: String,
+        /// How many.
+        #[arg(short = 'k', long, default_value_t = 5)]
+        k: usize,
+    },
+    /// Delete weights no registered version references, and stale temporary files.
+    Gc,
+    /// Copy the registry to DEST while it may be in use (SQLite online backup + blobs).
+    Backup {
+        /// Destination directory (must not hold a registry yet).
+        dest: PathBuf,
+    },
 }

@@ -28,6 +28,9 @@ pub(crate) fn code_for(err: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<nt_neural::Error>() {
             return neural_is_bad_input(e);
         }
+        if let Some(e) = cause.downcast_ref::<nt_registry::Error>() {
+            return registry_is_bad_input(e);
+        }
         if let Some(e) = cause.downcast_ref::<nt_classical::Error>() {
             return classical_is_bad_input(e);
         }
@@ -78,6 +81,23 @@ fn neural_is_bad_input(e: &nt_neural::Error) -> bool {
         ),
         E::Core(core) => core_is_bad_input(core),
         _ => false,
+    }
+}
+
+/// Whether a registry error is the user's to fix: an unknown model or version, a malformed
+/// reference or argument, an existing backup destination, a corrupted weights file, a model
+/// directory that cannot be read.
+fn registry_is_bad_input(e: &nt_registry::Error) -> bool {
+    use nt_registry::Error as E;
+    match e {
+        E::Corrupt { .. } => true,
+        E::Io { source, .. } => matches!(
+            source.kind(),
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+        ),
+        E::Neural(n) => neural_is_bad_input(n),
+        E::Core(c) => core_is_bad_input(c),
+        other => other.is_bad_input() || other.is_not_found() || other.is_conflict(),
     }
 }
 

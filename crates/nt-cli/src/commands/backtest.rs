@@ -124,7 +124,9 @@ pub(crate) fn run(args: &BacktestArgs) -> Result<()> {
         &args.neural,
     )?;
     let source = args.data.data.display().to_string();
-    execute(&series, &source, &plan, "backtest").with_context(|| format!("backtest of {source}"))
+    execute(&series, &source, &plan, "backtest")
+        .map(|_| ())
+        .with_context(|| format!("backtest of {source}"))
 }
 
 /// Runs the plan's backtests (one per target, pooled when several), prints the report in the
@@ -134,7 +136,7 @@ pub(crate) fn execute(
     source: &str,
     plan: &EvalPlan,
     command: &'static str,
-) -> Result<()> {
+) -> Result<(Vec<BacktestReport>, Vec<ModelScore>)> {
     let (reports, pooled) = run_backtests(series, plan)?;
     print_report(source, plan, &reports, &pooled, command)?;
     if let Some(path) = &plan.plot {
@@ -145,7 +147,7 @@ pub(crate) fn execute(
             println!("plot written to {}", path.display());
         }
     }
-    Ok(())
+    Ok((reports, pooled))
 }
 
 fn run_backtests(

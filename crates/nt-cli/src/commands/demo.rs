@@ -72,5 +72,87 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
             args.horizon
         );
     }
-    backtest::execute(&series, &source, &plan, "demo")
+    let (_, pooled) = backtest::execute(&series, &source, &plan, "demo")?;
+    if args.neural_steps > 0 && !args.no_register {
+        register_demo_model(args, &series, &plan, &pooled)?;
+    }
+    Ok(())
+}
+
+/// Trains the demo's NHITS on all rows, registers it as `demo-nhits` with its backtest rank and
+/// skill, and prints the command that serves it.
+fn register_demo_model(
+    args: &DemoArgs,
+    series: &nt_core::TimeSeries,
+    plan: &EvalPlan,
+    pooled: &[nt_eval::ModelScore],
+) -> Result<()> {
+    use std::collections::BTreeMap;
+    let Some(spec) = plan.models.iter().find_map(|m| match &m.spec {
+        super::menu::MenuSpec::Neural(s) if m.name == "nhits" => Some(s.as_ref().clone()),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let mut ranked: Vec<(&str, f64, Option<f64>)> = pooled
+        .iter()
+        .filter_map(|m| {
+            m.scores
+                .as_ref()
+                .map(|s| (m.name.as_str(), s.mae, s.skill_mae))
+        })
+        .collect();
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let Some(rank) = ranked.iter().position(|m| m.0 == "nhits") else {
+        eprintln!("note: the NHITS failed in the backtest; nothing registered");
+        return Ok(());
+    };
+    let (_, mae, skill) = ranked[rank];
+    let target = plan.targets[0].clone();
+    let registry = super::registry::open(args.registry.as_deref())?;
+    let staging = registry
+        .dir()
+        .join(format!(".demo-model-{}", std::process::id()));
+    let opts = nt_neural::TrainOptions {
+        out_dir: Some(staging.clone()),
+        ..nt_neural::TrainOptions::default()
+    };
+    nt_neural::train(series, &[target.as_str()], &spec, &opts, &mut |_| {})?;
+    let mut metrics = BTreeMap::from([
+        ("backtest_mae".to_string(), mae),
+        ("rank".to_string(), (rank + 1) as f64),
+        ("models".to_string(), ranked.len() as f64),
+    ]);
+    if let Some(s) = skill {
+        metrics.insert("skill".to_string(), s);
+    }
+    let tags = BTreeMap::from([("source".to_string(), "nt demo".to_string())]);
+    let registered = super::registry::register_dir(
+        args.registry.as_deref(),
+        "demo-nhits",
+        &staging,
+        series,
+        &target,
+        metrics,
+        tags,
+    );
+    let _ = std::fs::remove_dir_all(&staging);
+    let (dir, v) = registered?;
+    let line = format!(
+        "registered the demo's NHITS (rank {} of {} by MAE{}) as {} in {}\nserve it: nt serve --registry {}",
+        rank + 1,
+        ranked.len(),
+        skill
+            .map(|s| format!(", skill vs random walk {s:+.3}"))
+            .unwrap_or_default(),
+        v.reference(),
+        dir.display(),
+        dir.display()
+    );
+    if args.format == Format::Table {
+        println!("\n{line}");
+    } else {
+        eprintln!("{line}");
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ mod forecast;
 mod import;
 mod menu;
 mod predict;
+mod registry;
 mod train;
 
 use anyhow::Result;
@@ -23,5 +24,6 @@ pub(crate) fn run(command: Command) -> Result<()> {
         Command::Predict(args) => predict::run(&args),
         Command::Import(args) => import::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Registry(args) => registry::run(&args),
     }
 }

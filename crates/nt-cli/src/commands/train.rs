@@ -37,6 +37,42 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     let trained = nt_neural::train(&series, &target_refs, &spec, &opts, &mut on_step)
         .with_context(|| format!("training {} on {}", spec.name(), args.data.data.display()))?;
     bar.borrow().finish_and_clear();
+
+    if let Some(name) = &args.register {
+        let target = &targets[0];
+        let mut metrics = std::collections::BTreeMap::new();
+        let val_rows = spec.train_config().val_rows(series.len());
+        if let Some((mae, rw)) =
+            super::registry::validation_mae(&trained.model, &series, target, val_rows)
+        {
+            metrics.insert("val_mae".to_string(), mae);
+            metrics.insert("rw_mae".to_string(), rw);
+            if rw > 0.0 {
+                metrics.insert("skill".to_string(), 1.0 - mae / rw);
+            }
+        }
+        let tags = std::collections::BTreeMap::from([
+            ("source".to_string(), args.data.data.display().to_string()),
+            ("target".to_string(), target.clone()),
+        ]);
+        let (dir, v) = super::registry::register_dir(
+            args.registry.as_deref(),
+            name,
+            &args.out,
+            &series,
+            target,
+            metrics,
+            tags,
+        )?;
+        if args.json {
+            eprintln!("registered {} in {}", v.reference(), dir.display());
+        } else {
+            let skill = nt_registry::embedding::skill_of(&v.metrics)
+                .map(|s| format!(" (validation skill vs random walk {s:+.3})"))
+                .unwrap_or_default();
+            println!("registered {}{skill} in {}", v.reference(), dir.display());
+        }
+    }
     let r = &trained.report;
     let summary = serde_json::json!({
         "tool": "nt",

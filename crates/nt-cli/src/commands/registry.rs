@@ -1,0 +1,369 @@
+//! `nt registry …`: the model registry from the command line, and the registration step shared
+//! by `nt train --register` and `nt demo`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use nt_core::TimeSeries;
+use nt_registry::{
+    parse_exact_ref, parse_model_ref, DataProfile, ModelVersion, RegisterRequest, Registry, Stage,
+};
+use serde_json::json;
+
+use crate::cli::{RegFormat, RegistryArgs, RegistryCommand};
+use crate::settings;
+
+/// Opens the registry named by `--registry`, `$NT_REGISTRY` or `./nt-registry`.
+pub(crate) fn open(flag: Option<&Path>) -> Result<Registry> {
+    let dir = Registry::resolve_dir(flag);
+    Registry::open(&dir).with_context(|| format!("opening the registry {}", dir.display()))
+}
+
+/// Runs `nt registry …`.
+pub(crate) fn run(args: &RegistryArgs) -> Result<()> {
+    let reg = open(args.registry.as_deref())?;
+    let json = args.format == RegFormat::Json;
+    match &args.command {
+        RegistryCommand::List => {
+            let list = reg.list()?;
+            if json {
+                return print_json(
+                    &json!({"registry": reg.dir().display().to_string(), "models": list}),
+                );
+            }
+            if list.is_empty() {
+                println!("no models registered in {}", reg.dir().display());
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|m| {
+                    let latest = reg.get(&m.name, nt_registry::VersionSelector::Latest).ok();
+                    vec![
+                        m.name.clone(),
+                        m.versions.to_string(),
+                        m.latest.to_string(),
+                        m.production
+                            .map(|p| p.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        latest.as_ref().map(|v| v.kind.clone()).unwrap_or_default(),
+                        latest
+                            .as_ref()
+                            .and_then(skill_text)
+                            .unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            print_table(
+                &["name", "versions", "latest", "production", "kind", "skill"],
+                &rows,
+            );
+        }
+        RegistryCommand::Show { model } => {
+            let (name, sel) = parse_model_ref(model)?;
+            let v = reg.get(&name, sel)?;
+            if json {
+                return print_json(&v);
+            }
+            print_version(&v);
+        }
+        RegistryCommand::Promote { model } => {
+            let (name, version) = parse_exact_ref(model)?;
+            let v = reg.set_stage(&name, version, Stage::Production)?;
+            report_stage(&v, json)?;
+        }
+        RegistryCommand::Archive { model } => {
+            let (name, version) = parse_exact_ref(model)?;
+            let v = reg.set_stage(&name, version, Stage::Archived)?;
+            report_stage(&v, json)?;
+        }
+        RegistryCommand::Delete { model } => {
+            let (name, version) = parse_exact_ref(model)?;
+            reg.delete(&name, version)?;
+            if json {
+                return print_json(&json!({"deleted": format!("{name}@{version}")}));
+            }
+            println!("deleted {name}@{version} (its weights are freed by `nt registry gc`)");
+        }
+        RegistryCommand::Events { name, limit } => {
+            if let Some(n) = name {
+                nt_registry::validate_name(n)?;
+            }
+            let events = reg.events(name.as_deref(), *limit)?;
+            if json {
+                return print_json(&json!({"events": events}));
+            }
+            let rows: Vec<Vec<String>> = events
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.id.to_string(),
+                        e.at.clone(),
+                        match e.version {
+                            Some(v) => format!("{}@{v}", e.name),
+                            None => e.name.clone(),
+                        },
+                        e.kind.to_string(),
+                        e.details.to_string(),
+                    ]
+                })
+                .collect();
+            print_table(&["id", "at", "model", "event", "details"], &rows);
+        }
+        RegistryCommand::Similar { model, k } => {
+            let (name, sel) = parse_model_ref(model)?;
+            let me = reg.get(&name, sel)?;
+            let near = reg.similar(&me.name, me.version, *k)?;
+            if json {
+                let rows: Vec<_> = near
+                    .iter()
+                    .map(|s| {
+                        json!({"model": s.model.reference(), "score": s.score,
+                                    "kind": s.model.kind, "stage": s.model.stage,
+                                    "metrics": s.model.metrics})
+                    })
+                    .collect();
+                return print_json(&json!({"query": me.reference(), "similar": rows}));
+            }
+            println!(
+                "models most similar to {} (cosine of the embeddings):",
+                me.reference()
+            );
+            let rows: Vec<Vec<String>> = near
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.model.reference(),
+                        format!("{:.4}", s.score),
+                        s.model.kind.clone(),
+                        format!("L={} H={}", s.model.input_size, s.model.horizon),
+                        s.model.stage.to_string(),
+                        skill_text(&s.model).unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            print_table(
+                &["model", "score", "kind", "window", "stage", "skill"],
+                &rows,
+            );
+        }
+        RegistryCommand::Recommend {
+            data,
+            target,
+            time_col,
+            fill,
+            k,
+        } => {
+            let series = settings::load_file(data, time_col.clone(), fill)?;
+            let targets = settings::resolve_targets(&series, target.as_deref())?;
+            let profile = DataProfile::from_series(&series, &targets[0]).with_context(|| {
+                format!("profiling column {} of {}", targets[0], data.display())
+            })?;
+            let recs = reg.recommend(&profile, *k)?;
+            if json {
+                let rows: Vec<_> = recs
+                    .iter()
+                    .map(|r| {
+                        json!({"model": r.model.reference(), "score": r.score,
+                                    "data_similarity": r.data_similarity, "skill": r.skill,
+                                    "spec": r.model.spec})
+                    })
+                    .collect();
+                return print_json(&json!({"data": data.display().to_string(),
+                                          "target": targets[0], "profile": profile,
+                                          "recommendations": rows}));
+            }
+            if recs.is_empty() {
+                println!(
+                    "no registered model has a data profile to compare with; register models with `nt train --register NAME`"
+                );
+                return Ok(());
+            }
+            println!(
+                "configurations of the models trained on the data most similar to {} ({}):",
+                data.display(),
+                targets[0]
+            );
+            let rows: Vec<Vec<String>> = recs
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.model.reference(),
+                        format!("{:.4}", r.score),
+                        format!("{:.4}", r.data_similarity),
+                        r.skill
+                            .map(|s| format!("{:+.3}", s))
+                            .unwrap_or_else(|| "-".into()),
+                        r.model.kind.clone(),
+                        format!("L={} H={}", r.model.input_size, r.model.horizon),
+                    ]
+                })
+                .collect();
+            print_table(
+                &["model", "score", "data sim", "skill", "kind", "window"],
+                &rows,
+            );
+            if let Some(best) = recs.first() {
+                println!(
+                    "\nbest configuration ({}):\n{}",
+                    best.model.reference(),
+                    serde_json::to_string_pretty(&best.model.spec)?
+                );
+            }
+        }
+        RegistryCommand::Gc => {
+            let r = reg.gc()?;
+            if json {
+                return print_json(&r);
+            }
+            println!(
+                "removed {} unreferenced blobs ({} bytes) and {} stale temporary files; kept {} blobs",
+                r.removed_blobs, r.freed_bytes, r.removed_temp_files, r.kept_blobs
+            );
+        }
+        RegistryCommand::Backup { dest } => {
+            reg.backup(dest)?;
+            if json {
+                return print_json(&json!({"backup": dest.display().to_string()}));
+            }
+            println!(
+                "backed up {} to {} (open it with --registry {})",
+                reg.dir().display(),
+                dest.display(),
+                dest.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn skill_text(v: &ModelVersion) -> Option<String> {
+    nt_registry::embedding::skill_of(&v.metrics).map(|s| format!("{s:+.3}"))
+}
+
+fn report_stage(v: &ModelVersion, json: bool) -> Result<()> {
+    if json {
+        return print_json(&json!({"model": v.reference(), "stage": v.stage}));
+    }
+    println!("{} is now {}", v.reference(), v.stage);
+    Ok(())
+}
+
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", parts.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for r in rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+}
+
+fn print_version(v: &ModelVersion) {
+    println!("{}", v.reference());
+    println!("  stage        {}", v.stage);
+    println!("  created      {}", v.created_at);
+    println!(
+        "  kind         {} (L={}, H={})",
+        v.kind, v.input_size, v.horizon
+    );
+    println!("  targets      {}", v.targets.join(", "));
+    if let Some(p) = v.parent {
+        println!("  parent       {}@{p}", v.name);
+    }
+    println!("  weights      sha256 {}", v.weights_sha256);
+    if let Some(f) = &v.data_fingerprint {
+        println!("  data         sha256 {f}");
+    }
+    for (k, m) in &v.metrics {
+        println!("  metric       {k} = {m}");
+    }
+    for (k, t) in &v.tags {
+        println!("  tag          {k} = {t}");
+    }
+    if let Some(p) = &v.profile {
+        println!(
+            "  data profile {} rows, volatility {:.3}, acf1 {:.3}, season {}, seasonal strength {:.3}, trend strength {:.3}",
+            p.length,
+            p.volatility,
+            p.acf[0],
+            p.season_period.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            p.seasonal_strength,
+            p.trend_strength
+        );
+    }
+}
+
+/// MAE of `model` and of the random walk over the last `val_rows` rows of `target`: origins
+/// every `H` rows inside that tail, each forecasting `H` steps from the `L` rows before it.
+/// `None` when the tail holds no full horizon or the model needs exogenous inputs.
+pub(crate) fn validation_mae(
+    model: &nt_neural::NeuralModel,
+    series: &TimeSeries,
+    target: &str,
+    val_rows: usize,
+) -> Option<(f64, f64)> {
+    let x = series.column(target).ok()?;
+    let (l, h, n) = (model.input_size(), model.horizon(), x.len());
+    if val_rows < h || n < val_rows || n - val_rows < l {
+        return None;
+    }
+    let origins: Vec<usize> = (n - val_rows..=n - h).step_by(h).collect();
+    let windows: Vec<&[f64]> = origins.iter().map(|&o| &x[o - l..o]).collect();
+    let forecasts = model.forecast_windows(&windows, h).ok()?;
+    let (mut model_err, mut rw_err, mut count) = (0.0, 0.0, 0usize);
+    for (o, f) in origins.iter().zip(&forecasts) {
+        let last = x[o - 1];
+        for (j, p) in f.point_values().iter().enumerate() {
+            let actual = x[o + j];
+            model_err += (p - actual).abs();
+            rw_err += (last - actual).abs();
+            count += 1;
+        }
+    }
+    (count > 0).then(|| (model_err / count as f64, rw_err / count as f64))
+}
+
+/// Registers the model directory `model_dir` as the next version of `name`, with the profile of
+/// `target` in `series` and `metrics`; returns the version.
+pub(crate) fn register_dir(
+    registry: Option<&Path>,
+    name: &str,
+    model_dir: &Path,
+    series: &TimeSeries,
+    target: &str,
+    metrics: BTreeMap<String, f64>,
+    tags: BTreeMap<String, String>,
+) -> Result<(PathBuf, ModelVersion)> {
+    nt_registry::validate_name(name)?;
+    let reg = open(registry)?;
+    let profile = DataProfile::from_series(series, target)
+        .with_context(|| format!("profiling column {target} for the registry"))?;
+    let req = RegisterRequest {
+        profile: Some(profile),
+        metrics,
+        tags,
+        ..RegisterRequest::default()
+    };
+    let v = reg
+        .register(name, model_dir, req)
+        .with_context(|| format!("registering {} as {name}", model_dir.display()))?;
+    Ok((reg.dir().to_path_buf(), v))
+}

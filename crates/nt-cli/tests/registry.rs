@@ -1,0 +1,286 @@
+//! End-to-end tests of the registry commands: `nt train --register`, `nt registry …` and the
+//! demo's registration. Tiny models and few steps, so they run in seconds.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+mod common;
+use common::{nt, stderr};
+
+fn ok_json(o: &Output) -> serde_json::Value {
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
+    serde_json::from_slice(&o.stdout).expect("stdout is one JSON document")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// An hourly CSV with a daily cycle, 20 days long.
+fn hourly_csv(dir: &Path) -> PathBuf {
+    let mut s = String::from("timestamp,load\n");
+    for i in 0..24 * 20 {
+        let v = 50.0 + 5.0 * (i as f64 * std::f64::consts::TAU / 24.0).sin() + (i % 7) as f64 * 0.1;
+        s.push_str(&format!(
+            "2024-03-{:02}T{:02}:00:00Z,{v}\n",
+            1 + i / 24,
+            i % 24
+        ));
+    }
+    let path = dir.join("load.csv");
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+/// Trains a tiny NHITS (L=24, H=6, 10 steps, 10% validation) and registers it as `name`.
+fn train_register(data: &Path, out: &Path, reg: &Path, name: &str, seed: &str) -> Output {
+    nt(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "nhits",
+        "--horizon",
+        "6",
+        "--input-size",
+        "24",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--max-steps",
+        "10",
+        "--windows-batch-size",
+        "32",
+        "--val-fraction",
+        "0.1",
+        "--val-check-steps",
+        "5",
+        "--seed",
+        seed,
+        "--register",
+        name,
+        "--registry",
+        reg.to_str().unwrap(),
+    ])
+}
+
+fn reg_cmd(reg: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["registry", "--registry", reg.to_str().unwrap()];
+    all.extend_from_slice(args);
+    nt(&all)
+}
+
+#[test]
+fn train_register_then_every_registry_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = hourly_csv(dir.path());
+    let reg = dir.path().join("reg");
+    let o = train_register(&data, &dir.path().join("m1"), &reg, "load-nhits", "1");
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert!(
+        stdout(&o).contains("registered load-nhits@1"),
+        "{}",
+        stdout(&o)
+    );
+    let o = train_register(&data, &dir.path().join("m2"), &reg, "load-nhits", "2");
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+
+    let list = ok_json(&reg_cmd(&reg, &["list", "--format", "json"]));
+    assert_eq!(list["models"][0]["name"], "load-nhits");
+    assert_eq!(list["models"][0]["versions"], 2);
+    let table = stdout(&reg_cmd(&reg, &["list"]));
+    assert!(
+        table.contains("load-nhits") && table.contains("production"),
+        "{table}"
+    );
+
+    // The validation window (48 rows = 10%) gave a model MAE, a random-walk MAE and a skill.
+    let v1 = ok_json(&reg_cmd(
+        &reg,
+        &["show", "load-nhits@1", "--format", "json"],
+    ));
+    assert_eq!(v1["kind"], "nhits");
+    assert_eq!(v1["input_size"], 24);
+    assert!(v1["metrics"]["val_mae"].as_f64().unwrap() > 0.0);
+    assert!(v1["metrics"]["rw_mae"].as_f64().unwrap() > 0.0);
+    assert!(v1["metrics"]["skill"].is_number());
+    assert_eq!(v1["profile"]["season_period"], 24);
+    assert_eq!(v1["tags"]["target"], "load");
+
+    // Stages: promote 1, then 2 (1 is archived), @production resolves to 2.
+    ok_json(&reg_cmd(
+        &reg,
+        &["promote", "load-nhits@1", "--format", "json"],
+    ));
+    let p = ok_json(&reg_cmd(
+        &reg,
+        &["promote", "load-nhits@2", "--format", "json"],
+    ));
+    assert_eq!(p["stage"], "production");
+    let prod = ok_json(&reg_cmd(
+        &reg,
+        &["show", "load-nhits@production", "--format", "json"],
+    ));
+    assert_eq!(prod["version"], 2);
+    let v1 = ok_json(&reg_cmd(
+        &reg,
+        &["show", "load-nhits@1", "--format", "json"],
+    ));
+    assert_eq!(v1["stage"], "archived");
+    let o = reg_cmd(&reg, &["archive", "load-nhits@2"]);
+    assert!(
+        stdout(&o).contains("load-nhits@2 is now archived"),
+        "{}",
+        stdout(&o)
+    );
+
+    let events = ok_json(&reg_cmd(
+        &reg,
+        &["events", "load-nhits", "--format", "json"],
+    ));
+    let kinds: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "registered",
+            "registered",
+            "promoted",
+            "stage-changed",
+            "promoted",
+            "stage-changed"
+        ]
+    );
+
+    let sim = ok_json(&reg_cmd(
+        &reg,
+        &["similar", "load-nhits@2", "-k", "3", "--format", "json"],
+    ));
+    assert_eq!(sim["similar"][0]["model"], "load-nhits@1");
+    assert!(sim["similar"][0]["score"].as_f64().unwrap() > 0.9);
+
+    // Recommending for the same data proposes the registered configuration.
+    let rec = ok_json(&reg_cmd(
+        &reg,
+        &[
+            "recommend",
+            "--data",
+            data.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(rec["target"], "load");
+    let first = &rec["recommendations"][0];
+    assert!(first["model"].as_str().unwrap().starts_with("load-nhits@"));
+    assert!(first["data_similarity"].as_f64().unwrap() > 0.999);
+    assert_eq!(first["spec"]["model"], "nhits");
+    assert!(stdout(&reg_cmd(
+        &reg,
+        &["recommend", "--data", data.to_str().unwrap()]
+    ))
+    .contains("best configuration"));
+
+    // Delete 1, gc frees its weights (seed 1's weights differ from seed 2's).
+    ok_json(&reg_cmd(
+        &reg,
+        &["delete", "load-nhits@1", "--format", "json"],
+    ));
+    let gc = ok_json(&reg_cmd(&reg, &["gc", "--format", "json"]));
+    assert_eq!(gc["removed_blobs"], 1);
+    assert_eq!(gc["kept_blobs"], 1);
+
+    // Backup, then the copy lists the remaining version.
+    let dest = dir.path().join("copy");
+    let o = reg_cmd(&reg, &["backup", dest.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let copy = ok_json(&reg_cmd(&dest, &["list", "--format", "json"]));
+    assert_eq!(copy["models"][0]["latest"], 2);
+    assert_eq!(copy["models"][0]["versions"], 1);
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = hourly_csv(dir.path());
+    let reg = dir.path().join("reg");
+    let o = train_register(&data, &dir.path().join("m"), &reg, "m", "1");
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let cases: [(&[&str], &str); 8] = [
+        (&["show", "nope"], "nope"),
+        (&["show", "m@7"], "m@7"),
+        (&["show", "m@x"], "m@x"),
+        (&["promote", "m"], "NAME@VERSION"),
+        (&["delete", "m@0"], "m@0"),
+        (&["similar", "bad name"], "bad name"),
+        (&["events", "bad/name"], "bad/name"),
+        (
+            &["recommend", "--data", "/no/such/file.csv"],
+            "/no/such/file.csv",
+        ),
+    ];
+    for (args, needle) in cases {
+        let o = reg_cmd(&reg, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+    // A backup over an existing registry is refused.
+    let o = reg_cmd(&reg, &["backup", reg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // --register with an invalid name fails before anything is registered.
+    let o = train_register(&data, &dir.path().join("m2"), &reg, "no spaces", "1");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no spaces"), "{}", stderr(&o));
+}
+
+#[test]
+fn nt_registry_env_var_names_the_default_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("env-reg");
+    let o = Command::new(env!("CARGO_BIN_EXE_nt"))
+        .args(["registry", "list", "--format", "json"])
+        .env("NT_REGISTRY", &reg)
+        .output()
+        .unwrap();
+    let doc = ok_json(&o);
+    assert_eq!(doc["registry"], reg.display().to_string());
+    assert!(reg.join("registry.db").exists());
+}
+
+#[test]
+fn demo_registers_its_nhits_and_prints_how_to_serve_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("reg");
+    let plot = dir.path().join("demo.svg");
+    let o = nt(&[
+        "demo",
+        "--rows",
+        "1200",
+        "--windows",
+        "3",
+        "--neural-steps",
+        "6",
+        "--quiet",
+        "--plot",
+        plot.to_str().unwrap(),
+        "--registry",
+        reg.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("registered the demo's NHITS (rank"), "{out}");
+    assert!(
+        out.contains(&format!("nt serve --registry {}", reg.display())),
+        "{out}"
+    );
+    let v = ok_json(&reg_cmd(&reg, &["show", "demo-nhits", "--format", "json"]));
+    let rank = v["metrics"]["rank"].as_f64().unwrap();
+    assert!(rank >= 1.0 && rank <= v["metrics"]["models"].as_f64().unwrap());
+    assert!(v["metrics"]["backtest_mae"].as_f64().unwrap() > 0.0);
+    assert!(v["profile"]["length"].as_u64().unwrap() == 1200);
+}
