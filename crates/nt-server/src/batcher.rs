@@ -7,9 +7,7 @@
 //! goes out at once. Forward passes never run on tokio's workers: the batching thread spreads
 //! a batch's windows over the server's compute pool (rayon, one thread per core by default).
 //!
-//! Every window goes through nt-neural's single-window path on its own. nt-neural's batched
-//! (candle matmul) path differs from it in the last bits, and candle's rows even differ between
-//! batch sizes, so that path is never used: a forecast is the same bits whatever batch it is in.
+//! A window's forecast has the same bits whatever batch it lands in: see [`ComputePath`].
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,6 +22,28 @@ use tokio::sync::oneshot;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 
+/// How a batch's forward passes are computed. Both give every window the same bits whatever
+/// batch it lands in (nt-neural's two paths differ from each other in the last bits, so the
+/// server never mixes them within one configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ComputePath {
+    /// Every window alone through nt-neural's single-window path (plain-Rust SIMD for NHITS),
+    /// the windows of a batch spread over the compute pool. Lowest latency at low load.
+    #[default]
+    PerWindow,
+    /// Every batch through nt-neural's batched (candle matmul) path, always with the same
+    /// shape: padded to `max(max_batch, 5)` rows (copies of its first window), so a window's
+    /// bits do not depend on the batch's size or company (candle's rows differ between batch
+    /// sizes otherwise). Streams the weights once per batch: more throughput under load, but a
+    /// lone request pays for a full batch.
+    Batched,
+}
+
+/// nt-neural sends batches of up to 4 windows through its single-window path; a
+/// [`ComputePath::Batched`] batch has at least this many rows so it always takes the candle
+/// path.
+pub const MIN_BATCHED_ROWS: usize = 5;
+
 /// The gathering parameters.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchConfig {
@@ -31,6 +51,8 @@ pub struct BatchConfig {
     pub max_batch: usize,
     /// Longest a gathered batch waits for requests still being parsed.
     pub max_wait: Duration,
+    /// How the batch is computed.
+    pub path: ComputePath,
 }
 
 /// The forecasts of one job, in its windows' order, each over the model's full horizon.
@@ -169,7 +191,8 @@ fn worker(ctx: &WorkerCtx<'_>, rx: &mpsc::Receiver<Job>) {
             }
         }
         metrics.observe_batch(label, n);
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| compute(model, pool, &jobs)));
+        let result =
+            std::panic::catch_unwind(AssertUnwindSafe(|| compute(model, cfg, pool, &jobs)));
         match result {
             Ok(Ok(mut forecasts)) => {
                 for job in jobs.into_iter().rev() {
@@ -200,39 +223,66 @@ fn worker(ctx: &WorkerCtx<'_>, rx: &mpsc::Receiver<Job>) {
 }
 
 /// The forecasts of every window of `jobs`, in order, over the model's full horizon.
-fn compute(model: &NeuralModel, pool: &rayon::ThreadPool, jobs: &[Job]) -> Result<Vec<Forecast>> {
+fn compute(
+    model: &NeuralModel,
+    cfg: BatchConfig,
+    pool: &rayon::ThreadPool,
+    jobs: &[Job],
+) -> Result<Vec<Forecast>> {
     let windows: Vec<&[f64]> = jobs
         .iter()
         .flat_map(|j| j.windows.iter().map(Vec::as_slice))
         .collect();
-    forecast_on(model, Some(pool), &windows)
+    forecast_on(model, cfg, Some(pool), &windows)
 }
 
-/// The forecasts of `windows` over the model's full horizon, exactly as the server computes
-/// them: every window alone through nt-neural's single-window path, so a window's forecast
-/// does not depend on the batch it came in (bit for bit).
-pub fn forecast(model: &NeuralModel, windows: &[&[f64]]) -> Result<Vec<Forecast>> {
-    forecast_on(model, None, windows)
+/// The forecasts of `windows` over the model's full horizon, exactly as a server with `cfg`
+/// computes them (the same bits for a window whatever else is in its batch).
+pub fn forecast(
+    model: &NeuralModel,
+    cfg: BatchConfig,
+    windows: &[&[f64]],
+) -> Result<Vec<Forecast>> {
+    forecast_on(model, cfg, None, windows)
 }
 
-/// [`forecast`], with the windows of a batch spread over `pool`'s threads.
+/// [`forecast`], with [`ComputePath::PerWindow`] batches spread over `pool`'s threads.
 fn forecast_on(
     model: &NeuralModel,
+    cfg: BatchConfig,
     pool: Option<&rayon::ThreadPool>,
     windows: &[&[f64]],
 ) -> Result<Vec<Forecast>> {
     let h = model.horizon();
-    let one = |w: &[f64]| -> Result<Forecast> {
-        model
-            .forecast_windows(&[w], h)?
-            .pop()
-            .ok_or_else(|| Error::internal("no forecast produced"))
-    };
-    match pool {
-        Some(pool) if windows.len() > 1 && pool.current_num_threads() > 1 => {
-            use rayon::prelude::*;
-            pool.install(|| windows.par_iter().map(|w| one(w)).collect())
+    match cfg.path {
+        ComputePath::PerWindow => {
+            let one = |w: &[f64]| -> Result<Forecast> {
+                model
+                    .forecast_windows(&[w], h)?
+                    .pop()
+                    .ok_or_else(|| Error::internal("no forecast produced"))
+            };
+            match pool {
+                Some(pool) if windows.len() > 1 && pool.current_num_threads() > 1 => {
+                    use rayon::prelude::*;
+                    pool.install(|| windows.par_iter().map(|w| one(w)).collect())
+                }
+                _ => windows.iter().map(|w| one(w)).collect(),
+            }
         }
-        _ => windows.iter().map(|w| one(w)).collect(),
+        ComputePath::Batched => {
+            let rows = cfg.max_batch.max(MIN_BATCHED_ROWS);
+            let mut out = Vec::with_capacity(windows.len());
+            for chunk in windows.chunks(rows) {
+                let mut padded = chunk.to_vec();
+                if let Some(first) = chunk.first() {
+                    padded.resize(rows, first);
+                }
+                let mut f = model.forecast_windows(&padded, h)?;
+                f.truncate(chunk.len());
+                out.extend(f);
+            }
+            Ok(out)
+        }
     }
 }

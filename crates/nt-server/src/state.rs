@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use nt_neural::NeuralModel;
 
-use crate::batcher::{BatchConfig, Batcher};
+use crate::batcher::{BatchConfig, Batcher, ComputePath};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::store::{ModelStore, Selector, VersionInfo};
@@ -31,8 +31,8 @@ pub struct ServerConfig {
     pub max_in_flight: usize,
     /// Longest a request may take (503 after). Default: 30 s.
     pub request_timeout: Duration,
-    /// Micro-batching: windows per gathered batch and the gathering wait.
-    /// Default: 64 windows, 200 µs.
+    /// Micro-batching: windows per gathered batch, the gathering wait, the compute path.
+    /// Default: 64 windows, 200 µs, [`ComputePath::PerWindow`].
     pub batch: BatchConfig,
     /// Threads of the compute pool that runs forward passes (0: one per core). Default: 0.
     pub compute_threads: usize,
@@ -55,6 +55,7 @@ impl Default for ServerConfig {
             batch: BatchConfig {
                 max_batch: 64,
                 max_wait: Duration::from_micros(200),
+                path: ComputePath::PerWindow,
             },
             compute_threads: 0,
             reload_interval: Duration::from_millis(250),

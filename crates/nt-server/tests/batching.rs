@@ -8,15 +8,16 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use common::*;
-use nt_server::{app, BatchConfig, ServerConfig};
+use nt_server::{app, BatchConfig, ComputePath, ServerConfig};
 use serde_json::json;
 
-async fn check_path(compute_threads: usize) {
-    let path = compute_threads;
+async fn check_path(compute: ComputePath, compute_threads: usize) {
+    let path = format!("{compute:?}, {compute_threads} compute threads");
     let config = ServerConfig {
         batch: BatchConfig {
             max_batch: 64,
             max_wait: Duration::from_millis(2),
+            path: compute,
         },
         compute_threads,
         ..test_config()
@@ -54,7 +55,7 @@ async fn check_path(compute_threads: usize) {
         assert_eq!(
             point_text(&bytes, 0),
             alone[i],
-            "request {i} differs when batched (compute threads: {path})"
+            "request {i} differs when batched ({path})"
         );
     }
     // And as one batch call: 16 windows in one job, so one forward pass for sure.
@@ -76,7 +77,7 @@ async fn check_path(compute_threads: usize) {
         assert_eq!(
             &point_text(text.as_bytes(), i),
             expected,
-            "batch item {i} differs (compute threads: {path})"
+            "batch item {i} differs ({path})"
         );
     }
     let (_, metrics, _) = call_raw(&app, "GET", "/metrics", None, &[]).await;
@@ -85,15 +86,49 @@ async fn check_path(compute_threads: usize) {
         .lines()
         .find(|l| l.starts_with("nt_batch_size_count{model=\"m\"}"))
         .unwrap();
-    println!("{path} compute threads: {line} for {} requests", 2 * n + 1);
+    println!("{path}: {line} for {} requests", 2 * n + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batched_answers_equal_unbatched_on_one_compute_thread() {
-    check_path(1).await;
+    check_path(ComputePath::PerWindow, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batched_answers_equal_unbatched_on_two_compute_threads() {
-    check_path(2).await;
+    check_path(ComputePath::PerWindow, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_answers_equal_unbatched_on_the_batched_matmul_path() {
+    check_path(ComputePath::Batched, 1).await;
+}
+
+/// The two paths really are different arithmetic (which is why the server never mixes them):
+/// on the tiny model they disagree in the last bits for some windows, and agree to 1e-5.
+#[test]
+fn the_two_paths_differ_in_the_last_bits_only() {
+    let model = tiny_model(1);
+    let series: Vec<Vec<f64>> = (0..40).map(|i| series_values(L, i as f64 * 0.37)).collect();
+    let windows: Vec<&[f64]> = series.iter().map(Vec::as_slice).collect();
+    let cfg = |path| BatchConfig {
+        max_batch: 64,
+        max_wait: Duration::ZERO,
+        path,
+    };
+    let a = nt_server::forecast(&model, cfg(ComputePath::PerWindow), &windows).unwrap();
+    let b = nt_server::forecast(&model, cfg(ComputePath::Batched), &windows).unwrap();
+    let mut differing = 0;
+    for (x, y) in a.iter().zip(&b) {
+        nt_testing::assert_all_close(x.point_values(), y.point_values(), 1e-5, 1e-5);
+        differing += usize::from(x.point_values() != y.point_values());
+    }
+    println!(
+        "{differing} of {} windows differ in the last bits between the paths",
+        a.len()
+    );
+    assert!(
+        differing > 0,
+        "the paths agree bit for bit: the server could mix them"
+    );
 }
