@@ -37,6 +37,9 @@ pub(crate) enum Command {
     /// The model registry: list, show, promote, archive, delete, events, similar,
     /// recommend, gc, backup (`--registry DIR`, else $NT_REGISTRY, else ./nt-registry).
     Registry(RegistryArgs),
+    /// Serve the registry's models over HTTP: predictions with micro-batching, model listing
+    /// and promotion, metrics, OpenAPI, AgentDB-protocol collections (127.0.0.1:8080 by default).
+    Serve(crate::commands::serve::ServeArgs),
 }
 
 /// Where the data comes from and how to read it.

@@ -28,6 +28,9 @@ pub(crate) fn code_for(err: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<nt_neural::Error>() {
             return neural_is_bad_input(e);
         }
+        if let Some(e) = cause.downcast_ref::<nt_server::Error>() {
+            return e.status().is_client_error();
+        }
         if let Some(e) = cause.downcast_ref::<nt_registry::Error>() {
             return registry_is_bad_input(e);
         }

@@ -8,6 +8,7 @@ mod import;
 mod menu;
 mod predict;
 mod registry;
+pub(crate) mod serve;
 mod train;
 
 use anyhow::Result;
@@ -25,5 +26,6 @@ pub(crate) fn run(command: Command) -> Result<()> {
         Command::Import(args) => import::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Registry(args) => registry::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }

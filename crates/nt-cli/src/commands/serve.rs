@@ -1,0 +1,134 @@
+//! `nt serve`: the HTTP prediction server over a registry (crate `nt-server`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use nt_server::{AppState, BatchConfig, ComputePath, RegistryStore, ServerConfig};
+
+use crate::exit::UsageError;
+
+/// How forward passes are computed (see the nt-server README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ComputeArg {
+    /// Each window through the single-window SIMD path (lowest latency at low load).
+    PerWindow,
+    /// Gathered windows through one batched matmul forward (highest throughput under load).
+    Batched,
+}
+
+/// `nt serve` flags.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Registry directory (default: $NT_REGISTRY, else ./nt-registry).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) registry: Option<PathBuf>,
+    /// Address to listen on; loopback unless told otherwise. Port 0 picks a free port (printed).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
+    pub(crate) addr: SocketAddr,
+    /// Environment variable holding the API key (needed for promote and AgentDB writes; without
+    /// it writes are refused).
+    #[arg(long, value_name = "VAR")]
+    pub(crate) api_key_env: Option<String>,
+    /// Require the API key for reads too (predict, listings, metrics); /health and /ready stay open.
+    #[arg(long)]
+    pub(crate) auth_reads: bool,
+    /// Largest request body in bytes (413 above).
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    pub(crate) max_body: usize,
+    /// Most windows in one forward pass.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub(crate) max_batch: usize,
+    /// Longest a forming batch waits for requests still being parsed, in microseconds.
+    #[arg(long, value_name = "U", default_value_t = 200)]
+    pub(crate) max_wait_us: u64,
+    /// Most history values per column in one request (422 above).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub(crate) max_history: usize,
+    /// Most requests in flight (503 above).
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub(crate) max_in_flight: usize,
+    /// Request timeout in milliseconds (503 after).
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    pub(crate) timeout_ms: u64,
+    /// How forward passes are computed.
+    #[arg(long, value_enum, default_value = "per-window")]
+    pub(crate) compute: ComputeArg,
+    /// Async worker threads (HTTP parsing and routing); default: the number of cores.
+    #[arg(long, value_name = "N")]
+    pub(crate) workers: Option<usize>,
+}
+
+/// Starts the server and blocks until SIGTERM or ctrl-c, then finishes the requests in flight.
+pub(crate) fn run(args: &ServeArgs) -> Result<()> {
+    let api_key = match &args.api_key_env {
+        None => None,
+        Some(var) => match std::env::var(var) {
+            Ok(k) if k.len() >= 16 => Some(k),
+            Ok(_) => {
+                return Err(UsageError(format!(
+                    "the API key in ${var} must be at least 16 characters"
+                ))
+                .into())
+            }
+            Err(_) => {
+                return Err(UsageError(format!("--api-key-env {var}: ${var} is not set")).into())
+            }
+        },
+    };
+    if args.max_batch == 0 {
+        return Err(UsageError("--max-batch must be at least 1".into()).into());
+    }
+    let config = ServerConfig {
+        api_key,
+        auth_reads: args.auth_reads,
+        max_body: args.max_body,
+        max_history: args.max_history,
+        max_in_flight: args.max_in_flight,
+        request_timeout: Duration::from_millis(args.timeout_ms.max(1)),
+        batch: BatchConfig {
+            max_batch: args.max_batch,
+            max_wait: Duration::from_micros(args.max_wait_us),
+            path: match args.compute {
+                ComputeArg::PerWindow => ComputePath::PerWindow,
+                ComputeArg::Batched => ComputePath::Batched,
+            },
+        },
+        ..ServerConfig::default()
+    };
+    let dir = nt_registry::Registry::resolve_dir(args.registry.as_deref());
+    let store = RegistryStore::open(&dir)
+        .with_context(|| format!("opening the registry {}", dir.display()))?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.workers {
+        rt.worker_threads(n.max(1));
+    }
+    let rt = rt
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .map_err(|e| UsageError(format!("cannot listen on {}: {e}", args.addr)))?;
+        let local = listener.local_addr().context("reading the bound address")?;
+        let state = AppState::new(Arc::new(store), config)?;
+        eprintln!(
+            "nt serve: registry {}, listening on http://{local}",
+            dir.display()
+        );
+        nt_server::serve(listener, state, nt_server::shutdown_signal()).await?;
+        eprintln!("nt serve: stopped");
+        Ok(())
+    })
+}
