@@ -85,6 +85,30 @@ fn train_then_predict_and_refuse_corrupted_weights() {
     // 480 rows from 2024-03-01T00:00 end at 2024-03-20T23:00.
     assert_eq!(f["timestamps"][0], "2024-03-21T00:00:00Z");
 
+    // bfloat16 weights in the single-window path: the same forecast to within 1%.
+    let half = json(&nt(&[
+        "predict",
+        "--model",
+        out.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+        "--precision",
+        "bf16",
+    ]));
+    let points = |d: &serde_json::Value| -> Vec<f64> {
+        d["forecasts"][0]["point"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    for (a, b) in points(&doc).iter().zip(points(&half)) {
+        assert!(((a - b) / a).abs() < 1e-2, "f32 {a} vs bf16 {b}");
+    }
+
     // Same data, spec and seed: the same weights, byte for byte.
     let again = dir.path().join("again");
     let mut args2 = args.clone();

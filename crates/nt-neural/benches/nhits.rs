@@ -35,7 +35,7 @@ fn series() -> nt_core::TimeSeries {
     nt_testing::synthetic::seasonal(24 * 7 * 40, 24, 3.0, 0.5, 42)
 }
 
-fn model() -> NeuralModel {
+fn trained_model() -> NeuralModel {
     nt_neural::train(
         &series(),
         &["y"],
@@ -48,12 +48,18 @@ fn model() -> NeuralModel {
 }
 
 fn predict(c: &mut Criterion) {
-    let model = model();
+    let model = trained_model();
     let data = series();
     let history = data.tail(INPUT);
     let horizon = Horizon::new(HORIZON).unwrap();
     c.bench_function("nhits_predict_single", |b| {
         b.iter(|| model.predict(&history, horizon).unwrap())
+    });
+
+    let mut half = trained_model();
+    half.set_precision(nt_neural::Precision::Bf16);
+    c.bench_function("nhits_predict_single_bf16", |b| {
+        b.iter(|| half.predict(&history, horizon).unwrap())
     });
 
     let net = model.nhits_network().expect("an NHITS model");

@@ -12,10 +12,37 @@ use crate::config::{Activation, NhitsConfig, Pooling};
 use crate::resample::{avg_pool_matrix, interpolation_matrix};
 use crate::Result;
 
+/// How the single-window path stores the weights of its dense layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// 32-bit floats: the exact network (default).
+    #[default]
+    F32,
+    /// bfloat16 weights (round to nearest even) with f32 activations and f32 accumulation:
+    /// half the bytes streamed per forward, which is what bounds single-window latency; forecasts
+    /// differ from the f32 network by about 2^-9 of the weights' relative precision.
+    Bf16,
+}
+
+/// A dense layer's weight matrix, row-major `[out, in]`.
+#[derive(Debug, Clone)]
+enum Matrix {
+    F32(Vec<f32>),
+    /// bfloat16 weights, two per `u32`: word `j` of a row holds weight `2j` in its low half and
+    /// weight `2j + 1` in its high half; rows are padded to `ceil(in / 2)` words with zeros.
+    Bf16(Vec<u32>),
+}
+
+/// The bfloat16 nearest to `v` (round to nearest, ties to even; weights are finite).
+fn to_bf16(v: f32) -> u16 {
+    let bits = v.to_bits();
+    let rounded = bits.wrapping_add(0x7fff + ((bits >> 16) & 1));
+    (rounded >> 16) as u16
+}
+
 #[derive(Debug, Clone)]
 struct DenseLayer {
-    /// Row-major `[out, in]`.
-    w: Vec<f32>,
+    w: Matrix,
     b: Vec<f32>,
     n_in: usize,
 }
@@ -25,13 +52,103 @@ impl DenseLayer {
     fn forward(&self, arch: pulp::Arch, x: &[f32], out: &mut Vec<f32>) {
         out.clear();
         out.resize(self.b.len(), 0.0);
-        arch.dispatch(Matvec {
-            w: &self.w,
-            b: &self.b,
+        match &self.w {
+            Matrix::F32(w) => arch.dispatch(Matvec {
+                w,
+                b: &self.b,
+                n_in: self.n_in,
+                x,
+                out,
+            }),
+            Matrix::Bf16(w) => {
+                // De-interleave x once: the even inputs meet the low halves, the odd the high.
+                let words = self.n_in.div_ceil(2);
+                let mut even = vec![0f32; words];
+                let mut odd = vec![0f32; words];
+                for (j, pair) in x.chunks(2).enumerate() {
+                    even[j] = pair[0];
+                    odd[j] = pair.get(1).copied().unwrap_or(0.0);
+                }
+                arch.dispatch(MatvecBf16 {
+                    w,
+                    b: &self.b,
+                    words,
+                    even: &even,
+                    odd: &odd,
+                    out,
+                })
+            }
+        }
+    }
+
+    /// The layer with bfloat16 weights (rounded from the f32 ones), packed two per word.
+    fn to_bf16(&self) -> Self {
+        let w = match &self.w {
+            Matrix::F32(w) => Matrix::Bf16(
+                w.chunks_exact(self.n_in.max(1))
+                    .flat_map(|row| {
+                        row.chunks(2).map(|pair| {
+                            let lo = u32::from(to_bf16(pair[0]));
+                            let hi = pair.get(1).map_or(0, |&v| u32::from(to_bf16(v)));
+                            lo | (hi << 16)
+                        })
+                    })
+                    .collect(),
+            ),
+            Matrix::Bf16(w) => Matrix::Bf16(w.clone()),
+        };
+        Self {
+            w,
+            b: self.b.clone(),
             n_in: self.n_in,
-            x,
-            out,
-        });
+        }
+    }
+}
+
+/// A matrix-vector product with bfloat16 weights packed two per `u32`: the high half of a word
+/// is already an f32 once the low half is masked off, the low half becomes one after a 16-bit
+/// left shift; both multiply-add into f32 accumulators against the de-interleaved input.
+struct MatvecBf16<'a> {
+    w: &'a [u32],
+    b: &'a [f32],
+    words: usize,
+    even: &'a [f32],
+    odd: &'a [f32],
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for MatvecBf16<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let (eh, et) = S::as_simd_f32s(self.even);
+        let (oh, ot) = S::as_simd_f32s(self.odd);
+        let high_mask = simd.splat_u32s(0xffff_0000);
+        let shift = simd.splat_u32s(16);
+        for (o, (row, b)) in self
+            .out
+            .iter_mut()
+            .zip(self.w.chunks_exact(self.words).zip(self.b))
+        {
+            let (rh, rt) = S::as_simd_u32s(row);
+            // Two independent accumulator pairs hide the FMA latency.
+            let mut acc = [simd.splat_f32s(0.0); 4];
+            let mut k = 0;
+            for ((r, e), od) in rh.iter().zip(eh).zip(oh) {
+                let hi = simd.transmute_f32s_u32s(simd.and_u32s(*r, high_mask));
+                let lo = simd.transmute_f32s_u32s(simd.wrapping_dyn_shl_u32s(*r, shift));
+                acc[k] = simd.mul_add_e_f32s(lo, *e, acc[k]);
+                acc[k + 1] = simd.mul_add_e_f32s(hi, *od, acc[k + 1]);
+                k ^= 2;
+            }
+            let sum = simd.add_f32s(simd.add_f32s(acc[0], acc[1]), simd.add_f32s(acc[2], acc[3]));
+            let mut s = simd.reduce_sum_f32s(sum);
+            for ((r, e), od) in rt.iter().zip(et).zip(ot) {
+                s += f32::from_bits(r << 16) * e + f32::from_bits(r & 0xffff_0000) * od;
+            }
+            *o = s + b;
+        }
     }
 }
 
@@ -169,7 +286,11 @@ impl FastNhits {
                     let w = get(&format!("blocks.{bi}.layers.{j}.weight"))?;
                     let b = get(&format!("blocks.{bi}.layers.{j}.bias"))?;
                     let n_in = w.len() / b.len().max(1);
-                    layers.push(DenseLayer { w, b, n_in });
+                    layers.push(DenseLayer {
+                        w: Matrix::F32(w),
+                        b,
+                        n_in,
+                    });
                 }
                 let pool = if k == 1 {
                     FastPool::Identity
@@ -199,6 +320,17 @@ impl FastNhits {
             horizon: cfg.horizon,
             n_outputs,
         })
+    }
+
+    /// The same network with its dense weights rounded to bfloat16.
+    pub(crate) fn to_bf16(&self) -> Self {
+        let mut out = self.clone();
+        for block in &mut out.blocks {
+            for layer in &mut block.layers {
+                *layer = layer.to_bf16();
+            }
+        }
+        out
     }
 
     /// The forecast of one window `x` (`input_size` values, oldest first), laid out `[H, Q]`

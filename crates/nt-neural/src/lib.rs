@@ -19,6 +19,7 @@ pub use config::{
     Activation, Interpolation, Loss, NhitsConfig, Optimizer, Pooling, ScalerType, TrainConfig,
 };
 pub use error::{Error, Result};
+pub use fast::Precision;
 pub use model::{
     default_device, import_neuralforecast, train, FittedNBeats, FittedNhits, ModelMeta,
     NeuralModel, NeuralSpec, TrainMetrics, TrainOptions, TrainedModel, WindowInputs,

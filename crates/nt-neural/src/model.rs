@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, TrainingCheckpoint};
 use crate::config::{Loss, NhitsConfig, TrainConfig};
-use crate::fast::FastNhits;
+use crate::fast::{FastNhits, Precision};
 use crate::nbeats::{nbeats_weight_shapes, NBeats, NBeatsConfig};
 use crate::nhits::{nhits_weight_shapes, Nhits};
 use crate::rng::Rng;
@@ -426,6 +426,8 @@ pub struct NeuralModel {
     device: Device,
     meta: ModelMeta,
     fast: Option<FastNhits>,
+    /// The single-window path with bfloat16 weights, when [`Precision::Bf16`] is chosen.
+    fast_bf16: Option<FastNhits>,
 }
 
 /// The inputs of one forecast window (see [`NeuralModel::forecast_inputs`]).
@@ -512,7 +514,29 @@ impl NeuralModel {
             device: device.clone(),
             meta,
             fast,
+            fast_bf16: None,
         })
+    }
+
+    /// Chooses how the single-window path (batches of up to 4 windows on the CPU) stores its
+    /// weights: [`Precision::F32`] (default, the exact network) or [`Precision::Bf16`] (half the
+    /// memory traffic, forecasts within about 1% of the f32 ones' scale; batches of more than 4
+    /// windows keep running the f32 network). Models without a single-window path (N-BEATS,
+    /// exogenous inputs, GPU) ignore it.
+    pub fn set_precision(&mut self, precision: Precision) {
+        self.fast_bf16 = match precision {
+            Precision::F32 => None,
+            Precision::Bf16 => self.fast.as_ref().map(FastNhits::to_bf16),
+        };
+    }
+
+    /// The precision of the single-window path.
+    pub fn precision(&self) -> Precision {
+        if self.fast_bf16.is_some() {
+            Precision::Bf16
+        } else {
+            Precision::F32
+        }
     }
 
     /// The spec it was built from.
@@ -613,7 +637,7 @@ impl NeuralModel {
                     scaler,
                 ));
             }
-            let y: Vec<f32> = match &self.fast {
+            let y: Vec<f32> = match self.fast_bf16.as_ref().or(self.fast.as_ref()) {
                 Some(fast) if b <= FAST_PATH_MAX_BATCH => {
                     x.chunks_exact(l).flat_map(|w| fast.forward(w)).collect()
                 }

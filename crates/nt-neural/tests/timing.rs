@@ -97,7 +97,7 @@ fn nhits_default_size_timings() {
         .iter()
         .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
         .collect();
-    let model = nt_neural::NeuralModel::from_weights(
+    let mut model = nt_neural::NeuralModel::from_weights(
         nt_neural::NeuralSpec::Nhits(cfg.clone()),
         weights,
         vec!["y".into()],
@@ -109,8 +109,12 @@ fn nhits_default_size_timings() {
     let (predict_min, predict) = time_min_median(200, || {
         model.predict(&history, h).unwrap();
     });
+    model.set_precision(nt_neural::Precision::Bf16);
+    let (bf16_min, bf16) = time_min_median(200, || {
+        model.predict(&history, h).unwrap();
+    });
     println!(
-        "{{\"case\":\"single_window\",\"threads\":\"{threads}\",\"raw_forward_ms\":{fwd1:.3},\"raw_forward_min_ms\":{fwd1_min:.3},\"predict_api_ms\":{predict:.3},\"predict_api_min_ms\":{predict_min:.3},\"params\":{}}}",
+        "{{\"case\":\"single_window\",\"threads\":\"{threads}\",\"raw_forward_ms\":{fwd1:.3},\"raw_forward_min_ms\":{fwd1_min:.3},\"predict_api_ms\":{predict:.3},\"predict_api_min_ms\":{predict_min:.3},\"predict_api_bf16_ms\":{bf16:.3},\"predict_api_bf16_min_ms\":{bf16_min:.3},\"params\":{}}}",
         nt_neural::nhits::nhits_param_count(&cfg, 1)
     );
 }

@@ -8,7 +8,7 @@ use candle_core::{Device, Tensor};
 use nt_classical::EtsConfig;
 use nt_core::{Fit, Horizon, Predict, TimeSeries};
 use nt_data::synthetic::{sample_market, MarketConfig};
-use nt_neural::{NeuralSpec, NhitsConfig, TrainOptions, TrainProgress};
+use nt_neural::{NeuralSpec, NhitsConfig, Precision, TrainOptions, TrainProgress};
 use serde_json::json;
 
 use crate::cli::BenchArgs;
@@ -108,7 +108,19 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     })?;
     emit(json!({
         "case": "nhits_predict_single", "input_size": l, "horizon": h, "reps": args.reps,
-        "median_us": med, "p99_us": p99, "threads": threads,
+        "median_us": med, "p99_us": p99, "threads": threads, "precision": "f32",
+    }));
+    // The same with bfloat16 weights in the single-window path (half the bytes streamed).
+    let mut model = model;
+    model.set_precision(Precision::Bf16);
+    let (med, p99) = time_us(args.reps, || {
+        model.predict(&history, horizon)?;
+        Ok(())
+    })?;
+    model.set_precision(Precision::F32);
+    emit(json!({
+        "case": "nhits_predict_single", "input_size": l, "horizon": h, "reps": args.reps,
+        "median_us": med, "p99_us": p99, "threads": threads, "precision": "bf16",
     }));
 
     // Raw forward of the candle network (no scaling, no fast path), batch 1.

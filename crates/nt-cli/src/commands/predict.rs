@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use nt_core::Horizon;
 
-use crate::cli::{DataArgs, Format, PredictArgs};
+use crate::cli::{DataArgs, Format, PrecisionArg, PredictArgs};
 use crate::exit::UsageError;
 use crate::output::{print_forecasts, ForecastMeta};
 use crate::plot;
@@ -11,8 +11,12 @@ use crate::settings;
 
 /// Runs `nt predict`.
 pub(crate) fn run(args: &PredictArgs) -> Result<()> {
-    let model = nt_neural::load(&args.model)
+    let mut model = nt_neural::load(&args.model)
         .with_context(|| format!("loading model {}", args.model.display()))?;
+    model.set_precision(match args.precision {
+        PrecisionArg::F32 => nt_neural::Precision::F32,
+        PrecisionArg::Bf16 => nt_neural::Precision::Bf16,
+    });
     let series = settings::load_data(&args.data)?;
     let targets = match args.data.target.as_deref() {
         Some(t) => settings::resolve_targets(&series, Some(t))?,
