@@ -148,7 +148,9 @@ fn train_register_then_every_registry_command() {
     assert_eq!(
         kinds,
         [
+            "trained",
             "registered",
+            "trained",
             "registered",
             "promoted",
             "stage-changed",

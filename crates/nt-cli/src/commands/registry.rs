@@ -105,7 +105,7 @@ pub(crate) fn run(args: &RegistryArgs) -> Result<()> {
                             None => e.name.clone(),
                         },
                         e.kind.to_string(),
-                        e.details.to_string(),
+                        truncate(&e.details.to_string(), 100),
                     ]
                 })
                 .collect();
@@ -243,6 +243,17 @@ fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
     Ok(())
 }
 
+/// `s` cut to `max` characters, with `…` when cut (the JSON format keeps everything).
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
 fn skill_text(v: &ModelVersion) -> Option<String> {
     nt_registry::embedding::skill_of(&v.metrics).map(|s| format!("{s:+.3}"))
 }
@@ -362,6 +373,17 @@ pub(crate) fn register_dir(
         tags,
         ..RegisterRequest::default()
     };
+    // The training run itself, logged before the version it produced becomes visible.
+    let manifest = nt_neural::read_manifest(model_dir)
+        .with_context(|| format!("reading the model directory {}", model_dir.display()))?;
+    reg.record_event(
+        name,
+        None,
+        nt_registry::EventKind::Trained,
+        json!({"model_dir": model_dir.display().to_string(), "kind": manifest.spec.name(),
+               "data_fingerprint": manifest.meta.data_fingerprint,
+               "train_rows": manifest.meta.train_rows, "metrics": manifest.meta.metrics}),
+    )?;
     let v = reg
         .register(name, model_dir, req)
         .with_context(|| format!("registering {} as {name}", model_dir.display()))?;
