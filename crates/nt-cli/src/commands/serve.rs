@@ -108,6 +108,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.workers {
