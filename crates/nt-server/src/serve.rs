@@ -18,11 +18,22 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    serve_router(listener, state.clone(), app(state), shutdown).await
+}
+
+/// [`serve`] with a router built by the caller (e.g. [`crate::app_with`] and extra routes);
+/// `state` must be the router's state.
+pub async fn serve_router(
+    listener: TcpListener,
+    state: AppState,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     if let Err(e) = state.refresh().await {
         tracing::error!(error = %e, "initial model load failed; serving what loads later");
     }
     let reloader = state.spawn_reloader();
-    let result = axum::serve(listener, app(state))
+    let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| Error::internal(format!("server: {e}")));
