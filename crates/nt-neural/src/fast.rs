@@ -1,4 +1,4 @@
-//! A single-threaded, allocation-light NHITS forward for one window at a time, in plain Rust.
+//! A single-threaded, allocation-light NHITS forward for a few windows at a time, in plain Rust.
 //!
 //! At batch 1 the cost of candle's CPU path is dominated by per-op overhead and by rayon's pool
 //! (see `shared/STACK.md`: 4-5x slower than one thread for a small MLP), while the arithmetic is
@@ -48,10 +48,15 @@ struct DenseLayer {
 }
 
 impl DenseLayer {
-    /// `out = W x + b`, vectorized with the widest SIMD the CPU has (detected at run time).
-    fn forward(&self, arch: pulp::Arch, x: &[f32], out: &mut Vec<f32>) {
+    /// `out_i = W x_i + b` for each of the `n` inputs packed in `x` (`n × in`, row-major) into
+    /// `out` (`n × out`), vectorized with the widest SIMD the CPU has (detected at run time).
+    /// Each weight row is read once for all `n` inputs, and each input's dot products are
+    /// accumulated in the same order whatever `n` is, so an input's result does not depend on
+    /// the batch it is in.
+    fn forward(&self, arch: pulp::Arch, x: &[f32], n: usize, out: &mut Vec<f32>) {
+        let n_out = self.b.len();
         out.clear();
-        out.resize(self.b.len(), 0.0);
+        out.resize(n * n_out, 0.0);
         match &self.w {
             Matrix::F32(w) => arch.dispatch(Matvec {
                 w,
@@ -61,13 +66,16 @@ impl DenseLayer {
                 out,
             }),
             Matrix::Bf16(w) => {
-                // De-interleave x once: the even inputs meet the low halves, the odd the high.
+                // De-interleave each input once: the even inputs meet the low halves, the odd
+                // the high ones.
                 let words = self.n_in.div_ceil(2);
-                let mut even = vec![0f32; words];
-                let mut odd = vec![0f32; words];
-                for (j, pair) in x.chunks(2).enumerate() {
-                    even[j] = pair[0];
-                    odd[j] = pair.get(1).copied().unwrap_or(0.0);
+                let mut even = vec![0f32; n * words];
+                let mut odd = vec![0f32; n * words];
+                for (i, xi) in x.chunks_exact(self.n_in).enumerate() {
+                    for (j, pair) in xi.chunks(2).enumerate() {
+                        even[i * words + j] = pair[0];
+                        odd[i * words + j] = pair.get(1).copied().unwrap_or(0.0);
+                    }
                 }
                 arch.dispatch(MatvecBf16 {
                     w,
@@ -122,32 +130,37 @@ impl pulp::WithSimd for MatvecBf16<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
-        let (eh, et) = S::as_simd_f32s(self.even);
-        let (oh, ot) = S::as_simd_f32s(self.odd);
+        let n_out = self.b.len();
         let high_mask = simd.splat_u32s(0xffff_0000);
         let shift = simd.splat_u32s(16);
-        for (o, (row, b)) in self
-            .out
-            .iter_mut()
-            .zip(self.w.chunks_exact(self.words).zip(self.b))
-        {
+        let inputs: Vec<(&[f32], &[f32])> = self
+            .even
+            .chunks_exact(self.words)
+            .zip(self.odd.chunks_exact(self.words))
+            .collect();
+        for (r, (row, b)) in self.w.chunks_exact(self.words).zip(self.b).enumerate() {
             let (rh, rt) = S::as_simd_u32s(row);
-            // Two independent accumulator pairs hide the FMA latency.
-            let mut acc = [simd.splat_f32s(0.0); 4];
-            let mut k = 0;
-            for ((r, e), od) in rh.iter().zip(eh).zip(oh) {
-                let hi = simd.transmute_f32s_u32s(simd.and_u32s(*r, high_mask));
-                let lo = simd.transmute_f32s_u32s(simd.wrapping_dyn_shl_u32s(*r, shift));
-                acc[k] = simd.mul_add_e_f32s(lo, *e, acc[k]);
-                acc[k + 1] = simd.mul_add_e_f32s(hi, *od, acc[k + 1]);
-                k ^= 2;
+            for (i, (even, odd)) in inputs.iter().enumerate() {
+                let (eh, et) = S::as_simd_f32s(even);
+                let (oh, ot) = S::as_simd_f32s(odd);
+                // Two independent accumulator pairs hide the FMA latency.
+                let mut acc = [simd.splat_f32s(0.0); 4];
+                let mut k = 0;
+                for ((w, e), od) in rh.iter().zip(eh).zip(oh) {
+                    let hi = simd.transmute_f32s_u32s(simd.and_u32s(*w, high_mask));
+                    let lo = simd.transmute_f32s_u32s(simd.wrapping_dyn_shl_u32s(*w, shift));
+                    acc[k] = simd.mul_add_e_f32s(lo, *e, acc[k]);
+                    acc[k + 1] = simd.mul_add_e_f32s(hi, *od, acc[k + 1]);
+                    k ^= 2;
+                }
+                let sum =
+                    simd.add_f32s(simd.add_f32s(acc[0], acc[1]), simd.add_f32s(acc[2], acc[3]));
+                let mut s = simd.reduce_sum_f32s(sum);
+                for ((w, e), od) in rt.iter().zip(et).zip(ot) {
+                    s += f32::from_bits(w << 16) * e + f32::from_bits(w & 0xffff_0000) * od;
+                }
+                self.out[i * n_out + r] = s + b;
             }
-            let sum = simd.add_f32s(simd.add_f32s(acc[0], acc[1]), simd.add_f32s(acc[2], acc[3]));
-            let mut s = simd.reduce_sum_f32s(sum);
-            for ((r, e), od) in rt.iter().zip(et).zip(ot) {
-                s += f32::from_bits(r << 16) * e + f32::from_bits(r & 0xffff_0000) * od;
-            }
-            *o = s + b;
         }
     }
 }
@@ -162,36 +175,80 @@ struct Matvec<'a> {
     out: &'a mut [f32],
 }
 
+/// An input split for SIMD: groups of 4 vectors, leftover vectors, the scalar tail.
+type SplitInput<'a, S> = (
+    &'a [[<S as pulp::Simd>::f32s; 4]],
+    &'a [<S as pulp::Simd>::f32s],
+    &'a [f32],
+);
+
+/// How many inputs share each load of a weight vector in [`Matvec`].
+const BLOCK: usize = 4;
+
 impl pulp::WithSimd for Matvec<'_> {
     type Output = ();
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
-        let (xh, xt) = S::as_simd_f32s(self.x);
-        let (x4, x1) = pulp::as_arrays::<4, _>(xh);
-        for (o, (row, b)) in self
-            .out
-            .iter_mut()
-            .zip(self.w.chunks_exact(self.n_in).zip(self.b))
-        {
-            let (rh, rt) = S::as_simd_f32s(row);
-            let (r4, r1) = pulp::as_arrays::<4, _>(rh);
-            // Four independent accumulators hide the FMA latency.
-            let mut acc = [simd.splat_f32s(0.0); 4];
-            for (r, x) in r4.iter().zip(x4) {
-                for k in 0..4 {
-                    acc[k] = simd.mul_add_e_f32s(r[k], x[k], acc[k]);
-                }
-            }
-            for (r, x) in r1.iter().zip(x1) {
-                acc[0] = simd.mul_add_e_f32s(*r, *x, acc[0]);
-            }
+        let n_out = self.b.len();
+        let inputs: Vec<&[f32]> = self.x.chunks_exact(self.n_in).collect();
+        // Per input: four accumulators over the 4-vector groups (hiding the FMA latency), the
+        // leftover vectors into the first, a horizontal sum, the scalar tail, the bias. Every
+        // input's sum runs in exactly this order whether it is computed alone or in a block.
+        let finish = |acc: &[S::f32s; 4], x_tail: &[f32], row_tail: &[f32], b: f32| -> f32 {
             let sum = simd.add_f32s(simd.add_f32s(acc[0], acc[1]), simd.add_f32s(acc[2], acc[3]));
             let mut s = simd.reduce_sum_f32s(sum);
-            for (r, x) in rt.iter().zip(xt) {
+            for (r, x) in row_tail.iter().zip(x_tail) {
                 s += r * x;
             }
-            *o = s + b;
+            s + b
+        };
+        for (r, (row, &b)) in self.w.chunks_exact(self.n_in).zip(self.b).enumerate() {
+            let (rh, rt) = S::as_simd_f32s(row);
+            let (r4, r1) = pulp::as_arrays::<4, _>(rh);
+            let mut blocks = inputs.chunks_exact(BLOCK);
+            let mut i = 0;
+            for block in blocks.by_ref() {
+                // BLOCK inputs share each load of the weight row.
+                let split: [SplitInput<'_, S>; BLOCK] = std::array::from_fn(|j| {
+                    let (xh, xt) = S::as_simd_f32s(block[j]);
+                    let (x4, x1) = pulp::as_arrays::<4, _>(xh);
+                    (x4, x1, xt)
+                });
+                let mut acc = [[simd.splat_f32s(0.0); 4]; BLOCK];
+                for (g, rg) in r4.iter().enumerate() {
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        let xg = &split[j].0[g];
+                        for k in 0..4 {
+                            a[k] = simd.mul_add_e_f32s(rg[k], xg[k], a[k]);
+                        }
+                    }
+                }
+                for (g, rv) in r1.iter().enumerate() {
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        a[0] = simd.mul_add_e_f32s(*rv, split[j].1[g], a[0]);
+                    }
+                }
+                for (j, a) in acc.iter().enumerate() {
+                    self.out[(i + j) * n_out + r] = finish(a, split[j].2, rt, b);
+                }
+                i += BLOCK;
+            }
+            for x in blocks.remainder() {
+                let (xh, xt) = S::as_simd_f32s(x);
+                let (x4, x1) = pulp::as_arrays::<4, _>(xh);
+                let mut acc = [simd.splat_f32s(0.0); 4];
+                for (rg, xg) in r4.iter().zip(x4) {
+                    for k in 0..4 {
+                        acc[k] = simd.mul_add_e_f32s(rg[k], xg[k], acc[k]);
+                    }
+                }
+                for (rv, xv) in r1.iter().zip(x1) {
+                    acc[0] = simd.mul_add_e_f32s(*rv, *xv, acc[0]);
+                }
+                self.out[i * n_out + r] = finish(&acc, xt, rt, b);
+                i += 1;
+            }
         }
     }
 }
@@ -333,53 +390,69 @@ impl FastNhits {
         out
     }
 
-    /// The forecast of one window `x` (`input_size` values, oldest first), laid out `[H, Q]`
-    /// row-major like the candle path's `[1, H, Q]` output.
-    pub(crate) fn forward(&self, x: &[f32]) -> Vec<f32> {
+    /// The forecasts of the `n` windows packed in `xs` (`n × input_size`, each oldest first),
+    /// `n × [H, Q]` row-major like the candle path's `[n, H, Q]` output. Each window's forecast
+    /// has the bits it gets alone (every per-window sum runs in the same order whatever `n`),
+    /// while each weight matrix is streamed once for the whole batch.
+    pub(crate) fn forward_batch(&self, xs: &[f32], n: usize) -> Vec<f32> {
         let (l, h, q) = (self.input_size, self.horizon, self.n_outputs);
-        let mut residual: Vec<f32> = x.iter().rev().copied().collect();
-        let level = x.last().copied().unwrap_or(0.0);
-        let mut forecast = vec![level; h * q];
+        let mut residual: Vec<f32> = xs
+            .chunks_exact(l)
+            .flat_map(|x| x.iter().rev().copied())
+            .collect();
+        let mut forecast: Vec<f32> = xs
+            .chunks_exact(l)
+            .flat_map(|x| std::iter::repeat_n(x[l - 1], h * q))
+            .collect();
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        let mut pooled = Vec::with_capacity(l);
+        let mut pooled = Vec::with_capacity(n * l);
         for block in &self.blocks {
             pooled.clear();
-            match &block.pool {
-                FastPool::Identity => pooled.extend_from_slice(&residual),
-                FastPool::Max(k) => pooled.extend(
-                    residual
-                        .chunks(*k)
-                        .map(|c| c.iter().copied().fold(f32::NEG_INFINITY, f32::max)),
-                ),
-                FastPool::Avg(m, out) => {
-                    pooled.resize(*out, 0.0);
-                    for (i, r) in residual.iter().enumerate() {
-                        for (p, w) in pooled.iter_mut().zip(&m[i * out..(i + 1) * out]) {
-                            *p += r * w;
+            for res in residual.chunks_exact(l) {
+                match &block.pool {
+                    FastPool::Identity => pooled.extend_from_slice(res),
+                    FastPool::Max(k) => pooled.extend(
+                        res.chunks(*k)
+                            .map(|c| c.iter().copied().fold(f32::NEG_INFINITY, f32::max)),
+                    ),
+                    FastPool::Avg(m, out) => {
+                        let start = pooled.len();
+                        pooled.resize(start + out, 0.0);
+                        for (i, r) in res.iter().enumerate() {
+                            for (p, w) in pooled[start..].iter_mut().zip(&m[i * out..(i + 1) * out])
+                            {
+                                *p += r * w;
+                            }
                         }
                     }
                 }
             }
-            let n = block.layers.len();
-            block.layers[0].forward(self.arch, &pooled, &mut a);
-            for layer in &block.layers[1..n - 1] {
-                layer.forward(self.arch, &a, &mut b);
+            let n_layers = block.layers.len();
+            block.layers[0].forward(self.arch, &pooled, n, &mut a);
+            for layer in &block.layers[1..n_layers - 1] {
+                layer.forward(self.arch, &a, n, &mut b);
                 activate(self.activation, &mut b);
                 std::mem::swap(&mut a, &mut b);
             }
-            block.layers[n - 1].forward(self.arch, &a, &mut b);
-            let theta = &b;
-            for (r, bc) in residual.iter_mut().zip(&theta[..l]) {
-                *r -= bc;
-            }
+            block.layers[n_layers - 1].forward(self.arch, &a, n, &mut b);
+            let n_theta = b.len() / n.max(1);
             let nk = block.n_knots;
-            for out in 0..q {
-                let knots = &theta[l + out * nk..l + (out + 1) * nk];
-                for (kk, &kv) in knots.iter().enumerate() {
-                    let row = &block.interp[kk * h..(kk + 1) * h];
-                    for (t, &w) in row.iter().enumerate() {
-                        if w != 0.0 {
-                            forecast[t * q + out] += kv * w;
+            for ((theta, res), fc) in b
+                .chunks_exact(n_theta)
+                .zip(residual.chunks_exact_mut(l))
+                .zip(forecast.chunks_exact_mut(h * q))
+            {
+                for (r, bc) in res.iter_mut().zip(&theta[..l]) {
+                    *r -= bc;
+                }
+                for out in 0..q {
+                    let knots = &theta[l + out * nk..l + (out + 1) * nk];
+                    for (kk, &kv) in knots.iter().enumerate() {
+                        let row = &block.interp[kk * h..(kk + 1) * h];
+                        for (t, &w) in row.iter().enumerate() {
+                            if w != 0.0 {
+                                fc[t * q + out] += kv * w;
+                            }
                         }
                     }
                 }

@@ -22,7 +22,9 @@ use crate::{Error, Result};
 
 /// Batches up to this size go through the single-threaded plain-Rust path on the CPU; larger
 /// ones through candle's batched matmuls.
-const FAST_PATH_MAX_BATCH: usize = 4;
+/// Windows per chunk of the plain-Rust path: each weight matrix is streamed once per chunk, and
+/// chunks run in parallel.
+const FAST_PATH_CHUNK: usize = 32;
 
 /// Which neural model to build, with its hyper-parameters; what the CLI parses and a model
 /// directory's `model.json` stores. JSON: `{"model": "nhits", "config": {...}}`.
@@ -415,8 +417,10 @@ impl Net {
 /// Prediction takes the last `input_size` values of a column, scales them per window as in
 /// training, runs the network and scales back. With the quantile loss, the point forecast is the
 /// 0.5 level when trained with it (else the middle level) and every level becomes a band.
-/// On the CPU, batches of up to 4 windows (a single-window `predict`) run through a
-/// single-threaded plain-Rust NHITS forward instead of candle.
+/// On the CPU, NHITS forecasts (without exogenous inputs) run through a plain-Rust forward that
+/// streams each weight matrix once per chunk of 32 windows, chunks in parallel on rayon's
+/// current pool, instead of candle: a window's forecast has the same bits whatever batch it is
+/// in, and a single window pays for no thread pool.
 #[derive(Debug)]
 pub struct NeuralModel {
     spec: NeuralSpec,
@@ -428,6 +432,21 @@ pub struct NeuralModel {
     fast: Option<FastNhits>,
     /// The single-window path with bfloat16 weights, when [`Precision::Bf16`] is chosen.
     fast_bf16: Option<FastNhits>,
+}
+
+/// Runs the plain-Rust NHITS path over the windows packed in `x` (`input_size` values each):
+/// up to [`FAST_PATH_CHUNK`] windows on the calling thread, larger batches in chunks of that
+/// size on rayon's current pool. Every window gets the bits it would get alone.
+fn fast_forward(fast: &FastNhits, x: &[f32], l: usize) -> Vec<f32> {
+    let n = x.len() / l;
+    if n <= FAST_PATH_CHUNK {
+        return fast.forward_batch(x, n);
+    }
+    use rayon::prelude::*;
+    x.par_chunks(FAST_PATH_CHUNK * l)
+        .map(|chunk| fast.forward_batch(chunk, chunk.len() / l))
+        .collect::<Vec<_>>()
+        .concat()
 }
 
 /// The inputs of one forecast window (see [`NeuralModel::forecast_inputs`]).
@@ -518,11 +537,9 @@ impl NeuralModel {
         })
     }
 
-    /// Chooses how the single-window path (batches of up to 4 windows on the CPU) stores its
-    /// weights: [`Precision::F32`] (default, the exact network) or [`Precision::Bf16`] (half the
-    /// memory traffic, forecasts within about 1% of the f32 ones' scale; batches of more than 4
-    /// windows keep running the f32 network). Models without a single-window path (N-BEATS,
-    /// exogenous inputs, GPU) ignore it.
+    /// Chooses how the plain-Rust CPU path stores its weights: [`Precision::F32`] (default, the
+    /// exact network) or [`Precision::Bf16`] (half the memory traffic, forecasts within about 1%
+    /// of the f32 ones). Models without that path (N-BEATS, exogenous inputs, GPU) ignore it.
     pub fn set_precision(&mut self, precision: Precision) {
         self.fast_bf16 = match precision {
             Precision::F32 => None,
@@ -638,9 +655,7 @@ impl NeuralModel {
                 ));
             }
             let y: Vec<f32> = match self.fast_bf16.as_ref().or(self.fast.as_ref()) {
-                Some(fast) if b <= FAST_PATH_MAX_BATCH => {
-                    x.chunks_exact(l).flat_map(|w| fast.forward(w)).collect()
-                }
+                Some(fast) => fast_forward(fast, &x, l),
                 _ => {
                     let y = self
                         .net

@@ -109,6 +109,23 @@ fn nhits_default_size_timings() {
     let (predict_min, predict) = time_min_median(200, || {
         model.predict(&history, h).unwrap();
     });
+    // Batch throughput through forecast_windows (the plain-Rust path, chunks of 32 in parallel)
+    // against the candle forward at the same batch sizes.
+    let long: Vec<f64> = (0..2000).map(|i| (i as f64 * 0.1).sin()).collect();
+    for b in [32usize, 256, 1024] {
+        let windows: Vec<&[f64]> = (0..b).map(|i| &long[i..i + 480]).collect();
+        let fast = time(5, || {
+            model.forecast_windows(&windows, 96).unwrap();
+        });
+        let x = Tensor::randn(0f32, 1.0, (b, 480), &dev).unwrap();
+        let candle = time(5, || {
+            net.forward(&x).unwrap();
+        });
+        println!(
+            "{{\"case\":\"batch_forecast\",\"batch\":{b},\"threads\":\"{threads}\",\"forecast_windows_ms\":{fast:.2},\"windows_per_s\":{:.0},\"candle_forward_ms\":{candle:.2}}}",
+            b as f64 / fast * 1e3
+        );
+    }
     model.set_precision(nt_neural::Precision::Bf16);
     let (bf16_min, bf16) = time_min_median(200, || {
         model.predict(&history, h).unwrap();

@@ -377,3 +377,34 @@ fn bf16_single_window_path_stays_close_to_f32() {
         exact.as_slice()
     );
 }
+
+/// A window's forecast has the same bits whatever batch it is in: alone, among 3, among 70
+/// (three chunks of the plain-Rust path, run in parallel), at f32 and at bf16.
+#[test]
+fn batched_forecasts_equal_single_window_forecasts_bit_for_bit() {
+    let s = seasonal();
+    let mut model = run(&tiny(10), &s, &TrainOptions::default()).model;
+    let values = s.column("y").unwrap();
+    let windows: Vec<&[f64]> = (0..70).map(|i| &values[i * 3..i * 3 + 24]).collect();
+    for precision in [nt_neural::Precision::F32, nt_neural::Precision::Bf16] {
+        model.set_precision(precision);
+        let alone: Vec<Vec<f64>> = windows
+            .iter()
+            .map(|w| {
+                model.forecast_windows(&[w], 6).unwrap()[0]
+                    .point_values()
+                    .to_vec()
+            })
+            .collect();
+        for n in [3usize, 70] {
+            let batch = model.forecast_windows(&windows[..n], 6).unwrap();
+            for (i, f) in batch.iter().enumerate() {
+                assert_eq!(
+                    f.point_values(),
+                    alone[i].as_slice(),
+                    "window {i} in a batch of {n}"
+                );
+            }
+        }
+    }
+}

@@ -23,26 +23,19 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 
 /// How a batch's forward passes are computed. Both give every window the same bits whatever
-/// batch it lands in (nt-neural's two paths differ from each other in the last bits, so the
-/// server never mixes them within one configuration).
+/// batch it lands in: nt-neural's CPU path computes each window's sums in one fixed order and
+/// only shares the weight loads between the windows of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ComputePath {
-    /// Every window alone through nt-neural's single-window path (plain-Rust SIMD for NHITS),
-    /// the windows of a batch spread over the compute pool. Lowest latency at low load.
-    #[default]
+    /// Every window alone through `forecast_windows`, the windows of a batch spread over the
+    /// compute pool: each window streams all the weights.
     PerWindow,
-    /// Every batch through nt-neural's batched (candle matmul) path, always with the same
-    /// shape: padded to `max(max_batch, 5)` rows (copies of its first window), so a window's
-    /// bits do not depend on the batch's size or company (candle's rows differ between batch
-    /// sizes otherwise). Streams the weights once per batch: more throughput under load, but a
-    /// lone request pays for a full batch.
+    /// The whole gathered batch in one `forecast_windows` call: nt-neural streams each weight
+    /// matrix once per 32 windows and runs those chunks in parallel on the compute pool. A lone
+    /// request costs what it costs alone; under load the weight traffic is shared.
+    #[default]
     Batched,
 }
-
-/// nt-neural sends batches of up to 4 windows through its single-window path; a
-/// [`ComputePath::Batched`] batch has at least this many rows so it always takes the candle
-/// path.
-pub const MIN_BATCHED_ROWS: usize = 5;
 
 /// The gathering parameters.
 #[derive(Debug, Clone, Copy)]
@@ -271,18 +264,11 @@ fn forecast_on(
             }
         }
         ComputePath::Batched => {
-            let rows = cfg.max_batch.max(MIN_BATCHED_ROWS);
-            let mut out = Vec::with_capacity(windows.len());
-            for chunk in windows.chunks(rows) {
-                let mut padded = chunk.to_vec();
-                if let Some(first) = chunk.first() {
-                    padded.resize(rows, first);
-                }
-                let mut f = model.forecast_windows(&padded, h)?;
-                f.truncate(chunk.len());
-                out.extend(f);
+            let run = || model.forecast_windows(windows, h).map_err(Error::from);
+            match pool {
+                Some(pool) => pool.install(run),
+                None => run(),
             }
-            Ok(out)
         }
     }
 }

@@ -10,7 +10,7 @@ mod serve;
 mod state;
 mod store;
 
-pub use batcher::{forecast, BatchConfig, ComputePath, MIN_BATCHED_ROWS};
+pub use batcher::{forecast, BatchConfig, ComputePath};
 pub use error::{ApiError, Error, ErrorBody, ErrorDetail, Result};
 pub use metrics::Metrics;
 pub use routes::{app, app_with};

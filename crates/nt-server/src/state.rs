@@ -32,7 +32,7 @@ pub struct ServerConfig {
     /// Longest a request may take (503 after). Default: 30 s.
     pub request_timeout: Duration,
     /// Micro-batching: windows per gathered batch, the gathering wait, the compute path.
-    /// Default: 64 windows, 200 µs, [`ComputePath::PerWindow`].
+    /// Default: 64 windows, 200 µs, [`ComputePath::Batched`].
     pub batch: BatchConfig,
     /// Threads of the compute pool that runs forward passes (0: one per core). Default: 0.
     pub compute_threads: usize,
@@ -55,7 +55,7 @@ impl Default for ServerConfig {
             batch: BatchConfig {
                 max_batch: 64,
                 max_wait: Duration::from_micros(200),
-                path: ComputePath::PerWindow,
+                path: ComputePath::Batched,
             },
             compute_threads: 0,
             reload_interval: Duration::from_millis(250),

@@ -14,9 +14,9 @@ use crate::exit::UsageError;
 /// How forward passes are computed (see the nt-server README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ComputeArg {
-    /// Each window through the single-window SIMD path (lowest latency at low load).
+    /// Each window alone, the windows of a batch spread over the compute threads.
     PerWindow,
-    /// Gathered windows through one batched matmul forward (highest throughput under load).
+    /// Each gathered batch in one forward that shares the weight loads (same bits per window).
     Batched,
 }
 
@@ -55,7 +55,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 30_000)]
     pub(crate) timeout_ms: u64,
     /// How forward passes are computed.
-    #[arg(long, value_enum, default_value = "per-window")]
+    #[arg(long, value_enum, default_value = "batched")]
     pub(crate) compute: ComputeArg,
     /// Async worker threads (HTTP parsing and routing); default: the number of cores.
     #[arg(long, value_name = "N")]
