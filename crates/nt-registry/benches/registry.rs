@@ -1,6 +1,7 @@
 //! Registry benchmarks: cosine search latency (exact and HNSW) and HNSW recall@10 for 10k
-//! vectors of dimension 64 and 768 (100k with `NT_BENCH_LARGE=1`: building those graphs takes
-//! minutes), and the latency of registering and loading a small NHITS.
+//! vectors of dimension 64 and 768; `NT_BENCH_LARGE=1` adds 100k (exact search only, unless
+//! `NT_BENCH_LARGE_HNSW=1` too: building those graphs takes many minutes); and the latency of
+//! registering and loading an NHITS with neuralforecast's default size (10.8 MB of weights).
 //!
 //! Vectors are uniform in [-0.5, 0.5]^d from a fixed-seed LCG, 100 fixed queries; recall@10 is
 //! the share of the exact top-10 that the HNSW search returns, printed before each group.
@@ -35,36 +36,59 @@ fn search_benches(c: &mut Criterion) {
     if std::env::var_os("NT_BENCH_LARGE").is_some() {
         sizes.push(100_000);
     }
+    // Building a 100k graph takes minutes (314 s for 100k x 64 on a loaded 2-core machine).
+    let large_hnsw = std::env::var_os("NT_BENCH_LARGE_HNSW").is_some();
     for &n in &sizes {
         for dim in [64usize, 768] {
             let data = vectors(n, dim, 7);
             let queries = vectors(100, dim, 1234);
-            let t = Instant::now();
-            let index = VectorIndex::build(dim, &data, Vec::new(), 0);
-            let build = t.elapsed();
-            let mut found = 0;
-            for q in &queries {
-                let exact: Vec<usize> = index
-                    .search_exact(q, 10, None, None)
-                    .iter()
-                    .map(|h| h.row)
-                    .collect();
-                let approx = index.search(q, 10, None, None);
-                found += approx.iter().filter(|h| exact.contains(&h.row)).count();
-            }
-            eprintln!(
-                "n={n} dim={dim}: HNSW build {:.2} s, recall@10 {:.3}",
-                build.as_secs_f64(),
-                found as f64 / (10 * queries.len()) as f64
-            );
             let mut g = c.benchmark_group(format!("search_n{n}_d{dim}"));
             g.sample_size(20);
+            let exact_index = VectorIndex::build(dim, &data, Vec::new(), usize::MAX);
             let mut i = 0;
             g.bench_function("exact_top10", |b| {
                 b.iter(|| {
                     i = (i + 1) % queries.len();
-                    black_box(index.search_exact(&queries[i], 10, None, None))
+                    black_box(exact_index.search_exact(&queries[i], 10, None, None))
                 })
+            });
+            drop(exact_index);
+            if n > 10_000 && !large_hnsw {
+                g.finish();
+                continue;
+            }
+            let t = Instant::now();
+            let mut index = VectorIndex::build(dim, &data, Vec::new(), 0);
+            let build = t.elapsed();
+            let exact: Vec<Vec<usize>> = queries
+                .iter()
+                .map(|q| {
+                    index
+                        .search_exact(q, 10, None, None)
+                        .iter()
+                        .map(|h| h.row)
+                        .collect()
+                })
+                .collect();
+            eprintln!("n={n} dim={dim}: HNSW build {:.2} s", build.as_secs_f64());
+            for ef in [64, 128, 256, 512] {
+                index.set_ef_search(ef);
+                let t = Instant::now();
+                let mut found = 0;
+                for (q, ex) in queries.iter().zip(&exact) {
+                    let approx = index.search(q, 10, None, None);
+                    found += approx.iter().filter(|h| ex.contains(&h.row)).count();
+                }
+                eprintln!(
+                    "  ef_search {ef}: recall@10 {:.3}, {:.0} us/query",
+                    found as f64 / (10 * queries.len()) as f64,
+                    t.elapsed().as_secs_f64() * 1e6 / queries.len() as f64
+                );
+            }
+            index.set_ef_search(if dim <= 128 {
+                nt_registry::index::HNSW_EF_SEARCH
+            } else {
+                nt_registry::index::HNSW_EF_SEARCH_HIGH_DIM
             });
             g.bench_function("hnsw_top10", |b| {
                 b.iter(|| {

@@ -7,15 +7,23 @@ use serde_json::Value;
 use crate::filter::Filter;
 
 /// Collections with at least this many vectors get an HNSW graph; smaller ones are searched
-/// exactly (a 20k × 64 scan takes well under a millisecond).
-pub const HNSW_THRESHOLD: usize = 20_000;
+/// exactly. Measured (release, loaded 2-core machine, uniform random vectors, top-10): exact
+/// 10k × 64 0.14 ms, 10k × 768 2.2 ms, 100k × 64 2.3 ms, while the `hnsw_rs` graph at the
+/// ef_search giving recall ≥ 0.95 took 1.2 ms, 8.8 ms and 6.8 ms: the exact scan wins up to
+/// about 100k rows, so the graph (minutes to build at that size) starts there.
+pub const HNSW_THRESHOLD: usize = 100_000;
 
 /// HNSW links per node per layer.
 pub const HNSW_M: usize = 24;
 /// Candidate list size while building the graph.
 pub const HNSW_EF_CONSTRUCTION: usize = 200;
-/// Candidate list size while searching (at least `4k`).
+/// Candidate list size while searching vectors of dimension ≤ 128 (at least `2k` is used).
+/// Measured on uniform random vectors, 10k × 64: recall@10 0.96 at 64, 0.994 at 128.
 pub const HNSW_EF_SEARCH: usize = 128;
+/// Candidate list size above dimension 128. Measured on uniform random vectors, 10k × 768:
+/// recall@10 0.72 at 128, 0.90 at 256, 0.985 at 512 (random high-dimensional data is the
+/// hardest case for a graph index; real embeddings have a far lower intrinsic dimension).
+pub const HNSW_EF_SEARCH_HIGH_DIM: usize = 512;
 
 /// `1 - cos` for unit vectors, clamped at 0 (rounding can make `1 - dot` slightly negative,
 /// which `hnsw_rs`'s own `DistDot` asserts against).
@@ -24,9 +32,28 @@ pub struct UnitCosine;
 
 impl Distance<f32> for UnitCosine {
     fn eval(&self, va: &[f32], vb: &[f32]) -> f32 {
-        let dot: f32 = va.iter().zip(vb).map(|(a, b)| a * b).sum();
-        (1.0 - dot).max(0.0)
+        (1.0 - dot(va, vb)).max(0.0)
     }
+}
+
+/// Dot product with 16 independent partial sums, so the compiler vectorizes it (a plain
+/// sequential sum cannot be reordered into SIMD lanes).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..16 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
 }
 
 /// One result: the row's position in the index and its cosine similarity to the query.
@@ -44,6 +71,7 @@ pub struct VectorIndex {
     matrix: Vec<f32>,
     metadata: Vec<Value>,
     hnsw: Option<Hnsw<'static, f32, UnitCosine>>,
+    ef_search: usize,
 }
 
 impl std::fmt::Debug for VectorIndex {
@@ -87,6 +115,11 @@ impl VectorIndex {
             matrix,
             metadata,
             hnsw: None,
+            ef_search: if dim <= 128 {
+                HNSW_EF_SEARCH
+            } else {
+                HNSW_EF_SEARCH_HIGH_DIM
+            },
         };
         if vectors.len() >= hnsw_threshold && dim > 0 {
             let n = vectors.len();
@@ -99,6 +132,13 @@ impl VectorIndex {
             index.hnsw = Some(graph);
         }
         index
+    }
+
+    /// Sets the HNSW search candidate-list size (default [`HNSW_EF_SEARCH`], or
+    /// [`HNSW_EF_SEARCH_HIGH_DIM`] above dimension 128; at least `2k` is always used): larger is
+    /// slower and more accurate.
+    pub fn set_ef_search(&mut self, ef: usize) {
+        self.ef_search = ef.max(1);
     }
 
     /// Number of vectors.
@@ -148,7 +188,7 @@ impl VectorIndex {
         let min_score = min_score.unwrap_or(f32::NEG_INFINITY);
         let mut hits: Vec<Hit> = (0..self.len())
             .filter_map(|row| {
-                let score: f32 = self.row(row).iter().zip(&q).map(|(a, b)| a * b).sum();
+                let score = dot(self.row(row), &q);
                 self.accept(row, score, filter, min_score)
                     .then_some(Hit { row, score })
             })
@@ -182,7 +222,7 @@ impl VectorIndex {
         }
         let q = normalize(query);
         let fetch = if filter.is_some() { k * 4 } else { k };
-        let ef = HNSW_EF_SEARCH.max(fetch * 2);
+        let ef = self.ef_search.max(fetch * 2);
         let floor = min_score.unwrap_or(f32::NEG_INFINITY);
         let mut hits: Vec<Hit> = graph
             .search(&q, fetch, ef)
@@ -195,7 +235,7 @@ impl VectorIndex {
             .collect();
         // Scores from the graph use the clamped distance; recompute exactly.
         for h in &mut hits {
-            h.score = self.row(h.row).iter().zip(&q).map(|(a, b)| a * b).sum();
+            h.score = dot(self.row(h.row), &q);
         }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.row.cmp(&b.row)));
         let exhausted_by_min_score = hits.last().is_some_and(|h| h.score < floor);
