@@ -55,6 +55,8 @@ fn demo_runs_offline_and_writes_a_plot() {
         "--quiet",
         "--plot",
         plot.to_str().unwrap(),
+        "--registry",
+        dir.path().join("registry").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
     let out = stdout(&o);
