@@ -285,4 +285,6 @@ fn demo_registers_its_nhits_and_prints_how_to_serve_it() {
     assert!(rank >= 1.0 && rank <= v["metrics"]["models"].as_f64().unwrap());
     assert!(v["metrics"]["backtest_mae"].as_f64().unwrap() > 0.0);
     assert!(v["profile"]["length"].as_u64().unwrap() == 1200);
+    // Promoted, so the printed `nt serve` command serves it without naming a version.
+    assert_eq!(v["stage"], "production");
 }

@@ -138,8 +138,10 @@ fn register_demo_model(
     );
     let _ = std::fs::remove_dir_all(&staging);
     let (dir, v) = registered?;
+    // The served version: promoted, so `nt serve` answers for it without naming a version.
+    let v = registry.set_stage(&v.name, v.version, nt_registry::Stage::Production)?;
     let line = format!(
-        "registered the demo's NHITS (rank {} of {} by MAE{}) as {} in {}\nserve it: nt serve --registry {}",
+        "registered the demo's NHITS (rank {} of {} by MAE{}) as {} (production) in {}\nserve it: nt serve --registry {}   then POST http://127.0.0.1:8080/v1/models/demo-nhits/predict",
         rank + 1,
         ranked.len(),
         skill
