@@ -15,18 +15,7 @@ fn json(o: &Output) -> serde_json::Value {
 
 /// An hourly CSV with a daily cycle, 20 days long.
 fn hourly_csv(dir: &Path) -> PathBuf {
-    let mut s = String::from("timestamp,load\n");
-    for i in 0..24 * 20 {
-        let v = 50.0 + 5.0 * (i as f64 * std::f64::consts::TAU / 24.0).sin();
-        s.push_str(&format!(
-            "2024-03-{:02}T{:02}:00:00Z,{v}\n",
-            1 + i / 24,
-            i % 24
-        ));
-    }
-    let path = dir.join("load.csv");
-    std::fs::write(&path, s).unwrap();
-    path
+    common::hourly_load_csv(dir, 20, common::daily_sine)
 }
 
 const TINY: [&str; 10] = [

@@ -19,18 +19,7 @@ fn stdout(o: &Output) -> String {
 
 /// An hourly CSV with a daily cycle, 20 days long.
 fn hourly_csv(dir: &Path) -> PathBuf {
-    let mut s = String::from("timestamp,load\n");
-    for i in 0..24 * 20 {
-        let v = 50.0 + 5.0 * (i as f64 * std::f64::consts::TAU / 24.0).sin() + (i % 7) as f64 * 0.1;
-        s.push_str(&format!(
-            "2024-03-{:02}T{:02}:00:00Z,{v}\n",
-            1 + i / 24,
-            i % 24
-        ));
-    }
-    let path = dir.join("load.csv");
-    std::fs::write(&path, s).unwrap();
-    path
+    common::hourly_load_csv(dir, 20, |i| common::daily_sine(i) + (i % 7) as f64 * 0.1)
 }
 
 /// Trains a tiny NHITS (L=24, H=6, 10 steps, 10% validation) and registers it as `name`.

@@ -11,18 +11,7 @@ use common::{nt, stderr};
 
 /// An hourly CSV with a daily cycle and a slow trend, 30 days long.
 fn hourly_csv(dir: &Path) -> PathBuf {
-    let mut s = String::from("timestamp,load\n");
-    for i in 0..24 * 30 {
-        let v = 50.0 + 0.01 * i as f64 + 5.0 * (i as f64 * std::f64::consts::TAU / 24.0).sin();
-        s.push_str(&format!(
-            "2024-03-{:02}T{:02}:00:00Z,{v}\n",
-            1 + i / 24,
-            i % 24
-        ));
-    }
-    let path = dir.join("load.csv");
-    std::fs::write(&path, s).unwrap();
-    path
+    common::hourly_load_csv(dir, 30, |i| common::daily_sine(i) + 0.01 * i as f64)
 }
 
 /// A small NHITS (3 stacks of 32-unit MLPs) so that 300 steps take about a second.
