@@ -665,3 +665,37 @@ fn shared_types_are_send_and_sync() {
     check::<std::sync::Arc<dyn ModelStore>>();
     check::<nt_server::Error>();
 }
+
+/// `precision: Bf16` serves the same model with bfloat16 weights: every point within 1% of the
+/// f32 server's answer, and not bit-identical (the bf16 path is really taken).
+#[tokio::test]
+async fn bf16_precision_answers_within_one_percent_of_f32() {
+    let answer = |precision| async move {
+        let (_, state) = fixture(ServerConfig {
+            precision,
+            ..test_config()
+        })
+        .await;
+        let (s, j) = call(
+            &app(state),
+            "POST",
+            "/v1/models/m/predict",
+            Some(values_body(30, 0.3)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{j}");
+        j["point"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect::<Vec<f64>>()
+    };
+    let exact = answer(nt_neural::Precision::F32).await;
+    let half = answer(nt_neural::Precision::Bf16).await;
+    assert_eq!(exact.len(), half.len());
+    for (a, b) in exact.iter().zip(&half) {
+        assert!(((a - b) / a).abs() < 1e-2, "f32 {a} vs bf16 {b}");
+    }
+    assert_ne!(exact, half);
+}
