@@ -133,33 +133,61 @@ impl pulp::WithSimd for MatvecBf16<'_> {
         let n_out = self.b.len();
         let high_mask = simd.splat_u32s(0xffff_0000);
         let shift = simd.splat_u32s(16);
-        let inputs: Vec<(&[f32], &[f32])> = self
+        // Per input (even halves, odd halves): vector parts and scalar tails.
+        let inputs: Vec<SplitPairs<'_, S>> = self
             .even
             .chunks_exact(self.words)
             .zip(self.odd.chunks_exact(self.words))
+            .map(|(e, o)| {
+                let (eh, et) = S::as_simd_f32s(e);
+                let (oh, ot) = S::as_simd_f32s(o);
+                (eh, et, oh, ot)
+            })
             .collect();
-        for (r, (row, b)) in self.w.chunks_exact(self.words).zip(self.b).enumerate() {
+        // Per input: two accumulator pairs alternating over the words, a horizontal sum, the
+        // scalar tail, the bias: the same order whether the input is alone or in a block.
+        let finish = |acc: &[S::f32s; 4], row_tail: &[u32], et: &[f32], ot: &[f32], b: f32| {
+            let sum = simd.add_f32s(simd.add_f32s(acc[0], acc[1]), simd.add_f32s(acc[2], acc[3]));
+            let mut s = simd.reduce_sum_f32s(sum);
+            for ((w, e), od) in row_tail.iter().zip(et).zip(ot) {
+                s += f32::from_bits(w << 16) * e + f32::from_bits(w & 0xffff_0000) * od;
+            }
+            s + b
+        };
+        for (r, (row, &b)) in self.w.chunks_exact(self.words).zip(self.b).enumerate() {
             let (rh, rt) = S::as_simd_u32s(row);
-            for (i, (even, odd)) in inputs.iter().enumerate() {
-                let (eh, et) = S::as_simd_f32s(even);
-                let (oh, ot) = S::as_simd_f32s(odd);
-                // Two independent accumulator pairs hide the FMA latency.
-                let mut acc = [simd.splat_f32s(0.0); 4];
+            let mut blocks = inputs.chunks_exact(BLOCK);
+            let mut i = 0;
+            for block in blocks.by_ref() {
+                // BLOCK inputs share each load and widening of the weight words.
+                let mut acc = [[simd.splat_f32s(0.0); 4]; BLOCK];
                 let mut k = 0;
-                for ((w, e), od) in rh.iter().zip(eh).zip(oh) {
+                for (g, w) in rh.iter().enumerate() {
                     let hi = simd.transmute_f32s_u32s(simd.and_u32s(*w, high_mask));
                     let lo = simd.transmute_f32s_u32s(simd.wrapping_dyn_shl_u32s(*w, shift));
-                    acc[k] = simd.mul_add_e_f32s(lo, *e, acc[k]);
-                    acc[k + 1] = simd.mul_add_e_f32s(hi, *od, acc[k + 1]);
+                    for (a, input) in acc.iter_mut().zip(block) {
+                        a[k] = simd.mul_add_e_f32s(lo, input.0[g], a[k]);
+                        a[k + 1] = simd.mul_add_e_f32s(hi, input.2[g], a[k + 1]);
+                    }
                     k ^= 2;
                 }
-                let sum =
-                    simd.add_f32s(simd.add_f32s(acc[0], acc[1]), simd.add_f32s(acc[2], acc[3]));
-                let mut s = simd.reduce_sum_f32s(sum);
-                for ((w, e), od) in rt.iter().zip(et).zip(ot) {
-                    s += f32::from_bits(w << 16) * e + f32::from_bits(w & 0xffff_0000) * od;
+                for (j, (a, input)) in acc.iter().zip(block).enumerate() {
+                    self.out[(i + j) * n_out + r] = finish(a, rt, input.1, input.3, b);
                 }
-                self.out[i * n_out + r] = s + b;
+                i += BLOCK;
+            }
+            for input in blocks.remainder() {
+                let mut acc = [simd.splat_f32s(0.0); 4];
+                let mut k = 0;
+                for (g, w) in rh.iter().enumerate() {
+                    let hi = simd.transmute_f32s_u32s(simd.and_u32s(*w, high_mask));
+                    let lo = simd.transmute_f32s_u32s(simd.wrapping_dyn_shl_u32s(*w, shift));
+                    acc[k] = simd.mul_add_e_f32s(lo, input.0[g], acc[k]);
+                    acc[k + 1] = simd.mul_add_e_f32s(hi, input.2[g], acc[k + 1]);
+                    k ^= 2;
+                }
+                self.out[i * n_out + r] = finish(&acc, rt, input.1, input.3, b);
+                i += 1;
             }
         }
     }
@@ -182,7 +210,16 @@ type SplitInput<'a, S> = (
     &'a [f32],
 );
 
-/// How many inputs share each load of a weight vector in [`Matvec`].
+/// A de-interleaved input split for SIMD: even halves (vectors, tail), odd halves (vectors,
+/// tail).
+type SplitPairs<'a, S> = (
+    &'a [<S as pulp::Simd>::f32s],
+    &'a [f32],
+    &'a [<S as pulp::Simd>::f32s],
+    &'a [f32],
+);
+
+/// How many inputs share each load of a weight vector in [`Matvec`] and [`MatvecBf16`].
 const BLOCK: usize = 4;
 
 impl pulp::WithSimd for Matvec<'_> {
