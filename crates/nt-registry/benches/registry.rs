@@ -15,21 +15,7 @@ use nt_neural::{train, NeuralSpec, NhitsConfig, TrainConfig, TrainOptions};
 use nt_registry::index::VectorIndex;
 use nt_registry::{RegisterRequest, Registry};
 
-fn vectors(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            (0..dim)
-                .map(|_| {
-                    s = s
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
-                })
-                .collect()
-        })
-        .collect()
-}
+use nt_testing::synthetic::uniform_vectors as vectors;
 
 fn search_benches(c: &mut Criterion) {
     let mut sizes = vec![10_000usize];

@@ -251,21 +251,7 @@ impl VectorIndex {
 mod tests {
     use super::*;
 
-    fn lcg_vectors(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
-        let mut s = seed;
-        (0..n)
-            .map(|_| {
-                (0..dim)
-                    .map(|_| {
-                        s = s
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
-                    })
-                    .collect()
-            })
-            .collect()
-    }
+    use nt_testing::synthetic::uniform_vectors as lcg_vectors;
 
     #[test]
     fn exact_finds_itself_first_with_score_one() {

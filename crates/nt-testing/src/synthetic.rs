@@ -54,6 +54,24 @@ pub fn linear(n: usize, intercept: f64, slope: f64) -> TimeSeries {
     hourly("y", (0..n).map(|t| intercept + slope * t as f64).collect())
 }
 
+/// `n` vectors of `dim` values uniform in [-0.5, 0.5), from a seeded linear congruential
+/// generator: cheap, deterministic test data for vector search.
+pub fn uniform_vectors(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            (0..dim)
+                .map(|_| {
+                    s = s
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
