@@ -227,8 +227,7 @@ impl pulp::WithSimd for Matvec<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
-        let n_out = self.b.len();
-        let inputs: Vec<&[f32]> = self.x.chunks_exact(self.n_in).collect();
+        let (n_out, n_in) = (self.b.len(), self.n_in);
         // Per input: four accumulators over the 4-vector groups (hiding the FMA latency), the
         // leftover vectors into the first, a horizontal sum, the scalar tail, the bias. Every
         // input's sum runs in exactly this order whether it is computed alone or in a block.
@@ -243,12 +242,12 @@ impl pulp::WithSimd for Matvec<'_> {
         for (r, (row, &b)) in self.w.chunks_exact(self.n_in).zip(self.b).enumerate() {
             let (rh, rt) = S::as_simd_f32s(row);
             let (r4, r1) = pulp::as_arrays::<4, _>(rh);
-            let mut blocks = inputs.chunks_exact(BLOCK);
+            let mut blocks = self.x.chunks_exact(n_in * BLOCK);
             let mut i = 0;
             for block in blocks.by_ref() {
                 // BLOCK inputs share each load of the weight row.
                 let split: [SplitInput<'_, S>; BLOCK] = std::array::from_fn(|j| {
-                    let (xh, xt) = S::as_simd_f32s(block[j]);
+                    let (xh, xt) = S::as_simd_f32s(&block[j * n_in..(j + 1) * n_in]);
                     let (x4, x1) = pulp::as_arrays::<4, _>(xh);
                     (x4, x1, xt)
                 });
@@ -271,7 +270,7 @@ impl pulp::WithSimd for Matvec<'_> {
                 }
                 i += BLOCK;
             }
-            for x in blocks.remainder() {
+            for x in blocks.remainder().chunks_exact(n_in) {
                 let (xh, xt) = S::as_simd_f32s(x);
                 let (x4, x1) = pulp::as_arrays::<4, _>(xh);
                 let mut acc = [simd.splat_f32s(0.0); 4];
