@@ -17,4 +17,4 @@ pub use simple::{
     DriftConfig, FittedDrift, FittedMean, FittedNaive, FittedSeasonalNaive, MeanConfig,
     NaiveConfig, SeasonalNaiveConfig,
 };
-pub use spec::{ClassicalOptions, ClassicalSpec, NAMES};
+pub use spec::{summary_of, ClassicalOptions, ClassicalSpec, FittedClassical, NAMES};

@@ -1,13 +1,66 @@
 //! [`ClassicalSpec`]: one serde-tagged value naming any classical model with its configuration,
 //! what a CLI parses, a registry stores and a server loads.
 
-use nt_core::{FitDyn, Predict, TimeSeries};
+use nt_core::{Fit, FitDyn, Forecast, Horizon, Predict, TimeSeries};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    DriftConfig, ElasticNetConfig, Error, EtsConfig, MeanConfig, MstlConfig, NaiveConfig, Result,
-    SeasonalNaiveConfig,
+    DriftConfig, ElasticNetConfig, Error, EtsConfig, FittedDrift, FittedElasticNet, FittedEts,
+    FittedMean, FittedMstl, FittedNaive, FittedSeasonalNaive, MeanConfig, MstlConfig, NaiveConfig,
+    Result, SeasonalNaiveConfig,
 };
+
+/// Any fitted classical model, serializable: what a classical model directory stores
+/// (`fitted.json`) so that a registered ETS or elastic net forecasts from a fresh history with
+/// its fitted parameters, without refitting. JSON: `{"model": "ets", ...the fitted state}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum FittedClassical {
+    /// A fitted random walk.
+    Naive(FittedNaive),
+    /// A fitted seasonal random walk.
+    SeasonalNaive(FittedSeasonalNaive),
+    /// A fitted random walk with drift.
+    Drift(FittedDrift),
+    /// A fitted historic mean.
+    Mean(FittedMean),
+    /// A fitted AutoETS (the selected model, its parameters and initial state).
+    Ets(FittedEts),
+    /// A fitted MSTL.
+    Mstl(FittedMstl),
+    /// A fitted elastic net.
+    #[serde(rename = "elasticnet")]
+    ElasticNet(FittedElasticNet),
+}
+
+impl FittedClassical {
+    fn inner(&self) -> &dyn Predict {
+        match self {
+            FittedClassical::Naive(m) => m,
+            FittedClassical::SeasonalNaive(m) => m,
+            FittedClassical::Drift(m) => m,
+            FittedClassical::Mean(m) => m,
+            FittedClassical::Ets(m) => m,
+            FittedClassical::Mstl(m) => m,
+            FittedClassical::ElasticNet(m) => m,
+        }
+    }
+
+    /// The longest horizon it forecasts (`None`: any).
+    pub fn max_horizon(&self) -> Option<usize> {
+        match self {
+            FittedClassical::ElasticNet(m) => Some(m.horizon()),
+            _ => None,
+        }
+    }
+}
+
+impl Predict for FittedClassical {
+    fn predict(&self, history: &TimeSeries, horizon: Horizon) -> nt_core::Result<Forecast> {
+        self.inner().predict(history, horizon)
+    }
+}
 
 /// The names [`ClassicalSpec::from_name`] accepts, as they appear in the `model` tag.
 pub const NAMES: &[&str] = &[
@@ -140,6 +193,37 @@ impl ClassicalSpec {
         }
     }
 
+    /// Fits the model on column `target` of `train`, keeping its concrete (serializable) type.
+    pub fn fit_model(&self, train: &TimeSeries, target: &str) -> nt_core::Result<FittedClassical> {
+        Ok(match self {
+            ClassicalSpec::Naive(c) => FittedClassical::Naive(c.fit(train, target)?),
+            ClassicalSpec::SeasonalNaive(c) => FittedClassical::SeasonalNaive(c.fit(train, target)?),
+            ClassicalSpec::Drift(c) => FittedClassical::Drift(c.fit(train, target)?),
+            ClassicalSpec::Mean(c) => FittedClassical::Mean(c.fit(train, target)?),
+            ClassicalSpec::Ets(c) => FittedClassical::Ets(c.fit(train, target)?),
+            ClassicalSpec::Mstl(c) => FittedClassical::Mstl(c.fit(train, target)?),
+            ClassicalSpec::ElasticNet(c) => FittedClassical::ElasticNet(c.fit(train, target)?),
+        })
+    }
+
+    /// The interval coverage levels the model forecasts (each a pair of quantile bands).
+    pub fn levels(&self) -> &[f64] {
+        match self {
+            ClassicalSpec::Naive(c) => &c.levels,
+            ClassicalSpec::SeasonalNaive(c) => &c.levels,
+            ClassicalSpec::Drift(c) => &c.levels,
+            ClassicalSpec::Mean(c) => &c.levels,
+            ClassicalSpec::Ets(c) => &c.levels,
+            ClassicalSpec::Mstl(c) => &c.levels,
+            ClassicalSpec::ElasticNet(c) => &c.levels,
+        }
+    }
+
+    /// One line for `--help` and the menu.
+    pub fn summary(&self) -> &'static str {
+        summary_of(self.name())
+    }
+
     /// Fits the model on column `target` of `train` and returns it behind a box.
     pub fn fit_boxed(&self, train: &TimeSeries, target: &str) -> nt_core::Result<Box<dyn Predict>> {
         match self {
@@ -151,6 +235,20 @@ impl ClassicalSpec {
             ClassicalSpec::Mstl(c) => c.fit_dyn(train, target),
             ClassicalSpec::ElasticNet(c) => c.fit_dyn(train, target),
         }
+    }
+}
+
+/// One line describing the classical model `name` (one of [`NAMES`]).
+pub fn summary_of(name: &str) -> &'static str {
+    match name {
+        "naive" => "random walk: the last value (the baseline every report compares against)",
+        "seasonal-naive" => "seasonal random walk: the value one season ago",
+        "drift" => "random walk with the mean drift of the history",
+        "mean" => "the historic mean",
+        "ets" => "AutoETS (statsforecast's model selection by AICc); filters new histories with its fitted parameters",
+        "mstl" => "MSTL: seasonal decomposition with an ETS trend",
+        "elasticnet" => "direct multi-horizon elastic net on lagged windows",
+        _ => "",
     }
 }
 

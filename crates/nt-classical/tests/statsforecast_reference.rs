@@ -14,7 +14,7 @@ use nt_testing::assert_all_close;
 
 #[test]
 fn seasonal_naive_matches_statsforecast_exactly() {
-    let Some(series) = etth1_ot() else { return };
+    let series = etth1_ot();
     let fixture = statsforecast_fixture();
     let config = SeasonalNaiveConfig {
         season: 24,
@@ -61,7 +61,7 @@ fn seasonal_naive_matches_statsforecast_exactly() {
 /// takes 0.28–0.42 s per window in release on 2 cores, statsforecast 0.9–1.8 s.
 #[test]
 fn auto_ets_is_as_accurate_as_statsforecast() {
-    let Some(series) = etth1_ot() else { return };
+    let series = etth1_ot();
     let fixture = statsforecast_fixture();
     let config = EtsConfig {
         season_length: 24,

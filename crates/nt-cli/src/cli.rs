@@ -22,7 +22,7 @@ pub(crate) enum Command {
     Backtest(BacktestArgs),
     /// Forecast the next H values after the end of the data, with prediction intervals.
     Forecast(ForecastArgs),
-    /// Train a neural model (NHITS, N-BEATS) and save it as a model directory.
+    /// Train a neural model or fit a classical one and save it as a model directory.
     Train(TrainArgs),
     /// Forecast with a saved model directory from the end of a data file.
     Predict(PredictArgs),
@@ -95,8 +95,8 @@ pub(crate) enum ScaleArg {
 #[derive(Debug, Args, Clone)]
 pub(crate) struct EvalArgs {
     /// Comma-separated models: naive, seasonal-naive, drift, mean, ets, mstl, elasticnet, and the
-    /// neural nhits, nbeats, nbeats-interpretable (trained once on train+val; see the training
-    /// flags). Default: every classical model.
+    /// neural nhits, nbeats, nbeats-interpretable, dlinear, nlinear (trained once on train+val;
+    /// see the training flags; `nt train --help` describes each). Default: every classical model.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub(crate) models: Option<Vec<String>>,
     /// Steps ahead to forecast.
@@ -163,15 +163,23 @@ pub(crate) struct BacktestArgs {
 pub(crate) struct TrainArgs {
     #[command(flatten)]
     pub(crate) data: DataArgs,
-    /// nhits, nbeats (generic) or nbeats-interpretable.
-    #[arg(long, default_value = "nhits")]
+    #[arg(long, default_value = "nhits", value_name = "NAME", long_help = crate::commands::menu::model_help(), help = crate::commands::menu::model_names_help())]
     pub(crate) model: String,
     /// Steps ahead the model forecasts.
     #[arg(long, short = 'H', default_value_t = 24)]
     pub(crate) horizon: usize,
-    /// Past values the model sees.
+    /// Past values a neural model sees.
     #[arg(long, value_name = "L", default_value_t = 120)]
     pub(crate) input_size: usize,
+    /// Classical models: season length in rows (default: from the time step).
+    #[arg(long, value_name = "S")]
+    pub(crate) season: Option<usize>,
+    /// Classical models: ElasticNet's lags (default: 2 seasons, at least 2 × horizon).
+    #[arg(long, value_name = "N")]
+    pub(crate) lags: Option<usize>,
+    /// Classical models: central prediction-interval levels in percent.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = [80.0, 95.0])]
+    pub(crate) level: Vec<f64>,
     /// The model directory to write (model.json, weights.safetensors, train_log.jsonl).
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,
@@ -243,7 +251,8 @@ pub(crate) struct ImportArgs {
     /// The weights file (`.safetensors`).
     #[arg(value_name = "WEIGHTS")]
     pub(crate) weights: PathBuf,
-    /// The model spec JSON describing the same architecture: `{"model": "nhits", "config": {...}}`.
+    /// The model spec JSON describing the same architecture: `{"model": "nhits", "input_size": 24, ...}`
+    /// (the older `{"model": ..., "config": {...}}` is read too).
     #[arg(long, value_name = "FILE.json")]
     pub(crate) config: PathBuf,
     /// The model directory to write.

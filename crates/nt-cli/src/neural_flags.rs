@@ -1,21 +1,27 @@
-//! Training flags shared by `nt train` and `nt backtest`, turned into a validated `NeuralSpec`.
+//! Training flags shared by `nt train` and `nt backtest`, turned into a validated `ModelSpec`.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use nt_neural::{Loss, NBeatsConfig, NeuralSpec, NhitsConfig, Optimizer, ScalerType, TrainConfig};
+use nt_models::{ModelSpec, NameOptions};
+use nt_neural::{Loss, NeuralSpec, Optimizer, ScalerType, TrainConfig};
 
 use crate::exit::UsageError;
 
-/// The neural model names the CLI knows.
-pub(crate) const NEURAL_NAMES: &[&str] = &["nhits", "nbeats", "nbeats-interpretable"];
+/// Whether `name` is a neural model of the catalog (an architecture or a preset).
+pub(crate) fn is_neural(name: &str) -> bool {
+    nt_models::catalog()
+        .iter()
+        .any(|e| e.neural && e.name == name)
+}
 
 /// How to train a neural model. Unset flags keep the value from `--config` or the model's default
 /// (neuralforecast's, e.g. Adam at lr 1e-3, MAE loss, 1024 windows per step).
 #[derive(Debug, Args, Clone, Default)]
 pub(crate) struct NeuralFlags {
-    /// A JSON model spec (`{"model": "nhits", "config": {...}}`) to start from; flags override it.
+    /// A JSON model spec (`{"model": "nhits", "input_size": 96, ...}`, any model) to start from;
+    /// flags override it.
     #[arg(long, value_name = "FILE.json")]
     pub(crate) config: Option<PathBuf>,
     /// Optimizer steps.
@@ -54,10 +60,10 @@ pub(crate) struct NeuralFlags {
     /// Seed of initialization and window sampling.
     #[arg(long, value_name = "S")]
     pub(crate) seed: Option<u64>,
-    /// NHITS only: historic exogenous columns (comma-separated), read over the input window.
+    /// Models with exogenous inputs (NHITS): historic exogenous columns (comma-separated), read over the input window.
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub(crate) hist_exog: Vec<String>,
-    /// NHITS only: future-known exogenous columns (comma-separated: calendar, schedules), read
+    /// Models with exogenous inputs (NHITS): future-known exogenous columns (comma-separated: calendar, schedules), read
     /// over the input window and the horizon; `nt predict` then needs `--future FILE`.
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub(crate) futr_exog: Vec<String>,
@@ -111,67 +117,106 @@ impl NeuralFlags {
         !self.hist_exog.is_empty() || !self.futr_exog.is_empty()
     }
 
-    /// The spec for model `name` (`nhits`, `nbeats`, `nbeats-interpretable`) at `input_size` and
-    /// `horizon`: `--config` (if any) or the model's defaults, then every flag given.
-    pub(crate) fn spec(&self, name: &str, input_size: usize, horizon: usize) -> Result<NeuralSpec> {
-        let mut spec = match &self.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading --config {}", path.display()))?;
-                serde_json::from_str::<NeuralSpec>(&text).map_err(|e| {
-                    usage(format!(
-                        "--config {}: line {} column {}: {e}",
-                        path.display(),
-                        e.line(),
-                        e.column()
-                    ))
-                })?
-            }
-            None => match name {
-                "nhits" => NeuralSpec::Nhits(NhitsConfig::default()),
-                "nbeats" => NeuralSpec::NBeats(NBeatsConfig::generic(input_size, horizon)),
-                "nbeats-interpretable" => {
-                    NeuralSpec::NBeats(NBeatsConfig::interpretable(input_size, horizon))
-                }
-                other => {
-                    return Err(usage(format!(
-                        "unknown neural model `{other}`; known: {}",
-                        NEURAL_NAMES.join(", ")
-                    )))
-                }
-            },
+    /// Whether any training flag was given (they configure neural models only).
+    fn any_training_flag(&self) -> bool {
+        self.max_steps.is_some()
+            || self.batch_size.is_some()
+            || self.windows_batch_size.is_some()
+            || self.lr.is_some()
+            || self.optimizer.is_some()
+            || self.loss.is_some()
+            || self.scaler.is_some()
+            || self.val_fraction.is_some()
+            || self.val_check_steps.is_some()
+            || self.early_stop.is_some()
+            || self.grad_clip.is_some()
+            || self.seed.is_some()
+    }
+
+    /// The spec `--config` holds, if given.
+    fn config_spec(&self) -> Result<Option<ModelSpec>> {
+        let Some(path) = &self.config else {
+            return Ok(None);
         };
-        match &mut spec {
-            NeuralSpec::Nhits(c) => {
-                c.input_size = input_size;
-                c.horizon = horizon;
-                if !self.hist_exog.is_empty() {
-                    c.hist_exog_list = self.hist_exog.clone();
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading --config {}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            usage(format!(
+                "--config {}: line {} column {}: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            ))
+        })?;
+        ModelSpec::from_json(value)
+            .map(Some)
+            .map_err(|e| usage(format!("--config {}: {e}", path.display())))
+    }
+
+    /// The spec for model `name` (any name of `nt_models::catalog()`): `--config` (if any) or
+    /// the model's defaults, configured from `opts` (classical models) or at `input_size` and
+    /// `horizon` with every training flag given (neural models), then validated.
+    pub(crate) fn model_spec(
+        &self,
+        name: &str,
+        input_size: usize,
+        horizon: usize,
+        opts: &NameOptions,
+    ) -> Result<ModelSpec> {
+        let spec = match self.config_spec()? {
+            Some(spec) => spec,
+            None if is_neural(name) => ModelSpec::Neural(
+                NeuralSpec::from_name(name, input_size, horizon)
+                    .ok_or_else(|| usage(format!("unknown model `{name}`")))?,
+            ),
+            None => ModelSpec::from_name(name, horizon, opts)
+                .map_err(|e| usage(format!("--model {name}: {e}")))?,
+        };
+        match spec {
+            ModelSpec::Neural(mut n) => {
+                n.set_window(input_size, horizon);
+                if self.has_exog() {
+                    n.set_exog(self.hist_exog.clone(), self.futr_exog.clone())
+                        .map_err(|e| {
+                            usage(format!(
+                                "--hist-exog/--futr-exog: {e} (models with exogenous inputs: nhits)"
+                            ))
+                        })?;
                 }
-                if !self.futr_exog.is_empty() {
-                    c.futr_exog_list = self.futr_exog.clone();
+                self.apply(n.train_config_mut())?;
+                n.validate()?;
+                Ok(ModelSpec::Neural(n))
+            }
+            other => {
+                if self.has_exog() {
+                    return Err(usage(format!(
+                        "--hist-exog/--futr-exog: {} reads no exogenous columns",
+                        other.name()
+                    )));
                 }
-                self.apply(&mut c.train)?;
-            }
-            NeuralSpec::NBeats(_) if self.has_exog() => {
-                return Err(usage(
-                    "--hist-exog/--futr-exog: N-BEATS takes no exogenous inputs (as in neuralforecast); use --model nhits".into(),
-                ))
-            }
-            NeuralSpec::NBeats(c) => {
-                c.input_size = input_size;
-                c.horizon = horizon;
-                self.apply(&mut c.train)?;
-            }
-            #[allow(unreachable_patterns)]
-            _ => {
-                return Err(usage(format!(
-                    "model `{name}` cannot be configured by flags"
-                )))
+                if self.any_training_flag() {
+                    return Err(usage(format!(
+                        "the training flags (--max-steps, --lr, ...) configure neural models; {} is fitted in closed form",
+                        other.name()
+                    )));
+                }
+                other.validate()?;
+                Ok(other)
             }
         }
-        spec.validate()?;
-        Ok(spec)
+    }
+
+    /// The neural spec for model `name` at `input_size` and `horizon` (see
+    /// [`model_spec`](Self::model_spec)); an error for a classical name.
+    pub(crate) fn spec(&self, name: &str, input_size: usize, horizon: usize) -> Result<NeuralSpec> {
+        let opts = NameOptions {
+            classical: nt_classical::ClassicalOptions::default(),
+            neural_input_size: input_size,
+        };
+        match self.model_spec(name, input_size, horizon, &opts)? {
+            ModelSpec::Neural(n) => Ok(n),
+            other => Err(usage(format!("`{}` is not a neural model", other.name()))),
+        }
     }
 
     fn apply(&self, t: &mut TrainConfig) -> Result<()> {

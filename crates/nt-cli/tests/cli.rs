@@ -1,22 +1,15 @@
 //! End-to-end tests of the `nt` binary: exit codes (0 ok, 2 bad input), output formats, plots.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 mod common;
 use common::{nt, stderr};
 
-fn shared(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(name);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} not found", p.display());
-        None
-    }
+/// A shared data set; panics naming the expected path when it is absent.
+fn shared(name: &str) -> PathBuf {
+    nt_testing::shared_data(name)
 }
 
 fn stdout(o: &Output) -> String {
@@ -274,9 +267,7 @@ fn bad_input_exits_2_and_names_the_place() {
 
 #[test]
 fn etth1_backtest_from_the_issue_prints_json() {
-    let Some(path) = shared("ETTh1.csv") else {
-        return;
-    };
+    let path = shared("ETTh1.csv");
     let o = nt(&[
         "backtest",
         "--data",
@@ -314,9 +305,7 @@ fn etth1_backtest_from_the_issue_prints_json() {
 
 #[test]
 fn goog_ohlcv_with_pandas_index_loads() {
-    let Some(path) = shared("GOOG.csv") else {
-        return;
-    };
+    let path = shared("GOOG.csv");
     let o = nt(&[
         "backtest",
         "--data",

@@ -46,11 +46,7 @@ fn fixture() -> (Vec<String>, Vec<Vec<f64>>) {
 
 #[test]
 fn features_match_pandas_on_goog_close() {
-    let goog = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/GOOG.csv");
-    if !goog.exists() {
-        eprintln!("skipped: {} is absent", goog.display());
-        return;
-    }
+    let goog = nt_testing::shared_data("GOOG.csv");
     let series = load(&goog, &LoadOptions::default()).unwrap().head(300);
     let features: Vec<Feature> = FEATURES.iter().map(|s| s.parse().unwrap()).collect();
     let out = add_features(&series, "Close", &features).unwrap();

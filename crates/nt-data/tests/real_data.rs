@@ -6,16 +6,9 @@ use std::path::PathBuf;
 
 use nt_data::{gaps, load, load_csv, LoadOptions};
 
-fn data(name: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(name);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {} is absent", p.display());
-        None
-    }
+/// A shared data set; panics naming the expected path when it is absent.
+fn data(name: &str) -> PathBuf {
+    nt_testing::shared_data(name)
 }
 
 /// 2016-07-01T00:00:00Z in unix ms (`date -u -d 2016-07-01 +%s` = 1467331200).
@@ -23,9 +16,7 @@ const ETT_START: i64 = 1_467_331_200_000;
 
 #[test]
 fn etth1_is_17420_hourly_rows_of_7_columns() {
-    let Some(path) = data("ETTh1.csv") else {
-        return;
-    };
+    let path = data("ETTh1.csv");
     let s = load(&path, &LoadOptions::default()).unwrap();
     assert_eq!(s.len(), 17_420);
     assert_eq!(
@@ -52,7 +43,7 @@ fn etth1_is_17420_hourly_rows_of_7_columns() {
 
 #[test]
 fn goog_time_axis_comes_from_the_unnamed_first_column() {
-    let Some(path) = data("GOOG.csv") else { return };
+    let path = data("GOOG.csv");
     let s = load(&path, &LoadOptions::default()).unwrap();
     assert_eq!(s.len(), 2_148);
     assert_eq!(

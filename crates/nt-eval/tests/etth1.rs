@@ -5,8 +5,6 @@
 //! the same rows compared and the same scaling.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-
 use nt_core::{Column, Fit, Forecast, Horizon, Predict, Result as CoreResult, TimeSeries};
 use nt_eval::{backtest, backtest_many, no_progress, BacktestConfig, NamedModel, Scale, Split};
 
@@ -28,16 +26,11 @@ fn parse_ts(s: &str) -> i64 {
     ((days * 24 + n(11..13)) * 60 + n(14..16)) * 60_000 + n(17..19) * 1000
 }
 
-/// ETTh1 as a series with every numeric column, or `None` (with a note) when the file is absent.
-fn etth1() -> Option<TimeSeries> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ETTh1.csv");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        println!(
-            "note: {} not found; skipping the ETTh1 anchor test",
-            path.display()
-        );
-        return None;
-    };
+/// ETTh1 as a series with every numeric column; panics naming the expected path when the shared
+/// file is absent.
+fn etth1() -> TimeSeries {
+    let path = nt_testing::shared_data("ETTh1.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let mut timestamps = Vec::new();
@@ -57,7 +50,7 @@ fn etth1() -> Option<TimeSeries> {
             values,
         })
         .collect();
-    Some(TimeSeries::new(timestamps, columns).unwrap())
+    TimeSeries::new(timestamps, columns).unwrap()
 }
 
 /// Seasonal naive written here: the value one season before each target step.
@@ -114,7 +107,7 @@ fn close(what: &str, ours: f64, anchor: f64, tol: f64) {
 
 #[test]
 fn etth1_ot_random_walk_matches_the_statsforecast_anchor() {
-    let Some(s) = etth1() else { return };
+    let s = etth1();
     assert_eq!(s.len(), 17420);
     let sn = SeasonalNaive { season: 24 };
     let models = [NamedModel::new("seasonal_naive", &sn)];
@@ -167,7 +160,7 @@ fn etth1_ot_random_walk_matches_the_statsforecast_anchor() {
 
 #[test]
 fn etth1_window_cap_matches_sf_bench_max_windows() {
-    let Some(s) = etth1() else { return };
+    let s = etth1();
     let cfg = BacktestConfig {
         windows: Some(100),
         ..protocol()
@@ -185,7 +178,7 @@ fn etth1_window_cap_matches_sf_bench_max_windows() {
 
 #[test]
 fn etth1_all_targets_pooled_match_sf_bench_target_all() {
-    let Some(s) = etth1() else { return };
+    let s = etth1();
     let targets = ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"];
     let sn = SeasonalNaive { season: 24 };
     let models = [NamedModel::new("seasonal_naive", &sn)];

@@ -62,7 +62,7 @@ fn predict(c: &mut Criterion) {
         b.iter(|| half.predict(&history, horizon).unwrap())
     });
 
-    let net = model.nhits_network().expect("an NHITS model");
+    let net = model.network();
     let x = Tensor::randn(0f32, 1.0, (1, INPUT), &Device::Cpu).unwrap();
     c.bench_function("nhits_forward_candle_batch1", |b| {
         b.iter(|| net.forward(&x).unwrap())

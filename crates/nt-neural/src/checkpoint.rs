@@ -15,12 +15,16 @@ use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{ModelMeta, NeuralModel, NeuralSpec};
+use crate::arch::NeuralSpec;
+use crate::model::{ModelMeta, NeuralModel};
 use crate::trainer::{LogRecord, LoopState};
 use crate::{Error, Result};
 
-/// Version of the on-disk layout this crate writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the on-disk layout this crate writes: 2 stores the spec flat
+/// (`{"model": "nhits", "input_size": ...}`).
+pub const FORMAT_VERSION: u32 = 2;
+/// Layout versions this crate reads: 1 (the spec as `{"model": ..., "config": {...}}`) and 2.
+pub const READABLE_FORMATS: [u32; 2] = [1, 2];
 const MODEL_JSON: &str = "model.json";
 const WEIGHTS: &str = "weights.safetensors";
 const STATE_JSON: &str = "state.json";
@@ -137,11 +141,11 @@ pub fn read_manifest(dir: &Path) -> Result<ModelManifest> {
 /// the manifest's.
 pub fn load(dir: &Path) -> Result<NeuralModel> {
     let manifest = read_manifest(dir)?;
-    if manifest.format_version != FORMAT_VERSION {
+    if !READABLE_FORMATS.contains(&manifest.format_version) {
         return Err(Error::Checkpoint {
             path: dir.display().to_string(),
             reason: format!(
-                "format version {} is not the supported {FORMAT_VERSION}",
+                "format version {} is not one of the supported {READABLE_FORMATS:?}",
                 manifest.format_version
             ),
         });

@@ -497,3 +497,12 @@ impl FastNhits {
         forecast
     }
 }
+
+impl crate::arch::FastForward for FastNhits {
+    fn forward_batch(&self, x: &[f32], n: usize) -> Vec<f32> {
+        FastNhits::forward_batch(self, x, n)
+    }
+    fn to_bf16(&self) -> Option<Box<dyn crate::arch::FastForward>> {
+        Some(Box::new(FastNhits::to_bf16(self)))
+    }
+}

@@ -1,20 +1,29 @@
 #![doc = include_str!("../README.md")]
 
+pub mod arch;
 pub mod checkpoint;
 pub mod config;
 mod error;
+pub mod dlinear;
 mod fast;
 pub mod losses;
 mod model;
 pub mod nbeats;
 pub mod nhits;
+pub mod nlinear;
 pub mod optim;
 mod resample;
 pub mod rng;
 pub mod scalers;
 mod trainer;
 
+pub use arch::{
+    ArchFeatures, Architecture, CatalogEntry, FastForward, Family, Init, Network, NeuralSpec,
+    Preset, WeightSpec,
+};
 pub use checkpoint::{load, read_manifest, ModelManifest};
+pub use dlinear::{DLinear, DLinearConfig};
+pub use nlinear::{NLinear, NLinearConfig};
 pub use config::{
     Activation, Interpolation, Loss, NhitsConfig, Optimizer, Pooling, ScalerType, TrainConfig,
 };
@@ -22,7 +31,7 @@ pub use error::{Error, Result};
 pub use fast::Precision;
 pub use model::{
     default_device, import_neuralforecast, train, FittedNBeats, FittedNhits, ModelMeta,
-    NeuralModel, NeuralSpec, TrainMetrics, TrainOptions, TrainedModel, WindowInputs,
+    NeuralModel, TrainMetrics, TrainOptions, TrainedModel, WindowInputs,
 };
 pub use nbeats::{nbeats_block, NBeats, NBeatsBlock, NBeatsConfig, StackType, TrendBasis};
 pub use nhits::{nhits_block, ExogBatch, Nhits, NhitsBlock};

@@ -11,13 +11,13 @@ use nt_core::{Fit, Forecast, Horizon, Predict, TimeSeries};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, TrainingCheckpoint};
-use crate::config::{Loss, NhitsConfig, TrainConfig};
-use crate::fast::{FastNhits, Precision};
-use crate::nbeats::{nbeats_weight_shapes, NBeats, NBeatsConfig};
-use crate::nhits::{nhits_weight_shapes, Nhits};
+use crate::config::{Loss, NhitsConfig};
+use crate::arch::{FastForward, Network, NeuralSpec};
+use crate::fast::Precision;
+use crate::nbeats::NBeatsConfig;
 use crate::rng::Rng;
 use crate::scalers::WindowScale;
-use crate::trainer::{Network, PreparedSeries, TrainProgress, TrainReport, Trainer};
+use crate::trainer::{PreparedSeries, TrainProgress, TrainReport, Trainer};
 use crate::{Error, Result};
 
 /// Batches up to this size go through the single-threaded plain-Rust path on the CPU; larger
@@ -25,95 +25,6 @@ use crate::{Error, Result};
 /// Windows per chunk of the plain-Rust path: each weight matrix is streamed once per chunk, and
 /// chunks run in parallel.
 const FAST_PATH_CHUNK: usize = 32;
-
-/// Which neural model to build, with its hyper-parameters; what the CLI parses and a model
-/// directory's `model.json` stores. JSON: `{"model": "nhits", "config": {...}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "model", content = "config", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum NeuralSpec {
-    /// NHITS.
-    Nhits(NhitsConfig),
-    /// N-BEATS (generic or interpretable).
-    #[serde(rename = "nbeats")]
-    NBeats(NBeatsConfig),
-}
-
-impl NeuralSpec {
-    /// The training settings nested in the model's config.
-    pub fn train_config(&self) -> &TrainConfig {
-        match self {
-            NeuralSpec::Nhits(c) => &c.train,
-            NeuralSpec::NBeats(c) => &c.train,
-        }
-    }
-
-    /// Validates the model's config.
-    pub fn validate(&self) -> Result<()> {
-        match self {
-            NeuralSpec::Nhits(c) => c.validate(),
-            NeuralSpec::NBeats(c) => c.validate(),
-        }
-    }
-
-    /// Checks the architecture only (what importing or loading weights needs).
-    pub fn validate_architecture(&self) -> Result<()> {
-        match self {
-            NeuralSpec::Nhits(c) => c.validate_architecture()?,
-            NeuralSpec::NBeats(c) => c.validate_architecture()?,
-        }
-        self.train_config().loss.validate()
-    }
-
-    /// Input window length L.
-    pub fn input_size(&self) -> usize {
-        match self {
-            NeuralSpec::Nhits(c) => c.input_size,
-            NeuralSpec::NBeats(c) => c.input_size,
-        }
-    }
-
-    /// Horizon H the network is built for.
-    pub fn horizon(&self) -> usize {
-        match self {
-            NeuralSpec::Nhits(c) => c.horizon,
-            NeuralSpec::NBeats(c) => c.horizon,
-        }
-    }
-
-    /// Historic exogenous columns the model reads (N-BEATS has none).
-    pub fn hist_exog(&self) -> &[String] {
-        match self {
-            NeuralSpec::Nhits(c) => &c.hist_exog_list,
-            NeuralSpec::NBeats(_) => &[],
-        }
-    }
-
-    /// Future-known exogenous columns the model reads: predicting needs their next H values.
-    pub fn futr_exog(&self) -> &[String] {
-        match self {
-            NeuralSpec::Nhits(c) => &c.futr_exog_list,
-            NeuralSpec::NBeats(_) => &[],
-        }
-    }
-
-    /// Names and shapes of every weight of the network.
-    pub fn weight_shapes(&self) -> Vec<(String, Vec<usize>)> {
-        let q = self.train_config().loss.n_outputs();
-        match self {
-            NeuralSpec::Nhits(c) => nhits_weight_shapes(c, q),
-            NeuralSpec::NBeats(c) => nbeats_weight_shapes(c, q),
-        }
-    }
-
-    /// The model's name as the CLI spells it (`nhits`, `nbeats`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            NeuralSpec::Nhits(_) => "nhits",
-            NeuralSpec::NBeats(_) => "nbeats",
-        }
-    }
-}
 
 /// Where and how [`train`] keeps its files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -190,27 +101,21 @@ pub fn default_device() -> Device {
     }
 }
 
-/// Draws every variable like PyTorch's default `nn.Linear` init, `U(-1/sqrt(fan_in),
-/// 1/sqrt(fan_in))` for weights `[out, in]` and their biases, from a generator seeded with
-/// `seed`, visiting variables in name order so the result depends only on the seed.
-fn torch_like_init(vars: &[(String, Var)], seed: u64) -> Result<()> {
+/// Initializes every variable with its architecture's rule ([`crate::arch::Init`]: PyTorch's
+/// distribution for the layer kind), drawing from a generator seeded with `seed` and visiting
+/// variables in name order, so the result depends only on the seed.
+fn init_weights(vars: &[(String, Var)], spec: &NeuralSpec, seed: u64) -> Result<()> {
+    let specs = spec.weight_specs();
     let mut rng = Rng::new(seed);
     for (name, var) in vars {
+        let w = specs.iter().find(|w| &w.name == name).ok_or_else(|| {
+            Error::invalid(
+                "weights",
+                format!("variable `{name}` is not among the architecture's weights"),
+            )
+        })?;
         let dims = var.as_tensor().dims().to_vec();
-        let fan_in = if dims.len() >= 2 {
-            dims[1]
-        } else {
-            let wname = name.strip_suffix(".bias").map(|p| format!("{p}.weight"));
-            wname
-                .and_then(|w| vars.iter().find(|(n, _)| *n == w))
-                .and_then(|(_, v)| v.as_tensor().dims().get(1).copied())
-                .unwrap_or(dims.first().copied().unwrap_or(1))
-        };
-        let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
-        let n: usize = dims.iter().product();
-        let values: Vec<f32> = (0..n)
-            .map(|_| ((rng.next_f64() * 2.0 - 1.0) * bound) as f32)
-            .collect();
+        let values = crate::arch::draw(w.init, dims.iter().product(), &mut rng);
         var.set(&Tensor::from_vec(values, dims.as_slice(), var.device())?)?;
     }
     Ok(())
@@ -293,7 +198,6 @@ pub fn train(
     progress: &mut dyn FnMut(&TrainProgress),
 ) -> Result<TrainedModel> {
     spec.validate()?;
-    let cfg = spec.train_config();
     let data = prepare(series, targets, spec)?;
     let mut seen: Vec<&str> = targets.to_vec();
     seen.extend(
@@ -304,7 +208,6 @@ pub fn train(
     );
     let fingerprint = series.select(&seen)?.fingerprint();
     let device = default_device();
-    let n_outputs = cfg.loss.n_outputs();
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
     let ctx = RunContext {
@@ -314,16 +217,8 @@ pub fn train(
         device: &device,
         opts,
     };
-    let report = match spec {
-        NeuralSpec::Nhits(c) => {
-            let net = Nhits::new(c, n_outputs, vb)?;
-            run_training(&net, &varmap, &ctx, progress)?
-        }
-        NeuralSpec::NBeats(c) => {
-            let net = NBeats::new(c, n_outputs, vb)?;
-            run_training(&net, &varmap, &ctx, progress)?
-        }
-    };
+    let net = spec.build(vb)?;
+    let report = run_training(&*net, &varmap, &ctx, progress)?;
     let weights = sorted_vars(&varmap)?
         .into_iter()
         .map(|(n, v)| (n, v.as_tensor().clone()))
@@ -354,7 +249,7 @@ struct RunContext<'a> {
 }
 
 /// Initializes, optionally resumes, and trains `net` (whose variables live in `varmap`).
-fn run_training<N: Network>(
+fn run_training<N: Network + ?Sized>(
     net: &N,
     varmap: &VarMap,
     ctx: &RunContext<'_>,
@@ -362,7 +257,7 @@ fn run_training<N: Network>(
 ) -> Result<TrainReport> {
     let cfg = ctx.spec.train_config();
     let vars = sorted_vars(varmap)?;
-    torch_like_init(&vars, cfg.seed)?;
+    init_weights(&vars, ctx.spec, cfg.seed)?;
     let mut trainer = Trainer::new(net, vars, cfg, ctx.data, ctx.device.clone())?;
     let ckpt_dir = ctx.opts.out_dir.as_ref().map(|d| d.join("checkpoint"));
     if ctx.opts.resume {
@@ -394,22 +289,6 @@ fn run_training<N: Network>(
     trainer.run(every, &mut save, progress)
 }
 
-/// The network inside a [`NeuralModel`].
-#[derive(Debug)]
-enum Net {
-    Nhits(Nhits),
-    NBeats(NBeats),
-}
-
-impl Net {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        match self {
-            Net::Nhits(n) => n.forward(x),
-            Net::NBeats(n) => n.forward(x),
-        }
-    }
-}
-
 /// A trained neural model (NHITS or N-BEATS): its spec, network, weights, the columns it was
 /// trained on and its training metadata. What [`train`], [`crate::load`] and
 /// [`import_neuralforecast`] return, and what `Fit` for [`NhitsConfig`] / [`NBeatsConfig`] yields.
@@ -424,20 +303,20 @@ impl Net {
 #[derive(Debug)]
 pub struct NeuralModel {
     spec: NeuralSpec,
-    net: Net,
+    net: Box<dyn Network>,
     weights: Vec<(String, Tensor)>,
     targets: Vec<String>,
     device: Device,
     meta: ModelMeta,
-    fast: Option<FastNhits>,
+    fast: Option<Box<dyn FastForward>>,
     /// The single-window path with bfloat16 weights, when [`Precision::Bf16`] is chosen.
-    fast_bf16: Option<FastNhits>,
+    fast_bf16: Option<Box<dyn FastForward>>,
 }
 
 /// Runs the plain-Rust NHITS path over the windows packed in `x` (`input_size` values each):
 /// up to [`FAST_PATH_CHUNK`] windows on the calling thread, larger batches in chunks of that
 /// size on rayon's current pool. Every window gets the bits it would get alone.
-fn fast_forward(fast: &FastNhits, x: &[f32], l: usize) -> Vec<f32> {
+fn fast_forward(fast: &dyn FastForward, x: &[f32], l: usize) -> Vec<f32> {
     let n = x.len() / l;
     if n <= FAST_PATH_CHUNK {
         return fast.forward_batch(x, n);
@@ -468,8 +347,9 @@ pub type FittedNBeats = NeuralModel;
 
 impl NeuralModel {
     /// Builds a model from named weights, checking that every weight the spec needs is present
-    /// with its shape and that no other `blocks.*.layers.*` weight is (other names, such as
-    /// neuralforecast's stored N-BEATS bases, are ignored).
+    /// with its shape and that no other tensor the architecture owns is
+    /// ([`crate::Architecture::owns_weight`]; other names, such as neuralforecast's stored N-BEATS
+    /// bases, are ignored).
     pub fn from_weights(
         spec: NeuralSpec,
         weights: HashMap<String, Tensor>,
@@ -478,7 +358,6 @@ impl NeuralModel {
         device: &Device,
     ) -> Result<Self> {
         spec.validate_architecture()?;
-        let n_outputs = spec.train_config().loss.n_outputs();
         let expected = spec.weight_shapes();
         let mut named = Vec::with_capacity(expected.len());
         for (name, shape) in &expected {
@@ -499,11 +378,7 @@ impl NeuralModel {
         }
         if let Some(extra) = weights
             .keys()
-            .filter(|k| {
-                k.starts_with("blocks.")
-                    && k.contains(".layers.")
-                    && !expected.iter().any(|(n, _)| n == *k)
-            })
+            .filter(|k| spec.owns_weight(k) && !expected.iter().any(|(n, _)| n == *k))
             .min()
         {
             return Err(Error::Checkpoint {
@@ -513,17 +388,11 @@ impl NeuralModel {
         }
         named.sort_by(|a, b| a.0.cmp(&b.0));
         let vb = VarBuilder::from_tensors(named.iter().cloned().collect(), DType::F32, device);
-        let (net, fast) = match &spec {
-            NeuralSpec::Nhits(c) => {
-                // The plain-Rust single-window path knows no exogenous channels.
-                let fast = if device.is_cpu() && !c.has_exog() {
-                    Some(FastNhits::new(c, n_outputs, &named)?)
-                } else {
-                    None
-                };
-                (Net::Nhits(Nhits::new(c, n_outputs, vb)?), fast)
-            }
-            NeuralSpec::NBeats(c) => (Net::NBeats(NBeats::new(c, n_outputs, vb)?), None),
+        let net = spec.build(vb)?;
+        let fast = if device.is_cpu() {
+            spec.fast_path(&named)?
+        } else {
+            None
         };
         Ok(Self {
             spec,
@@ -543,7 +412,7 @@ impl NeuralModel {
     pub fn set_precision(&mut self, precision: Precision) {
         self.fast_bf16 = match precision {
             Precision::F32 => None,
-            Precision::Bf16 => self.fast.as_ref().map(FastNhits::to_bf16),
+            Precision::Bf16 => self.fast.as_ref().and_then(|f| f.to_bf16()),
         };
     }
 
@@ -594,12 +463,14 @@ impl NeuralModel {
         }
     }
 
-    /// The NHITS network, for an NHITS model.
-    pub fn nhits_network(&self) -> Option<&Nhits> {
-        match &self.net {
-            Net::Nhits(n) => Some(n),
-            Net::NBeats(_) => None,
-        }
+    /// The candle network (what training runs; the reference for the fast CPU path).
+    pub fn network(&self) -> &dyn Network {
+        &*self.net
+    }
+
+    /// Whether CPU forecasts run through a plain-Rust path instead of candle.
+    pub fn has_fast_path(&self) -> bool {
+        self.fast.is_some()
     }
 
     /// Forecasts the `horizon` steps after each window; every window holds exactly
@@ -655,7 +526,7 @@ impl NeuralModel {
                 ));
             }
             let y: Vec<f32> = match self.fast_bf16.as_ref().or(self.fast.as_ref()) {
-                Some(fast) => fast_forward(fast, &x, l),
+                Some(fast) => fast_forward(&**fast, &x, l),
                 _ => {
                     let y = self
                         .net

@@ -490,7 +490,7 @@ impl NBeats {
     }
 }
 
-impl crate::trainer::Network for NBeats {
+impl crate::arch::Network for NBeats {
     fn input_size(&self) -> usize {
         self.input_size
     }
@@ -529,6 +529,65 @@ pub fn nbeats_weight_shapes(cfg: &NBeatsConfig, n_outputs: usize) -> Vec<(String
         }
     }
     out
+}
+
+impl crate::arch::Architecture for NBeatsConfig {
+    const NAME: &'static str = "nbeats";
+    const SUMMARY: &'static str =
+        "N-BEATS, generic: stacks of MLP blocks with backcast and forecast bases";
+    const FAMILY: crate::arch::Family = crate::arch::Family::Mlp;
+
+    fn for_window(input_size: usize, horizon: usize) -> Self {
+        NBeatsConfig::generic(input_size, horizon)
+    }
+    fn presets() -> Vec<crate::arch::Preset<Self>> {
+        vec![crate::arch::Preset {
+            name: "nbeats-interpretable",
+            summary: "N-BEATS, interpretable: a polynomial trend stack and a Fourier seasonality stack",
+            build: NBeatsConfig::interpretable,
+        }]
+    }
+    fn input_size(&self) -> usize {
+        self.input_size
+    }
+    fn horizon(&self) -> usize {
+        self.horizon
+    }
+    fn set_window(&mut self, input_size: usize, horizon: usize) {
+        self.input_size = input_size;
+        self.horizon = horizon;
+    }
+    fn train(&self) -> &TrainConfig {
+        &self.train
+    }
+    fn train_mut(&mut self) -> &mut TrainConfig {
+        &mut self.train
+    }
+    fn validate_architecture(&self) -> Result<()> {
+        NBeatsConfig::validate_architecture(self)
+    }
+    fn weights(&self, n_outputs: usize) -> Vec<crate::arch::WeightSpec> {
+        crate::nhits::linear_weight_specs(nbeats_weight_shapes(self, n_outputs))
+    }
+    /// neuralforecast's state_dict also stores the fixed bases (`blocks.N.basis.*`): ignored.
+    fn owns_weight(name: &str) -> bool {
+        name.starts_with("blocks.") && name.contains(".layers.")
+    }
+    fn build(&self, n_outputs: usize, vb: VarBuilder) -> Result<Box<dyn crate::arch::Network>> {
+        Ok(Box::new(NBeats::new(self, n_outputs, vb)?))
+    }
+    fn features(&self, n_outputs: usize) -> crate::arch::ArchFeatures {
+        let units: Vec<f64> = self.mlp_units.iter().map(|u| u[1] as f64).collect();
+        crate::arch::ArchFeatures {
+            family: Self::FAMILY,
+            depth: self.stacks.iter().sum(),
+            width: units.iter().sum::<f64>() / units.len().max(1) as f64,
+            params: nbeats_weight_shapes(self, n_outputs)
+                .iter()
+                .map(|(_, s)| s.iter().product::<usize>())
+                .sum(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -432,6 +432,114 @@ pub fn nhits_zeros(cfg: &NhitsConfig, n_outputs: usize, device: &Device) -> Resu
     Nhits::new(cfg, n_outputs, VarBuilder::zeros(DType::F32, device))
 }
 
+/// The weights of `shapes` (weight `[out, in]` before bias, as the NHITS and N-BEATS shape lists
+/// give them) with `nn.Linear`'s initialization: both tensors of a layer `U(±1/sqrt(in))`.
+pub(crate) fn linear_weight_specs(
+    shapes: Vec<(String, Vec<usize>)>,
+) -> Vec<crate::arch::WeightSpec> {
+    let mut fan_in = 1;
+    shapes
+        .into_iter()
+        .map(|(name, shape)| {
+            if shape.len() >= 2 {
+                fan_in = shape[1];
+            }
+            crate::arch::WeightSpec {
+                name,
+                shape,
+                init: crate::arch::Init::linear(fan_in),
+            }
+        })
+        .collect()
+}
+
+impl crate::arch::Network for Nhits {
+    fn input_size(&self) -> usize {
+        self.input_size
+    }
+    fn horizon(&self) -> usize {
+        self.horizon
+    }
+    fn packed_input_size(&self) -> usize {
+        Nhits::packed_input_size(self)
+    }
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Nhits::forward(self, x)
+    }
+    fn forward_train(&self, x: &Tensor, rng: &mut Rng) -> Result<Tensor> {
+        Nhits::forward_train(self, x, rng)
+    }
+}
+
+impl crate::arch::Architecture for NhitsConfig {
+    const NAME: &'static str = "nhits";
+    const SUMMARY: &'static str =
+        "NHITS: MLP blocks with multi-rate pooling and interpolated forecasts (exogenous inputs)";
+    const FAMILY: crate::arch::Family = crate::arch::Family::Mlp;
+
+    fn input_size(&self) -> usize {
+        self.input_size
+    }
+    fn horizon(&self) -> usize {
+        self.horizon
+    }
+    fn set_window(&mut self, input_size: usize, horizon: usize) {
+        self.input_size = input_size;
+        self.horizon = horizon;
+    }
+    fn train(&self) -> &crate::config::TrainConfig {
+        &self.train
+    }
+    fn train_mut(&mut self) -> &mut crate::config::TrainConfig {
+        &mut self.train
+    }
+    fn hist_exog(&self) -> &[String] {
+        &self.hist_exog_list
+    }
+    fn futr_exog(&self) -> &[String] {
+        &self.futr_exog_list
+    }
+    fn set_exog(&mut self, hist: Vec<String>, futr: Vec<String>) -> Result<()> {
+        self.hist_exog_list = hist;
+        self.futr_exog_list = futr;
+        Ok(())
+    }
+    fn validate_architecture(&self) -> Result<()> {
+        NhitsConfig::validate_architecture(self)
+    }
+    fn weights(&self, n_outputs: usize) -> Vec<crate::arch::WeightSpec> {
+        linear_weight_specs(nhits_weight_shapes(self, n_outputs))
+    }
+    fn owns_weight(name: &str) -> bool {
+        name.starts_with("blocks.") && name.contains(".layers.")
+    }
+    fn build(&self, n_outputs: usize, vb: VarBuilder) -> Result<Box<dyn crate::arch::Network>> {
+        Ok(Box::new(Nhits::new(self, n_outputs, vb)?))
+    }
+    fn fast_path(
+        &self,
+        n_outputs: usize,
+        weights: &[(String, Tensor)],
+    ) -> Result<Option<Box<dyn crate::arch::FastForward>>> {
+        // The plain-Rust path knows no exogenous channels.
+        if self.has_exog() {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(crate::fast::FastNhits::new(
+            self, n_outputs, weights,
+        )?)))
+    }
+    fn features(&self, n_outputs: usize) -> crate::arch::ArchFeatures {
+        let units: Vec<f64> = self.mlp_units.iter().map(|u| u[1] as f64).collect();
+        crate::arch::ArchFeatures {
+            family: Self::FAMILY,
+            depth: self.stacks.iter().sum(),
+            width: units.iter().sum::<f64>() / units.len().max(1) as f64,
+            params: nhits_param_count(self, n_outputs),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

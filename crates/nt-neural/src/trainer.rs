@@ -7,47 +7,13 @@ use std::time::{Duration, Instant};
 use candle_core::{Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
+use crate::arch::Network;
 use crate::config::TrainConfig;
 use crate::losses::loss;
 use crate::optim::Adam;
 use crate::rng::Rng;
 use crate::scalers::{window_scale, WindowScale};
 use crate::{Error, Result};
-
-/// What the trainer needs from a network: `[B, W]` packed inputs (see [`pack_window`]) to
-/// `[B, H, Q]` outputs.
-pub(crate) trait Network {
-    /// Input length L.
-    fn input_size(&self) -> usize;
-    /// Width W of a packed input row (L without exogenous channels).
-    fn packed_input_size(&self) -> usize {
-        self.input_size()
-    }
-    /// Horizon H.
-    fn horizon(&self) -> usize;
-    /// Inference forward.
-    fn forward(&self, x: &Tensor) -> Result<Tensor>;
-    /// Training forward (dropout drawn from `rng`).
-    fn forward_train(&self, x: &Tensor, rng: &mut Rng) -> Result<Tensor>;
-}
-
-impl Network for crate::nhits::Nhits {
-    fn input_size(&self) -> usize {
-        crate::nhits::Nhits::input_size(self)
-    }
-    fn horizon(&self) -> usize {
-        crate::nhits::Nhits::horizon(self)
-    }
-    fn packed_input_size(&self) -> usize {
-        crate::nhits::Nhits::packed_input_size(self)
-    }
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        crate::nhits::Nhits::forward(self, x)
-    }
-    fn forward_train(&self, x: &Tensor, rng: &mut Rng) -> Result<Tensor> {
-        crate::nhits::Nhits::forward_train(self, x, rng)
-    }
-}
 
 /// One series as the trainer sees it: its values, the first `n_train` of which are training
 /// targets; the rest (if any) is the validation segment. `hist` and `futr` hold the model's
@@ -185,7 +151,7 @@ pub(crate) struct LoopState {
 }
 
 /// The trainer: a network, its variables (sorted by name), the optimizer and the loop state.
-pub(crate) struct Trainer<'a, N: Network> {
+pub(crate) struct Trainer<'a, N: Network + ?Sized> {
     net: &'a N,
     cfg: &'a TrainConfig,
     data: &'a [PreparedSeries],
@@ -210,7 +176,7 @@ fn n_val_windows(s: &PreparedSeries, h: usize) -> usize {
     (s.values.len() + 1).saturating_sub(s.n_train + h)
 }
 
-impl<'a, N: Network> Trainer<'a, N> {
+impl<'a, N: Network + ?Sized> Trainer<'a, N> {
     /// A fresh trainer; `vars` are the network's variables (any order; they are sorted by name).
     pub(crate) fn new(
         net: &'a N,

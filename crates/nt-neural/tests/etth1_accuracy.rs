@@ -9,7 +9,6 @@
 //! (`NT_STEPS`, `NT_PATIENCE`, `NT_VAL_CHECK`, `NT_SCALER`, `NT_LOSS`, `NT_LR` override the settings).
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use nt_core::TimeSeries;
@@ -21,20 +20,16 @@ const N_TEST: usize = 2880;
 const H: usize = 96;
 const L: usize = 480;
 
-fn load_ot() -> Option<Vec<f64>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ETTh1.csv");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        println!("skipped: {} not found", path.display());
-        return None;
-    };
+/// ETTh1's `OT` column; panics naming the expected path when the shared file is absent.
+fn load_ot() -> Vec<f64> {
+    let path = nt_testing::shared_data("ETTh1.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let col = header.iter().position(|h| *h == "OT").unwrap();
-    Some(
-        lines
-            .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
-            .collect(),
-    )
+    lines
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+        .collect()
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -47,7 +42,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 #[test]
 #[ignore = "slow: trains the default-size NHITS on ETTh1 for hundreds of steps"]
 fn etth1_ot_h96() {
-    let Some(raw) = load_ot() else { return };
+    let raw = load_ot();
     let n_used = N_TRAIN + N_VAL + N_TEST;
     let raw = &raw[..n_used];
     let mean = raw[..N_TRAIN].iter().sum::<f64>() / N_TRAIN as f64;

@@ -7,25 +7,34 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use nt_neural::{NeuralSpec, ScalerType};
+use nt_models::ModelSpec;
+use nt_neural::{Family, ScalerType};
 
 use crate::profile::DataProfile;
 
 /// Length of every model embedding.
-pub const EMBEDDING_DIM: usize = 32;
+pub const EMBEDDING_DIM: usize = 36;
 
 /// Indices of the data-profile block inside the embedding.
-pub const PROFILE_RANGE: Range<usize> = 12..26;
+pub const PROFILE_RANGE: Range<usize> = 16..30;
+
+/// Version of the embedding's definition; stored embeddings of another version are recomputed
+/// when the registry opens (2: the model's family instead of an NHITS/N-BEATS one-hot).
+pub const EMBEDDING_VERSION: u32 = 2;
 
 /// `(name, definition)` of each embedding component, by index.
 pub const COMPONENTS: [(&str, &str); EMBEDDING_DIM] = [
-    ("kind_nhits", "1 if the network is NHITS, else 0"),
-    ("kind_nbeats", "1 if the network is N-BEATS, else 0"),
+    ("family_statistical", "1 for a statistical model (naive, ETS, MSTL, ...), else 0"),
+    ("family_linear", "1 for a linear model (DLinear, NLinear, elastic net), else 0"),
+    ("family_mlp", "1 for an MLP-block network (NHITS, N-BEATS), else 0"),
+    ("family_convolutional", "1 for a convolutional network (TCN), else 0"),
+    ("family_recurrent", "1 for a recurrent network (LSTM, GRU, DeepAR), else 0"),
+    ("family_attention", "1 for an attention network (PatchTST, Transformers), else 0"),
     ("log_input_size", "ln(1+L) / ln(1025), L = input window"),
     ("log_horizon", "ln(1+H) / ln(1025), H = horizon"),
     ("input_horizon_ratio", "clamp(ln(L/H) / ln(32), -1, 1)"),
     ("log_params", "ln(1+weights) / ln(1e8)"),
-    ("depth", "min(total blocks / 10, 1)"),
+    ("depth", "min(blocks or layers / 10, 1)"),
     ("log_width", "ln(1+mean hidden width) / ln(4097)"),
     ("log_lr", "clamp((log10(lr) + 6) / 6, 0, 1)"),
     ("log_max_steps", "ln(1+max_steps) / ln(100001)"),
@@ -138,39 +147,81 @@ pub fn profile_block(p: Option<&DataProfile>) -> [f32; 14] {
     ]
 }
 
-/// Builds the embedding of a model from its spec, weight count, training-data profile and
+/// What the architecture block of the embedding is computed from; [`ArchSummary::of`] derives
+/// it from any [`ModelSpec`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ArchSummary {
+    /// Broad kind (one-hot over [`Family::ALL`]: a closed set, so the length never changes).
+    pub family: Family,
+    /// Input window (history rows needed for a classical model).
+    pub input_size: usize,
+    /// Horizon (0 when unbounded).
+    pub horizon: usize,
+    /// Weights or fitted numbers.
+    pub params: usize,
+    /// Blocks or layers.
+    pub depth: usize,
+    /// Mean hidden width.
+    pub width: f64,
+    /// Initial learning rate (0 for classical models).
+    pub lr: f64,
+    /// Training steps planned (0 for classical models).
+    pub max_steps: usize,
+    /// Whether inputs are scaled per window.
+    pub scaled: bool,
+    /// Whether the model forecasts quantiles or intervals beside the point.
+    pub probabilistic: bool,
+}
+
+impl ArchSummary {
+    /// The summary of `spec` with `params` weights, reading `input_size` rows and forecasting
+    /// up to `horizon` steps.
+    pub fn of(spec: &ModelSpec, params: usize, input_size: usize, horizon: usize) -> Self {
+        match spec {
+            ModelSpec::Neural(n) => {
+                let f = n.features();
+                let cfg = n.train_config();
+                ArchSummary {
+                    family: f.family,
+                    input_size,
+                    horizon,
+                    params,
+                    depth: f.depth,
+                    width: f.width,
+                    lr: cfg.lr,
+                    max_steps: cfg.max_steps,
+                    scaled: cfg.scaler != ScalerType::Identity,
+                    probabilistic: cfg.loss.n_outputs() > 1,
+                }
+            }
+            other => ArchSummary {
+                family: other.family(),
+                input_size,
+                horizon,
+                params,
+                depth: 0,
+                width: 0.0,
+                lr: 0.0,
+                max_steps: 0,
+                scaled: false,
+                probabilistic: true,
+            },
+        }
+    }
+}
+
+/// Builds the embedding of a model from its architecture summary, training-data profile and
 /// metrics. Deterministic; every component finite.
 pub fn model_embedding(
-    spec: &NeuralSpec,
-    params: usize,
+    arch: &ArchSummary,
     profile: Option<&DataProfile>,
     metrics: &BTreeMap<String, f64>,
 ) -> Vec<f32> {
     let mut v = Vec::with_capacity(EMBEDDING_DIM);
-    let (nhits, nbeats, blocks, units) = match spec {
-        NeuralSpec::Nhits(c) => (
-            1.0,
-            0.0,
-            c.stacks.iter().sum::<usize>(),
-            c.mlp_units.as_slice(),
-        ),
-        NeuralSpec::NBeats(c) => (
-            0.0,
-            1.0,
-            c.stacks.iter().sum::<usize>(),
-            c.mlp_units.as_slice(),
-        ),
-        _ => (0.0, 0.0, 0, &[][..]),
-    };
-    let (l, h) = (spec.input_size() as f64, spec.horizon() as f64);
-    let cfg = spec.train_config();
-    let width = if units.is_empty() {
-        0.0
-    } else {
-        units.iter().map(|u| u[1] as f64).sum::<f64>() / units.len() as f64
-    };
-    v.push(nhits);
-    v.push(nbeats);
+    let (l, h) = (arch.input_size as f64, arch.horizon as f64);
+    for f in Family::ALL {
+        v.push(if f == arch.family { 1.0 } else { 0.0 });
+    }
     v.push(ln_scaled(l, 1024.0));
     v.push(ln_scaled(h, 1024.0));
     v.push(if l > 0.0 && h > 0.0 {
@@ -178,21 +229,17 @@ pub fn model_embedding(
     } else {
         0.0
     });
-    v.push(ln_scaled(params as f64, 1e8 - 1.0));
-    v.push((blocks as f32 / 10.0).min(1.0));
-    v.push(ln_scaled(width, 4096.0));
-    v.push(if cfg.lr > 0.0 {
-        ((cfg.lr.log10() + 6.0) / 6.0).clamp(0.0, 1.0) as f32
+    v.push(ln_scaled(arch.params as f64, 1e8 - 1.0));
+    v.push((arch.depth as f32 / 10.0).min(1.0));
+    v.push(ln_scaled(arch.width, 4096.0));
+    v.push(if arch.lr > 0.0 {
+        ((arch.lr.log10() + 6.0) / 6.0).clamp(0.0, 1.0) as f32
     } else {
         0.0
     });
-    v.push(ln_scaled(cfg.max_steps as f64, 1e5));
-    v.push(if cfg.scaler == ScalerType::Identity {
-        0.0
-    } else {
-        1.0
-    });
-    v.push(if cfg.loss.n_outputs() > 1 { 1.0 } else { 0.0 });
+    v.push(ln_scaled(arch.max_steps as f64, 1e5));
+    v.push(if arch.scaled { 1.0 } else { 0.0 });
+    v.push(if arch.probabilistic { 1.0 } else { 0.0 });
     v.extend_from_slice(&profile_block(profile));
     let skill = skill_of(metrics);
     v.push(skill.map(|s| s.tanh() as f32).unwrap_or(0.0));

@@ -84,6 +84,9 @@ pub enum Error {
     /// Loading or reading a model directory failed in `nt-neural`.
     #[error(transparent)]
     Neural(#[from] nt_neural::Error),
+    /// A model directory or stored model that is not a valid model.
+    #[error(transparent)]
+    Models(#[from] nt_models::Error),
     /// A data-layer error (missing column, non-finite values) while profiling a series.
     #[error(transparent)]
     Core(#[from] nt_core::Error),

@@ -6,6 +6,7 @@ mod error;
 pub mod filter;
 pub mod index;
 pub mod profile;
+pub mod schema;
 mod store;
 mod types;
 
@@ -13,7 +14,7 @@ pub use collections::{
     model_doc_id, normalize_id, BatchOutcome, CollectionInfo, CollectionSpec, Document,
     DocumentQuery, SearchHit, SearchQuery, SortBy, SortOrder, MODELS_COLLECTION,
 };
-pub use embedding::{model_embedding, EMBEDDING_DIM};
+pub use embedding::{model_embedding, ArchSummary, EMBEDDING_DIM};
 pub use error::{Error, Result};
 pub use filter::Filter;
 pub use profile::DataProfile;

@@ -24,7 +24,9 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::{json, Value};
 
-use crate::embedding::{cosine, model_embedding, profile_block, skill_of, PROFILE_RANGE};
+use crate::embedding::{
+    cosine, model_embedding, profile_block, skill_of, ArchSummary, PROFILE_RANGE,
+};
 use crate::index::{VectorIndex, HNSW_THRESHOLD};
 use crate::types::validate_name;
 use crate::{
@@ -40,56 +42,6 @@ pub const BLOBS_DIR: &str = "blobs";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Temporary blob files older than this are considered abandoned by [`Registry::gc`].
 const TEMP_GRACE: Duration = Duration::from_secs(60);
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta(key, value) VALUES ('generation', 0), ('schema_version', 1);
-CREATE TABLE IF NOT EXISTS models(
-    name TEXT PRIMARY KEY,
-    last_version INTEGER NOT NULL,
-    created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS versions(
-    name TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    stage TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    targets TEXT NOT NULL,
-    input_size INTEGER NOT NULL,
-    horizon INTEGER NOT NULL,
-    metrics TEXT NOT NULL,
-    tags TEXT NOT NULL,
-    parent INTEGER,
-    data_fingerprint TEXT,
-    weights_sha256 TEXT NOT NULL,
-    manifest TEXT NOT NULL,
-    profile TEXT,
-    embedding BLOB NOT NULL,
-    PRIMARY KEY(name, version));
-CREATE UNIQUE INDEX IF NOT EXISTS one_production ON versions(name) WHERE stage = 'production';
-CREATE TABLE IF NOT EXISTS events(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    name TEXT NOT NULL,
-    version INTEGER,
-    kind TEXT NOT NULL,
-    details TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_by_name ON events(name, id);
-CREATE TABLE IF NOT EXISTS collections(
-    name TEXT PRIMARY KEY,
-    dimension INTEGER NOT NULL,
-    index_type TEXT NOT NULL,
-    metadata_schema TEXT,
-    created_at TEXT NOT NULL,
-    revision INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS documents(
-    collection TEXT NOT NULL,
-    id TEXT NOT NULL,
-    embedding BLOB NOT NULL,
-    metadata TEXT,
-    PRIMARY KEY(collection, id));
-";
 
 const VERSION_COLUMNS: &str = "name, version, stage, created_at, kind, spec, targets, input_size, \
      horizon, metrics, tags, parent, data_fingerprint, weights_sha256, profile, embedding";
@@ -320,7 +272,11 @@ impl Registry {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql)?;
-            tx.execute_batch(SCHEMA).map_err(sql)?;
+            tx.execute_batch(crate::schema::SCHEMA).map_err(sql)?;
+            crate::schema::migrate(&tx).map_err(|e| match e {
+                Error::Sqlite { source, .. } => sql(source),
+                other => other,
+            })?;
             tx.commit().map_err(sql)?;
             Ok(Registry {
                 dir,
@@ -401,7 +357,7 @@ impl Registry {
         req: RegisterRequest,
     ) -> Result<ModelVersion> {
         validate_name(name)?;
-        let manifest = nt_neural::read_manifest(model_dir)?;
+        let mut manifest = nt_models::read_manifest(model_dir)?;
         let wpath = model_dir.join(&manifest.weights_file);
         let bytes = std::fs::read(&wpath).map_err(|e| Error::io(&wpath, e))?;
         let sha = nt_neural::checkpoint::sha256_hex(&bytes);
@@ -412,6 +368,10 @@ impl Registry {
                 got: sha,
             });
         }
+        // Only a directory that loads as a model is registered.
+        let model = nt_models::from_parts(&manifest, &bytes)?;
+        let (input_size, horizon) = (model.min_history(), model.max_horizon().unwrap_or(0));
+        manifest.format_version = nt_neural::checkpoint::FORMAT_VERSION;
         self.ensure_blob(&sha, &bytes)?;
         let mut metrics = BTreeMap::new();
         if let Some(m) = &manifest.meta.metrics {
@@ -437,16 +397,8 @@ impl Registry {
                 return Err(Error::invalid("tag", "tag names must not be empty"));
             }
         }
-        let embedding = model_embedding(
-            &manifest.spec,
-            manifest.params,
-            req.profile.as_ref(),
-            &metrics,
-        );
-        let spec_json = serde_json::to_value(&manifest.spec).map_err(|e| Error::Json {
-            context: "model spec".into(),
-            source: e,
-        })?;
+        let arch = ArchSummary::of(&manifest.spec, manifest.params, input_size, horizon);
+        let embedding = model_embedding(&arch, req.profile.as_ref(), &metrics);
         let manifest_text = json_text(&manifest)?;
         let created_at = now_rfc3339();
         let mut mv = ModelVersion {
@@ -455,10 +407,10 @@ impl Registry {
             stage: req.stage,
             created_at: created_at.clone(),
             kind: manifest.spec.name().into(),
-            spec: spec_json,
+            spec: manifest.spec.clone(),
             targets: manifest.targets.clone(),
-            input_size: manifest.spec.input_size(),
-            horizon: manifest.spec.horizon(),
+            input_size,
+            horizon,
             metrics,
             tags: req.tags.clone(),
             parent: req.parent,
@@ -713,10 +665,11 @@ impl Registry {
         self.get(name, VersionSelector::Number(version))
     }
 
-    /// Loads `name@version` as a ready-to-predict model. The weights blob is read and its
-    /// sha256 checked against the one recorded at registration: a damaged or altered blob is
-    /// refused with [`Error::Corrupt`] naming the file and both hashes.
-    pub fn load(&self, name: &str, version: u32) -> Result<nt_neural::NeuralModel> {
+    /// Loads `name@version` as a ready-to-predict model of any kind. The weights (or fitted
+    /// state) blob is read and its sha256 checked against the one recorded at registration: a
+    /// damaged or altered blob is refused with [`Error::Corrupt`] naming the file and both
+    /// hashes. The model format is the model crate's (`nt_models::from_parts`).
+    pub fn load(&self, name: &str, version: u32) -> Result<Box<dyn nt_models::Forecaster>> {
         validate_name(name)?;
         let row: Option<(String, String)> = {
             let conn = self.conn();
@@ -733,7 +686,7 @@ impl Registry {
             self.get(name, VersionSelector::Number(version))?;
             return Err(Error::not_found("version", format!("{name}@{version}")));
         };
-        let manifest: nt_neural::ModelManifest =
+        let manifest: nt_models::Manifest =
             parse_json(&manifest, &format!("manifest of {name}@{version}"))?;
         let path = self.blob_path(&sha);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
@@ -745,16 +698,7 @@ impl Registry {
                 got,
             });
         }
-        let device = nt_neural::default_device();
-        let tensors = candle_core::safetensors::load_buffer(&bytes, &device)
-            .map_err(|e| Error::Neural(nt_neural::Error::Candle(e)))?;
-        Ok(nt_neural::NeuralModel::from_weights(
-            manifest.spec,
-            tensors,
-            manifest.targets,
-            manifest.meta,
-            &device,
-        )?)
+        Ok(nt_models::from_parts(&manifest, &bytes)?)
     }
 
     /// Writes `name@version` as a model directory (`model.json` + weights) into `out_dir`,

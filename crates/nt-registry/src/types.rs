@@ -162,15 +162,15 @@ pub struct ModelVersion {
     pub stage: Stage,
     /// Registration time, UTC RFC 3339.
     pub created_at: String,
-    /// Network kind: `nhits` or `nbeats`.
+    /// Model name in its spec (`ets`, `nhits`, `dlinear`, ...).
     pub kind: String,
-    /// The `NeuralSpec` JSON (`{"model": ..., "config": {...}}`).
-    pub spec: serde_json::Value,
+    /// The model's typed spec (JSON: the flat `{"model": "...", ...}` form).
+    pub spec: nt_models::ModelSpec,
     /// Columns the model was trained on.
     pub targets: Vec<String>,
-    /// Input window length.
+    /// History values one forecast needs (a neural model's input window).
     pub input_size: usize,
-    /// Forecast horizon.
+    /// Longest horizon it forecasts; 0 when any horizon is allowed (most classical models).
     pub horizon: usize,
     /// Metrics: those from training (`steps`, `final_train_loss`, `best_val_loss`, `best_step`)
     /// merged with those given at registration (e.g. `val_mae`, `rw_mae`, `skill`).

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nt_core::Forecast;
-use nt_neural::NeuralModel;
+use nt_models::{Forecaster, WindowInputs};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
@@ -48,12 +48,13 @@ pub struct BatchConfig {
     pub path: ComputePath,
 }
 
-/// The forecasts of one job, in its windows' order, each over the model's full horizon.
+/// The forecasts of one job, in its windows' order, each over at least the job's horizon.
 pub(crate) type JobResult = Result<Vec<Forecast>>;
 
 /// Windows of one request, waiting for their forecasts.
 struct Job {
     windows: Vec<Vec<f64>>,
+    horizon: usize,
     reply: oneshot::Sender<JobResult>,
 }
 
@@ -87,7 +88,7 @@ impl Batcher {
     /// Starts the compute thread for `model` (labelled `label` in metrics); `arriving` counts
     /// requests for this model that are parsed but not yet queued.
     pub(crate) fn spawn(
-        model: Arc<NeuralModel>,
+        model: Arc<dyn Forecaster>,
         label: String,
         cfg: BatchConfig,
         arriving: Arc<AtomicUsize>,
@@ -99,7 +100,7 @@ impl Batcher {
             .name(format!("nt-batch-{label}"))
             .spawn(move || {
                 let ctx = WorkerCtx {
-                    model: &model,
+                    model: &*model,
                     label: &label,
                     cfg,
                     arriving: &arriving,
@@ -112,11 +113,12 @@ impl Batcher {
         Ok(Self { tx })
     }
 
-    /// Releases `arriving` and queues `windows` (each exactly the model's input size, finite);
-    /// the receiver yields their forecasts.
+    /// Releases `arriving` and queues `windows` (histories the model accepts, finite) to be
+    /// forecast at least `horizon` steps; the receiver yields their forecasts.
     pub(crate) fn submit(
         &self,
         windows: Vec<Vec<f64>>,
+        horizon: usize,
         arriving: Option<ArrivingGuard>,
     ) -> Result<oneshot::Receiver<JobResult>> {
         let (reply, rx) = oneshot::channel();
@@ -124,7 +126,11 @@ impl Batcher {
         // the job itself.
         drop(arriving);
         self.tx
-            .send(Job { windows, reply })
+            .send(Job {
+                windows,
+                horizon,
+                reply,
+            })
             .map_err(|_| Error::internal("compute thread stopped"))?;
         Ok(rx)
     }
@@ -138,7 +144,7 @@ impl Batcher {
 
 /// What a batching thread works with.
 struct WorkerCtx<'a> {
-    model: &'a NeuralModel,
+    model: &'a dyn Forecaster,
     label: &'a str,
     cfg: BatchConfig,
     arriving: &'a AtomicUsize,
@@ -215,46 +221,67 @@ fn worker(ctx: &WorkerCtx<'_>, rx: &mpsc::Receiver<Job>) {
     }
 }
 
-/// The forecasts of every window of `jobs`, in order, over the model's full horizon.
+/// The forecasts of every window of `jobs`, in order. Models that batch
+/// ([`Forecaster::batches`]) forecast every window over their full horizon in one call; the
+/// others each job's windows at its own horizon.
 fn compute(
-    model: &NeuralModel,
+    model: &dyn Forecaster,
     cfg: BatchConfig,
     pool: &rayon::ThreadPool,
     jobs: &[Job],
 ) -> Result<Vec<Forecast>> {
-    let windows: Vec<&[f64]> = jobs
-        .iter()
-        .flat_map(|j| j.windows.iter().map(Vec::as_slice))
-        .collect();
-    forecast_on(model, cfg, Some(pool), &windows)
+    if model.batches() {
+        let windows: Vec<&[f64]> = jobs
+            .iter()
+            .flat_map(|j| j.windows.iter().map(Vec::as_slice))
+            .collect();
+        let h = jobs.iter().map(|j| j.horizon).max().unwrap_or(1);
+        return forecast_on(model, cfg, Some(pool), &windows, h);
+    }
+    let mut out = Vec::new();
+    for j in jobs {
+        let windows: Vec<&[f64]> = j.windows.iter().map(Vec::as_slice).collect();
+        let per_window = BatchConfig {
+            path: ComputePath::PerWindow,
+            ..cfg
+        };
+        out.extend(forecast_on(model, per_window, Some(pool), &windows, j.horizon)?);
+    }
+    Ok(out)
 }
 
-/// The forecasts of `windows` over the model's full horizon, exactly as a server with `cfg`
-/// computes them (the same bits for a window whatever else is in its batch).
+/// The forecasts of `windows` exactly as a server with `cfg` computes them (the same bits for a
+/// window whatever else is in its batch): over the model's full horizon when it has one, else
+/// over `horizon` steps.
 pub fn forecast(
-    model: &NeuralModel,
+    model: &dyn Forecaster,
     cfg: BatchConfig,
     windows: &[&[f64]],
+    horizon: usize,
 ) -> Result<Vec<Forecast>> {
-    forecast_on(model, cfg, None, windows)
+    forecast_on(model, cfg, None, windows, horizon)
+}
+
+fn inputs(w: &[f64]) -> WindowInputs<'_> {
+    WindowInputs {
+        target: w,
+        hist: Vec::new(),
+        futr: Vec::new(),
+    }
 }
 
 /// [`forecast`], with [`ComputePath::PerWindow`] batches spread over `pool`'s threads.
 fn forecast_on(
-    model: &NeuralModel,
+    model: &dyn Forecaster,
     cfg: BatchConfig,
     pool: Option<&rayon::ThreadPool>,
     windows: &[&[f64]],
+    horizon: usize,
 ) -> Result<Vec<Forecast>> {
-    let h = model.horizon();
+    let h = model.max_horizon().unwrap_or(horizon);
     match cfg.path {
         ComputePath::PerWindow => {
-            let one = |w: &[f64]| -> Result<Forecast> {
-                model
-                    .forecast_windows(&[w], h)?
-                    .pop()
-                    .ok_or_else(|| Error::internal("no forecast produced"))
-            };
+            let one = |w: &[f64]| -> Result<Forecast> { Ok(model.forecast(&inputs(w), h)?) };
             match pool {
                 Some(pool) if windows.len() > 1 && pool.current_num_threads() > 1 => {
                     use rayon::prelude::*;
@@ -264,7 +291,8 @@ fn forecast_on(
             }
         }
         ComputePath::Batched => {
-            let run = || model.forecast_windows(windows, h).map_err(Error::from);
+            let all: Vec<WindowInputs<'_>> = windows.iter().map(|w| inputs(w)).collect();
+            let run = || model.forecast_batch(&all, h).map_err(Error::from);
             match pool {
                 Some(pool) => pool.install(run),
                 None => run(),

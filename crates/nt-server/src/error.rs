@@ -236,6 +236,18 @@ impl From<nt_neural::Error> for Error {
     }
 }
 
+impl From<nt_models::Error> for Error {
+    /// What the caller can fix (a history too short for a classical model, a bad horizon) is
+    /// 422 on `history`; anything else is internal.
+    fn from(e: nt_models::Error) -> Self {
+        if e.is_bad_input() {
+            Error::invalid("history", e.to_string())
+        } else {
+            Error::internal(format!("model: {e}"))
+        }
+    }
+}
+
 impl From<nt_registry::Error> for Error {
     /// Not found → 404, already exists → 409, bad input (invalid field, wrong dimension,
     /// read-only collection) → 400; anything else (I/O, SQLite, corrupt weights) is internal.

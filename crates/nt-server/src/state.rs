@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use nt_neural::NeuralModel;
+use nt_models::Forecaster;
 
 use crate::batcher::{BatchConfig, Batcher, ComputePath};
 use crate::error::{Error, Result};
@@ -74,7 +74,7 @@ impl Default for ServerConfig {
 #[derive(Debug)]
 pub(crate) struct Loaded {
     pub(crate) info: VersionInfo,
-    pub(crate) model: Arc<NeuralModel>,
+    pub(crate) model: Arc<dyn Forecaster>,
     pub(crate) batcher: Batcher,
 }
 
@@ -303,7 +303,7 @@ impl AppState {
         let store = self.inner.store.clone();
         let (n, v) = (info.name.clone(), info.version);
         let precision = self.inner.config.precision;
-        let model = Arc::new(
+        let model: Arc<dyn Forecaster> = Arc::from(
             blocking(move || {
                 let mut m = store.load(&n, v)?;
                 m.set_precision(precision);

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use nt_neural::NeuralModel;
+use nt_models::Forecaster;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -33,16 +33,18 @@ pub struct VersionInfo {
     pub stage: String,
     /// When it was registered (RFC 3339).
     pub created_at: String,
-    /// Architecture: `nhits` or `nbeats`.
+    /// Model: `ets`, `nhits`, `dlinear`, ... (the spec's `model`).
     pub kind: String,
-    /// The model's spec (`{"model": "nhits", "config": {...}}`).
+    /// The model's spec (`{"model": "nhits", "input_size": 480, ...}`).
     #[schema(value_type = Object)]
     pub spec: serde_json::Value,
     /// Columns it was trained on; the first is what `history.values` forecasts.
     pub targets: Vec<String>,
-    /// History values one forecast reads (the input window).
+    /// Fewest history values one forecast needs (a neural model's input window: it reads the
+    /// last this many).
     pub input_size: usize,
-    /// Longest horizon it forecasts.
+    /// Longest horizon it forecasts; 0 when any horizon up to the server's `max_history` is
+    /// allowed (most classical models).
     pub horizon: usize,
     /// Backtest or training metrics.
     pub metrics: BTreeMap<String, f64>,
@@ -75,8 +77,9 @@ pub trait ModelStore: Send + Sync + std::fmt::Debug + 'static {
     fn versions(&self, name: &str) -> Result<Vec<VersionInfo>>;
     /// The version `sel` names; [`Error::NotFound`] when absent (or no production version).
     fn resolve(&self, name: &str, sel: Selector) -> Result<VersionInfo>;
-    /// Loads the weights of one version (verified by the store).
-    fn load(&self, name: &str, version: u32) -> Result<NeuralModel>;
+    /// Loads one version (weights or fitted state verified by the store), as a fresh model
+    /// the caller may configure (precision) before sharing it.
+    fn load(&self, name: &str, version: u32) -> Result<Box<dyn Forecaster>>;
     /// Makes `version` the production version of `name` (the previous one is archived).
     fn promote(&self, name: &str, version: u32) -> Result<VersionInfo>;
     /// A counter that grows on every committed change.
@@ -88,11 +91,11 @@ pub trait ModelStore: Send + Sync + std::fmt::Debug + 'static {
     }
 }
 
-/// A model held by a [`MemoryStore`]: its metadata and the model, shared.
+/// A model held by a [`MemoryStore`]: its metadata and where it was saved.
 #[derive(Debug, Clone)]
 struct MemoryVersion {
     info: VersionInfo,
-    model: Arc<NeuralModel>,
+    dir: std::path::PathBuf,
 }
 
 #[derive(Debug, Default)]
@@ -101,25 +104,42 @@ struct MemoryInner {
     generation: u64,
 }
 
-/// An in-memory [`ModelStore`]: models added with [`MemoryStore::add`]; `load` hands out a
-/// re-built copy of the stored model (same weights, so the same forecasts).
-#[derive(Debug, Default)]
+/// An in-memory [`ModelStore`] (for tests and embedding): models added with
+/// [`MemoryStore::add`] are saved as model directories in a temporary directory the store owns,
+/// and `load` reads them back (so a loaded model is a fresh copy with the same forecasts).
+#[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<MemoryInner>,
+    root: tempfile::TempDir,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl MemoryStore {
     /// An empty store.
+    ///
+    /// # Panics
+    /// When no temporary directory can be created (a broken system, not a user error).
+    #[allow(clippy::expect_used)]
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            inner: Mutex::default(),
+            root: tempfile::tempdir().expect("a temporary directory for the memory store"),
+        }
     }
 
     /// Adds `model` as the next version of `name` in stage `stage` (`production` demotes the
     /// current production version to `archived`); returns its version info.
-    pub fn add(&self, name: &str, model: NeuralModel, stage: &str) -> Result<VersionInfo> {
+    pub fn add(&self, name: &str, model: &dyn Forecaster, stage: &str) -> Result<VersionInfo> {
         let mut inner = self.lock()?;
         let versions = inner.models.entry(name.to_string()).or_default();
         let version = versions.len() as u32 + 1;
+        let dir = self.root.path().join(format!("{name}-{version}"));
+        model.save(&dir)?;
         if stage == "production" {
             for v in versions.iter_mut() {
                 if v.info.stage == "production" {
@@ -133,17 +153,17 @@ impl MemoryStore {
             version,
             stage: stage.to_string(),
             created_at: String::new(),
-            kind: model.spec().name().to_string(),
+            kind: model.name().to_string(),
             spec,
             targets: model.targets().to_vec(),
-            input_size: model.input_size(),
-            horizon: model.horizon(),
+            input_size: model.min_history(),
+            horizon: model.max_horizon().unwrap_or(0),
             metrics: BTreeMap::new(),
             tags: BTreeMap::new(),
         };
         versions.push(MemoryVersion {
             info: info.clone(),
-            model: Arc::new(model),
+            dir,
         });
         inner.generation += 1;
         Ok(info)
@@ -204,21 +224,9 @@ impl ModelStore for MemoryStore {
         }
     }
 
-    fn load(&self, name: &str, version: u32) -> Result<NeuralModel> {
+    fn load(&self, name: &str, version: u32) -> Result<Box<dyn Forecaster>> {
         let v = self.find(name, version)?;
-        let m = &v.model;
-        let weights = m
-            .weights()
-            .iter()
-            .map(|(n, t)| (n.clone(), t.clone()))
-            .collect();
-        Ok(NeuralModel::from_weights(
-            m.spec().clone(),
-            weights,
-            m.targets().to_vec(),
-            m.meta().clone(),
-            &nt_neural::default_device(),
-        )?)
+        Ok(nt_models::load_dir(&v.dir)?)
     }
 
     fn promote(&self, name: &str, version: u32) -> Result<VersionInfo> {
@@ -277,7 +285,7 @@ impl From<nt_registry::ModelVersion> for VersionInfo {
             stage: v.stage.to_string(),
             created_at: v.created_at,
             kind: v.kind,
-            spec: v.spec,
+            spec: serde_json::to_value(&v.spec).unwrap_or_default(),
             targets: v.targets,
             input_size: v.input_size,
             horizon: v.horizon,
@@ -318,7 +326,7 @@ impl ModelStore for RegistryStore {
         Ok(self.registry.get(name, sel)?.into())
     }
 
-    fn load(&self, name: &str, version: u32) -> Result<NeuralModel> {
+    fn load(&self, name: &str, version: u32) -> Result<Box<dyn Forecaster>> {
         Ok(self.registry.load(name, version)?)
     }
 

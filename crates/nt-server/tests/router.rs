@@ -86,7 +86,11 @@ async fn predict_answers_the_production_version_and_matches_the_model() {
     // The same model computed directly on the last L values: the server adds nothing.
     let model = store.load("m", 1).unwrap();
     let v = series_values(100, 0.0);
-    let direct = model.forecast_windows(&[&v[100 - L..]], H).unwrap();
+    let direct = model
+        .as_neural()
+        .unwrap()
+        .forecast_windows(&[&v[100 - L..]], H)
+        .unwrap();
     assert_eq!(
         point_text(&bytes, 0),
         serde_json::to_string(direct[0].point_values()).unwrap()

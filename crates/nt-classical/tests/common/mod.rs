@@ -5,21 +5,11 @@ use std::path::PathBuf;
 
 use nt_core::{Column, TimeSeries};
 
-/// `../../../shared/data/NAME` relative to this crate.
-pub(crate) fn shared_data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(name)
-}
-
-/// ETTh1's `OT` column as an hourly series (timestamps from 2016-07-01 00:00 UTC), or `None`
-/// with a printed note when the file is absent.
-pub(crate) fn etth1_ot() -> Option<TimeSeries> {
-    let path = shared_data("ETTh1.csv");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("skipping: {} not found", path.display());
-        return None;
-    };
+/// ETTh1's `OT` column as an hourly series (timestamps from 2016-07-01 00:00 UTC); panics
+/// naming the expected path when the shared file is absent.
+pub(crate) fn etth1_ot() -> TimeSeries {
+    let path = nt_testing::shared_data("ETTh1.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let ot = header.iter().position(|h| *h == "OT").unwrap();
@@ -31,16 +21,14 @@ pub(crate) fn etth1_ot() -> Option<TimeSeries> {
     let timestamps = (0..values.len() as i64)
         .map(|i| start + i * 3_600_000)
         .collect();
-    Some(
-        TimeSeries::new(
-            timestamps,
-            vec![Column {
-                name: "OT".into(),
-                values,
-            }],
-        )
-        .unwrap(),
+    TimeSeries::new(
+        timestamps,
+        vec![Column {
+            name: "OT".into(),
+            values,
+        }],
     )
+    .unwrap()
 }
 
 /// The fixture written by tools/reference/statsforecast/make_reference.py.

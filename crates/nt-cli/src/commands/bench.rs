@@ -124,7 +124,8 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     }));
 
     // Raw forward of the candle network (no scaling, no fast path), batch 1.
-    if let Some(net) = model.nhits_network() {
+    {
+        let net = model.network();
         let x = Tensor::randn(0f32, 1.0, (1, l), &Device::Cpu)?;
         let (med, p99) = time_us(args.reps, || {
             net.forward(&x)?;

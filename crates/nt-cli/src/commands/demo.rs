@@ -88,10 +88,12 @@ fn register_demo_model(
     pooled: &[nt_eval::ModelScore],
 ) -> Result<()> {
     use std::collections::BTreeMap;
-    let Some(spec) = plan.models.iter().find_map(|m| match &m.spec {
-        super::menu::MenuSpec::Neural(s) if m.name == "nhits" => Some(s.as_ref().clone()),
-        _ => None,
-    }) else {
+    let Some(spec) = plan
+        .models
+        .iter()
+        .find(|m| m.name == "nhits")
+        .map(|m| m.spec.clone())
+    else {
         return Ok(());
     };
     let mut ranked: Vec<(&str, f64, Option<f64>)> = pooled
@@ -117,7 +119,7 @@ fn register_demo_model(
         out_dir: Some(staging.clone()),
         ..nt_neural::TrainOptions::default()
     };
-    nt_neural::train(series, &[target.as_str()], &spec, &opts, &mut |_| {})?;
+    nt_models::train(series, &[target.as_str()], &spec, &opts, &mut |_| {})?;
     let mut metrics = BTreeMap::from([
         ("backtest_mae".to_string(), mae),
         ("rank".to_string(), (rank + 1) as f64),

@@ -1,21 +1,12 @@
-//! The menu of models the CLI offers, by name: classical ones configured from shared options,
-//! neural ones from the training flags.
+//! The menu of models the CLI offers, by name: every entry of `nt_models::catalog()`, classical
+//! ones configured from shared options, neural ones from the training flags.
 
 use anyhow::Result;
-use nt_classical::{ClassicalOptions, ClassicalSpec};
-use nt_core::{Fit, Predict, TimeSeries};
-use nt_neural::NeuralSpec;
+use nt_classical::ClassicalOptions;
+use nt_core::{Fit, FitDyn, Predict, TimeSeries};
+use nt_models::{ModelSpec, NameOptions};
 
-use crate::neural_flags::{NeuralFlags, NEURAL_NAMES};
-
-/// What a menu entry fits.
-#[derive(Debug, Clone)]
-pub(crate) enum MenuSpec {
-    /// A classical model.
-    Classical(ClassicalSpec),
-    /// A neural model, trained by `fit` on the rows it is given (its validation tail included).
-    Neural(Box<NeuralSpec>),
-}
+use crate::neural_flags::{is_neural, NeuralFlags};
 
 /// A named model the CLI can fit.
 #[derive(Debug, Clone)]
@@ -23,26 +14,40 @@ pub(crate) struct MenuModel {
     /// Name as the user typed it (and as reports show it).
     pub(crate) name: String,
     /// Its configuration.
-    pub(crate) spec: MenuSpec,
+    pub(crate) spec: ModelSpec,
 }
 
 impl Fit for MenuModel {
     type Fitted = Box<dyn Predict>;
+    /// Fits classical models; trains neural ones on the rows given (their validation tail
+    /// included).
     fn fit(&self, train: &TimeSeries, target: &str) -> nt_core::Result<Self::Fitted> {
-        match &self.spec {
-            MenuSpec::Classical(spec) => spec.fit_boxed(train, target),
-            MenuSpec::Neural(spec) => {
-                let trained =
-                    nt_neural::train(train, &[target], spec, &Default::default(), &mut |_| {})?;
-                Ok(Box::new(trained.model))
-            }
-        }
+        self.spec.fit_dyn(train, target)
     }
 }
 
 /// The classical model names, in menu order (the default set of `backtest` and `demo`).
 pub(crate) fn classical_names() -> Vec<String> {
-    ClassicalSpec::NAMES.iter().map(|s| s.to_string()).collect()
+    nt_models::catalog()
+        .iter()
+        .filter(|e| !e.neural)
+        .map(|e| e.name.to_string())
+        .collect()
+}
+
+/// `--model`'s help: every model name with its summary, from the catalog.
+pub(crate) fn model_help() -> String {
+    let mut out = String::from("The model to train:");
+    for e in nt_models::catalog() {
+        out.push_str(&format!("\n  {:<22} {}", e.name, e.summary));
+    }
+    out
+}
+
+/// `--model`'s short help: the names.
+pub(crate) fn model_names_help() -> String {
+    let names: Vec<&str> = nt_models::catalog().iter().map(|e| e.name).collect();
+    format!("The model to train: {}", names.join(", "))
 }
 
 /// The models named in `names` (every classical model when `None`): classical ones configured
@@ -64,31 +69,25 @@ pub(crate) fn build(
         )
         .into());
     }
+    let name_opts = NameOptions {
+        classical: opts.clone(),
+        neural_input_size,
+    };
     let mut out: Vec<MenuModel> = Vec::new();
     for raw in names {
         let name = raw.trim().to_ascii_lowercase();
         if name.is_empty() || out.iter().any(|m| m.name == name) {
             continue;
         }
-        let spec = if NEURAL_NAMES.contains(&name.as_str()) {
-            MenuSpec::Neural(Box::new(neural.spec(
-                &name,
-                neural_input_size,
-                opts.horizon,
-            )?))
+        let spec = if is_neural(&name) {
+            ModelSpec::Neural(neural.spec(&name, neural_input_size, opts.horizon)?)
         } else {
-            match ClassicalSpec::from_name(&name, opts) {
-                Ok(spec) => MenuSpec::Classical(spec),
-                Err(nt_classical::Error::UnknownModel { .. }) => {
-                    return Err(crate::exit::UsageError(format!(
-                        "unknown model `{name}`; known: {}, {}",
-                        ClassicalSpec::NAMES.join(", "),
-                        NEURAL_NAMES.join(", ")
-                    ))
-                    .into())
+            ModelSpec::from_name(&name, opts.horizon, &name_opts).map_err(|e| match e {
+                nt_models::Error::InvalidInput { .. } => {
+                    anyhow::Error::from(crate::exit::UsageError(e.to_string()))
                 }
-                Err(e) => return Err(e.into()),
-            }
+                other => other.into(),
+            })?
         };
         out.push(MenuModel { name, spec });
     }

@@ -5,7 +5,7 @@ mod bench;
 mod demo;
 mod forecast;
 mod import;
-mod menu;
+pub(crate) mod menu;
 mod predict;
 mod registry;
 pub(crate) mod serve;

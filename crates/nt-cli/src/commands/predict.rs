@@ -11,12 +11,18 @@ use crate::settings;
 
 /// Runs `nt predict`.
 pub(crate) fn run(args: &PredictArgs) -> Result<()> {
-    let mut model = nt_neural::load(&args.model)
+    let mut model = nt_models::load_dir(&args.model)
         .with_context(|| format!("loading model {}", args.model.display()))?;
-    model.set_precision(match args.precision {
-        PrecisionArg::F32 => nt_neural::Precision::F32,
-        PrecisionArg::Bf16 => nt_neural::Precision::Bf16,
-    });
+    if let PrecisionArg::Bf16 = args.precision {
+        if !model.set_precision(nt_neural::Precision::Bf16) {
+            return Err(UsageError(format!(
+                "--precision bf16: model {} ({}) has no bf16 path; use --precision f32",
+                args.model.display(),
+                model.name()
+            ))
+            .into());
+        }
+    }
     let series = settings::load_data(&args.data)?;
     let targets = match args.data.target.as_deref() {
         Some(t) => settings::resolve_targets(&series, Some(t))?,
@@ -34,18 +40,17 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
             }
         }
     };
-    let horizon = args.horizon.unwrap_or(model.horizon());
-    if horizon > model.horizon() {
+    let horizon = args.horizon.or(model.max_horizon()).unwrap_or(24);
+    if let Some(max) = model.max_horizon().filter(|&m| horizon > m) {
         return Err(UsageError(format!(
-            "--horizon {horizon}: this model forecasts at most {} steps",
-            model.horizon()
+            "--horizon {horizon}: this model forecasts at most {max} steps"
         ))
         .into());
     }
     let horizon = Horizon::new(horizon)?;
     let future_table = match &args.future {
         Some(path) => {
-            if model.spec().futr_exog().is_empty() {
+            if model.futr_exog().is_empty() {
                 return Err(UsageError(format!(
                     "--future {}: this model reads no future exogenous columns",
                     path.display()
@@ -63,7 +68,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
     };
     let mut results = Vec::with_capacity(targets.len());
     for target in &targets {
-        let f = model.predict_with_future(&series, target, future_table.as_ref(), horizon)?;
+        let f = model.predict_series(&series, target, future_table.as_ref(), horizon.get())?;
         results.push((target.clone(), f));
     }
     let future = match &future_table {
@@ -80,7 +85,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
     print_forecasts(&meta, &results, &future, args.format)?;
     if let Some(path) = &args.plot {
         let (target, f) = &results[0];
-        let data = plot::forecast_plot(&series, target, &future, model.spec().name(), f)?;
+        let data = plot::forecast_plot(&series, target, &future, model.name(), f)?;
         plot::write_plot(path, &data)?;
         if args.format == Format::Table {
             println!("plot written to {}", path.display());

@@ -326,19 +326,29 @@ fn print_version(v: &ModelVersion) {
 /// every `H` rows inside that tail, each forecasting `H` steps from the `L` rows before it.
 /// `None` when the tail holds no full horizon or the model needs exogenous inputs.
 pub(crate) fn validation_mae(
-    model: &nt_neural::NeuralModel,
+    model: &dyn nt_models::Forecaster,
     series: &TimeSeries,
     target: &str,
     val_rows: usize,
 ) -> Option<(f64, f64)> {
     let x = series.column(target).ok()?;
-    let (l, h, n) = (model.input_size(), model.horizon(), x.len());
+    let (l, h, n) = (model.min_history(), model.max_horizon()?, x.len());
     if val_rows < h || n < val_rows || n - val_rows < l {
         return None;
     }
+    if !model.hist_exog().is_empty() || !model.futr_exog().is_empty() {
+        return None;
+    }
     let origins: Vec<usize> = (n - val_rows..=n - h).step_by(h).collect();
-    let windows: Vec<&[f64]> = origins.iter().map(|&o| &x[o - l..o]).collect();
-    let forecasts = model.forecast_windows(&windows, h).ok()?;
+    let windows: Vec<nt_models::WindowInputs<'_>> = origins
+        .iter()
+        .map(|&o| nt_models::WindowInputs {
+            target: &x[o.saturating_sub(model.window().unwrap_or(o))..o],
+            hist: Vec::new(),
+            futr: Vec::new(),
+        })
+        .collect();
+    let forecasts = model.forecast_batch(&windows, h).ok()?;
     let (mut model_err, mut rw_err, mut count) = (0.0, 0.0, 0usize);
     for (o, f) in origins.iter().zip(&forecasts) {
         let last = x[o - 1];
@@ -374,7 +384,7 @@ pub(crate) fn register_dir(
         ..RegisterRequest::default()
     };
     // The training run itself, logged before the version it produced becomes visible.
-    let manifest = nt_neural::read_manifest(model_dir)
+    let manifest = nt_models::read_manifest(model_dir)
         .with_context(|| format!("reading the model directory {}", model_dir.display()))?;
     reg.record_event(
         name,

@@ -1,8 +1,11 @@
-//! `nt train`: train a neural model on a file and save it as a model directory.
+//! `nt train`: train a neural model (or fit a classical one) on a file and save it as a model
+//! directory.
 
 use std::cell::RefCell;
 
 use anyhow::{Context, Result};
+use nt_classical::ClassicalOptions;
+use nt_models::NameOptions;
 use nt_neural::{TrainOptions, TrainProgress};
 
 use crate::cli::TrainArgs;
@@ -13,16 +16,37 @@ use crate::settings;
 pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     let series = settings::load_data(&args.data)?;
     let targets = settings::resolve_targets(&series, args.data.target.as_deref())?;
-    let spec = args
-        .flags
-        .spec(&args.model, args.input_size, args.horizon)?;
+    let season = settings::resolve_season(&series, args.season)?;
+    let levels = settings::resolve_levels(&args.level)?;
+    let name_opts = NameOptions {
+        classical: ClassicalOptions {
+            season,
+            input_size: settings::resolve_input_size(
+                args.lags.or(Some(args.input_size)),
+                season,
+                args.horizon,
+            )?,
+            horizon: args.horizon,
+            levels,
+        },
+        neural_input_size: args.input_size,
+    };
+    let spec = args.flags.model_spec(
+        &args.model.to_ascii_lowercase(),
+        args.input_size,
+        args.horizon,
+        &name_opts,
+    )?;
     let opts = TrainOptions {
         out_dir: Some(args.out.clone()),
         resume: args.resume,
         checkpoint_every: Some(args.checkpoint_every).filter(|n| *n > 0),
     };
     let target_refs: Vec<&str> = targets.iter().map(String::as_str).collect();
-    let max_steps = spec.train_config().max_steps as u64;
+    let max_steps = spec
+        .as_neural()
+        .map(|n| n.train_config().max_steps as u64)
+        .unwrap_or(1);
     let bar = progress::bar(max_steps, format!("train {}", spec.name()), args.quiet);
     let bar = RefCell::new(bar);
     let mut on_step = |p: &TrainProgress| {
@@ -34,16 +58,21 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
             .unwrap_or_default();
         bar.set_message(format!("loss {:.4}{val}", p.train_loss));
     };
-    let trained = nt_neural::train(&series, &target_refs, &spec, &opts, &mut on_step)
+    let trained = nt_models::train(&series, &target_refs, &spec, &opts, &mut on_step)
         .with_context(|| format!("training {} on {}", spec.name(), args.data.data.display()))?;
     bar.borrow().finish_and_clear();
 
     if let Some(name) = &args.register {
         let target = &targets[0];
         let mut metrics = std::collections::BTreeMap::new();
-        let val_rows = spec.train_config().val_rows(series.len());
+        // Neural models validate on their held-out tail; a classical fit saw every row, so its
+        // validation score is in-sample and is not recorded as one.
+        let val_rows = spec
+            .as_neural()
+            .map(|n| n.train_config().val_rows(series.len()))
+            .unwrap_or(0);
         if let Some((mae, rw)) =
-            super::registry::validation_mae(&trained.model, &series, target, val_rows)
+            super::registry::validation_mae(&*trained.model, &series, target, val_rows)
         {
             metrics.insert("val_mae".to_string(), mae);
             metrics.insert("rw_mae".to_string(), rw);
@@ -73,23 +102,23 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
             println!("registered {}{skill} in {}", v.reference(), dir.display());
         }
     }
-    let r = &trained.report;
+    let r = trained.report.as_ref();
     let summary = serde_json::json!({
         "tool": "nt",
         "command": "train",
         "model": spec.name(),
         "out": args.out.display().to_string(),
         "targets": targets,
-        "steps": r.steps,
-        "final_train_loss": r.final_train_loss,
-        "best_val_loss": r.best_val_loss,
-        "best_step": r.best_step,
-        "stopped_early": r.stopped_early,
-        "parameters": spec.weight_shapes().iter().map(|(_, s)| s.iter().product::<usize>()).sum::<usize>(),
+        "steps": r.map(|r| r.steps),
+        "final_train_loss": r.map(|r| r.final_train_loss),
+        "best_val_loss": r.and_then(|r| r.best_val_loss),
+        "best_step": r.and_then(|r| r.best_step),
+        "stopped_early": r.map(|r| r.stopped_early),
+        "parameters": trained.model.params(),
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
-    } else {
+    } else if let Some(r) = r {
         println!(
             "trained {} on {} ({} targets) in {} steps: train loss {:.4}{}; saved to {}",
             spec.name(),
@@ -105,6 +134,17 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
                 .unwrap_or_default(),
             args.out.display()
         );
+    } else {
+        println!(
+            "fitted {} on {} (column {}, {} rows); saved to {}",
+            spec.name(),
+            args.data.data.display(),
+            targets[0],
+            series.len(),
+            args.out.display()
+        );
+    }
+    if !args.json {
         println!(
             "next: nt predict --model {} --data {}",
             args.out.display(),

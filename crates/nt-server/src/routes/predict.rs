@@ -69,12 +69,7 @@ pub(crate) fn prepare(
 ) -> Result<Prepared> {
     let f = |s: &str| format!("{prefix}{s}");
     let model = &loaded.model;
-    let exog: Vec<&String> = model
-        .spec()
-        .hist_exog()
-        .iter()
-        .chain(model.spec().futr_exog())
-        .collect();
+    let exog: Vec<&String> = model.hist_exog().iter().chain(model.futr_exog()).collect();
     if !exog.is_empty() {
         return Err(Error::invalid(
             f("history.columns"),
@@ -84,16 +79,17 @@ pub(crate) fn prepare(
             ),
         ));
     }
-    let l = model.input_size();
+    let l = model.min_history();
     let max_len = state.config().max_history.max(l);
+    // A neural model reads its last `window` values; a classical one the whole history.
+    let keep = |values: &[f64]| -> Vec<f64> {
+        let n = model.window().unwrap_or(values.len()).min(values.len());
+        values[values.len() - n..].to_vec()
+    };
     let (windows, columns, len) = match (&history.values, &history.columns) {
         (Some(values), None) => {
             check_values(values, &f("history.values"), l, max_len)?;
-            (
-                vec![values[values.len() - l..].to_vec()],
-                None,
-                values.len(),
-            )
+            (vec![keep(values)], None, values.len())
         }
         (None, Some(cols)) => {
             let targets = model.targets();
@@ -130,7 +126,7 @@ pub(crate) fn prepare(
                     _ => len = Some(values.len()),
                 }
                 check_values(values, &field, l, max_len)?;
-                windows.push(values[values.len() - l..].to_vec());
+                windows.push(keep(values));
             }
             (windows, Some(targets.to_vec()), len.unwrap_or(0))
         }
@@ -147,15 +143,21 @@ pub(crate) fn prepare(
             ))
         }
     };
-    let h_max = model.horizon();
-    let horizon = horizon.unwrap_or(h_max);
+    // Models without a longest horizon (most classical ones) forecast up to `max_history`
+    // steps, 24 unless asked.
+    let (h_max, h_default) = match model.max_horizon() {
+        Some(h) => (h, h),
+        None => (state.config().max_history, 24.min(state.config().max_history)),
+    };
+    let horizon = horizon.unwrap_or(h_default);
     if horizon == 0 || horizon > h_max {
         return Err(Error::invalid(
             f("horizon"),
             format!("the model forecasts 1 to {h_max} steps, {horizon} asked"),
         ));
     }
-    let model_levels = model.quantiles().unwrap_or(&[]);
+    let model_levels = model.quantile_levels();
+    let model_levels = model_levels.as_slice();
     let levels = match quantiles {
         None => model_levels.to_vec(),
         Some(asked) => {
@@ -314,7 +316,7 @@ pub(crate) async fn predict(
         req.quantiles.as_deref(),
         "",
     )?;
-    let rx = loaded.batcher.submit(p.windows.clone(), arriving)?;
+    let rx = loaded.batcher.submit(p.windows.clone(), p.horizon, arriving)?;
     let forecasts = Batcher::wait(rx).await?;
     Ok(Json(respond(&loaded, p, forecasts, "")?))
 }
@@ -383,7 +385,8 @@ pub(crate) async fn predict_batch(
             .iter()
             .flat_map(|&i| prepared[i].windows.iter().cloned())
             .collect();
-        pending.push(l.batcher.submit(windows, None)?);
+        let horizon = idx.iter().map(|&i| prepared[i].horizon).max().unwrap_or(1);
+        pending.push(l.batcher.submit(windows, horizon, None)?);
     }
     let mut per_item: Vec<Option<Vec<Forecast>>> = (0..prepared.len()).map(|_| None).collect();
     for ((_, idx), rx) in groups.iter().zip(pending) {

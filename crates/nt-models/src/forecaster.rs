@@ -1,0 +1,204 @@
+//! The [`Forecaster`] trait: a fitted model of any kind, as the registry, the server, the CLI
+//! and (later) ensembles hold it.
+
+use std::path::Path;
+
+use nt_core::{Forecast, TimeSeries};
+use nt_neural::{ModelMeta, NeuralModel, Precision, WindowInputs};
+
+use crate::{Error, ModelSpec, Result};
+
+/// A fitted model of any kind (classical or neural), object safe and `Send + Sync`, so it is
+/// held as `Arc<dyn Forecaster>`.
+///
+/// Inputs are [`WindowInputs`]: the target's history (oldest first, at least
+/// [`min_history`](Self::min_history) values; a model reads what it needs from the end), each
+/// historic exogenous column over the same rows and each future exogenous column over the same
+/// rows plus the model's whole horizon, in the orders of [`hist_exog`](Self::hist_exog) and
+/// [`futr_exog`](Self::futr_exog).
+///
+/// Guarantees: forecasting never changes the model (no refit per call unless the spec says so);
+/// [`forecast_batch`](Self::forecast_batch) gives every input the bits
+/// [`forecast`](Self::forecast) gives it alone; a model saved with [`save`](Self::save) and
+/// loaded again forecasts the same bits.
+pub trait Forecaster: Send + Sync + std::fmt::Debug {
+    /// The spec it was built from.
+    fn spec(&self) -> ModelSpec;
+
+    /// The model's name (`ets`, `nhits`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Columns it was trained on; the first is what a history's `values` forecast.
+    fn targets(&self) -> &[String];
+
+    /// What it remembers of its training (data fingerprint, rows, metrics, origin).
+    fn meta(&self) -> &ModelMeta;
+
+    /// Fewest history values one forecast needs.
+    fn min_history(&self) -> usize;
+
+    /// History values one forecast reads from the end (`None`: all it is given).
+    fn window(&self) -> Option<usize>;
+
+    /// The longest horizon it forecasts (`None`: any).
+    fn max_horizon(&self) -> Option<usize>;
+
+    /// Historic exogenous columns it reads.
+    fn hist_exog(&self) -> &[String] {
+        &[]
+    }
+
+    /// Future-known exogenous columns it reads (their next H values are part of the input).
+    fn futr_exog(&self) -> &[String] {
+        &[]
+    }
+
+    /// Number of weights or fitted coefficients.
+    fn params(&self) -> usize;
+
+    /// The quantile levels of the bands each forecast carries, ascending (an interval at level
+    /// `c` is the pair of bands `(1 − c)/2` and `(1 + c)/2`).
+    fn quantile_levels(&self) -> Vec<f64>;
+
+    /// Forecasts `horizon` steps after one history.
+    fn forecast(&self, input: &WindowInputs<'_>, horizon: usize) -> Result<Forecast>;
+
+    /// Forecasts `horizon` steps after each history; each answer has the bits
+    /// [`forecast`](Self::forecast) gives alone. One call per input by default.
+    fn forecast_batch(
+        &self,
+        inputs: &[WindowInputs<'_>],
+        horizon: usize,
+    ) -> Result<Vec<Forecast>> {
+        inputs.iter().map(|i| self.forecast(i, horizon)).collect()
+    }
+
+    /// Whether [`forecast_batch`](Self::forecast_batch) is cheaper than one call per input (a
+    /// server gathers requests into batches only for such models).
+    fn batches(&self) -> bool {
+        false
+    }
+
+    /// Writes the model as a directory (`model.json` plus its weights or fitted state),
+    /// atomically file by file.
+    fn save(&self, dir: &Path) -> Result<()>;
+
+    /// Chooses the precision of a plain-Rust CPU path; `false` when the model has none.
+    fn set_precision(&mut self, precision: Precision) -> bool {
+        let _ = precision;
+        false
+    }
+
+    /// The neural model, for a neural one.
+    fn as_neural(&self) -> Option<&NeuralModel> {
+        None
+    }
+
+    /// Forecasts column `column` of `history` (with the exogenous columns the model reads from
+    /// `history` and, for future ones, the first H rows of `future`).
+    fn predict_series(
+        &self,
+        history: &TimeSeries,
+        column: &str,
+        future: Option<&TimeSeries>,
+        horizon: usize,
+    ) -> Result<Forecast> {
+        let target = history.finite_column(column)?;
+        let hist: Vec<&[f64]> = self
+            .hist_exog()
+            .iter()
+            .map(|c| history.finite_column(c))
+            .collect::<nt_core::Result<_>>()?;
+        let futr_names = self.futr_exog();
+        let mut futr_values: Vec<Vec<f64>> = Vec::new();
+        if !futr_names.is_empty() {
+            let h = self.max_horizon().unwrap_or(horizon);
+            let future = future.ok_or_else(|| {
+                Error::invalid(
+                    "future",
+                    format!(
+                        "the model needs the next {h} values of its future exogenous columns ({}); give them as a future table (`nt predict --future FILE`)",
+                        futr_names.join(", ")
+                    ),
+                )
+            })?;
+            check_future(history, future, h)?;
+            for c in futr_names {
+                let mut v = history.finite_column(c)?.to_vec();
+                v.extend_from_slice(&future.finite_column(c)?[..h]);
+                futr_values.push(v);
+            }
+        }
+        let input = WindowInputs {
+            target,
+            hist,
+            futr: futr_values.iter().map(Vec::as_slice).collect(),
+        };
+        self.forecast(&input, horizon)
+    }
+}
+
+/// Checks that `future` starts after `history` ends and has at least `h` rows.
+fn check_future(history: &TimeSeries, future: &TimeSeries, h: usize) -> Result<()> {
+    if future.len() < h {
+        return Err(Error::invalid(
+            "future",
+            format!(
+                "needs at least {h} rows (the model's horizon), got {}",
+                future.len()
+            ),
+        ));
+    }
+    if let (Some(&last), Some(&first)) = (history.timestamps().last(), future.timestamps().first())
+    {
+        if first <= last {
+            return Err(Error::invalid(
+                "future",
+                "its first timestamp must come after the history's last",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a requested horizon against a model's longest one.
+pub(crate) fn check_horizon(horizon: usize, max: Option<usize>) -> Result<()> {
+    if horizon == 0 {
+        return Err(Error::invalid("horizon", "must be at least 1"));
+    }
+    match max {
+        Some(h) if horizon > h => Err(Error::invalid(
+            "horizon",
+            format!("the model forecasts 1 to {h} steps, {horizon} asked"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl nt_core::Predict for dyn Forecaster {
+    /// Forecasts the first training target `history` has (else its only column), with no
+    /// future exogenous table.
+    fn predict(
+        &self,
+        history: &TimeSeries,
+        horizon: nt_core::Horizon,
+    ) -> nt_core::Result<Forecast> {
+        let column = match self.targets().iter().find(|t| history.column(t).is_ok()) {
+            Some(t) => t.clone(),
+            None => match history.column_names().as_slice() {
+                [only] => only.to_string(),
+                names => {
+                    return Err(nt_core::Error::MissingColumn {
+                        name: self.targets().first().cloned().unwrap_or_default(),
+                        available: names.join(", "),
+                    })
+                }
+            },
+        };
+        self.predict_series(history, &column, None, horizon.get())
+            .map_err(|e| match e {
+                Error::Core(c) => c,
+                other => nt_core::Error::model(self.name(), other.to_string()),
+            })
+    }
+}
