@@ -37,12 +37,25 @@ pub(crate) fn code_for(err: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<nt_classical::Error>() {
             return classical_is_bad_input(e);
         }
+        if let Some(e) = cause.downcast_ref::<nt_models::Error>() {
+            return models_is_bad_input(e);
+        }
         false
     });
     if bad_input {
         BAD_INPUT
     } else {
         INTERNAL
+    }
+}
+
+/// Whether a model-crate error is the user's to fix, judged by the crate it comes from.
+fn models_is_bad_input(e: &nt_models::Error) -> bool {
+    match e {
+        nt_models::Error::Core(c) => core_is_bad_input(c),
+        nt_models::Error::Classical(c) => classical_is_bad_input(c),
+        nt_models::Error::Neural(n) => neural_is_bad_input(n),
+        other => other.is_bad_input(),
     }
 }
 
@@ -100,6 +113,7 @@ fn registry_is_bad_input(e: &nt_registry::Error) -> bool {
         ),
         E::Neural(n) => neural_is_bad_input(n),
         E::Core(c) => core_is_bad_input(c),
+        E::Models(m) => models_is_bad_input(m),
         other => other.is_bad_input() || other.is_not_found() || other.is_conflict(),
     }
 }

@@ -104,10 +104,13 @@ impl Error {
     /// True when the caller sent something malformed (HTTP 400, CLI exit 2): invalid input,
     /// wrong dimension, a write to the read-only `models` collection.
     pub fn is_bad_input(&self) -> bool {
-        matches!(
-            self,
-            Error::InvalidInput { .. } | Error::DimensionMismatch { .. } | Error::ReadOnly { .. }
-        )
+        match self {
+            Error::Models(m) => m.is_bad_input(),
+            other => matches!(
+                other,
+                Error::InvalidInput { .. } | Error::DimensionMismatch { .. } | Error::ReadOnly { .. }
+            ),
+        }
     }
 
     /// True for [`Error::AlreadyExists`] (HTTP 409).
