@@ -197,7 +197,9 @@ impl ClassicalSpec {
     pub fn fit_model(&self, train: &TimeSeries, target: &str) -> nt_core::Result<FittedClassical> {
         Ok(match self {
             ClassicalSpec::Naive(c) => FittedClassical::Naive(c.fit(train, target)?),
-            ClassicalSpec::SeasonalNaive(c) => FittedClassical::SeasonalNaive(c.fit(train, target)?),
+            ClassicalSpec::SeasonalNaive(c) => {
+                FittedClassical::SeasonalNaive(c.fit(train, target)?)
+            }
             ClassicalSpec::Drift(c) => FittedClassical::Drift(c.fit(train, target)?),
             ClassicalSpec::Mean(c) => FittedClassical::Mean(c.fit(train, target)?),
             ClassicalSpec::Ets(c) => FittedClassical::Ets(c.fit(train, target)?),

@@ -86,11 +86,17 @@ async fn every_model_trains_saves_loads_registers_serves_and_has_help() {
     let entries = catalog();
     assert!(entries.len() >= 11, "{entries:?}");
     for name in nt_neural::NeuralSpec::NAMES {
-        assert!(entries.iter().any(|e| e.name == *name), "{name} missing from the catalog");
+        assert!(
+            entries.iter().any(|e| e.name == *name),
+            "{name} missing from the catalog"
+        );
     }
     for e in &entries {
         let name = e.name;
-        assert!(help.contains(name), "`nt train --help` does not name {name}");
+        assert!(
+            help.contains(name),
+            "`nt train --help` does not name {name}"
+        );
 
         // Train in process, save, load: the same bits.
         let spec = spec_for(name);
@@ -101,7 +107,11 @@ async fn every_model_trains_saves_loads_registers_serves_and_has_help() {
         };
         let trained = nt_models::train(&series, &["load"], &spec, &opts, &mut |_| {}).unwrap();
         let loaded = load_dir(&dir).unwrap();
-        assert_eq!(loaded.spec(), spec, "{name}: the spec survives the round trip");
+        assert_eq!(
+            loaded.spec(),
+            spec,
+            "{name}: the spec survives the round trip"
+        );
         let a = trained.model.forecast(&window(history), H).unwrap();
         let b = loaded.forecast(&window(history), H).unwrap();
         assert_eq!(a.point_values(), b.point_values(), "{name}: loaded point");
@@ -111,7 +121,11 @@ async fn every_model_trains_saves_loads_registers_serves_and_has_help() {
             let batch = loaded
                 .forecast_batch(&[window(&values[..L]), window(history)], H)
                 .unwrap();
-            assert_eq!(batch[1].point_values(), b.point_values(), "{name}: batched bits");
+            assert_eq!(
+                batch[1].point_values(),
+                b.point_values(),
+                "{name}: batched bits"
+            );
         }
 
         // Through the CLI: train and register.
@@ -141,9 +155,17 @@ async fn every_model_trains_saves_loads_registers_serves_and_has_help() {
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = nt(&args);
-        assert!(o.status.success(), "nt train --model {name}: {}", stderr(&o));
+        assert!(
+            o.status.success(),
+            "nt train --model {name}: {}",
+            stderr(&o)
+        );
         let from_cli = load_dir(&out).unwrap();
-        assert_eq!(from_cli.spec(), spec, "{name}: the CLI builds the same spec");
+        assert_eq!(
+            from_cli.spec(),
+            spec,
+            "{name}: the CLI builds the same spec"
+        );
 
         // From the registry: the same bits as the CLI's directory.
         let reg = Registry::open(&registry_dir).unwrap();

@@ -77,8 +77,14 @@ fn check(model: &str, paper_mse: f64, paper_mae: f64) {
     for seed in 1..=3 {
         let (mae, mse, p) = run(model, seed, dir.path());
         eprintln!("{model} seed {seed}: MAE {mae:.4} MSE {mse:.4} DM p {p:.3}");
-        assert!(mse <= 1.05 * paper_mse, "{model} seed {seed}: MSE {mse} > 1.05 x {paper_mse}");
-        assert!(mae <= 1.05 * paper_mae, "{model} seed {seed}: MAE {mae} > 1.05 x {paper_mae}");
+        assert!(
+            mse <= 1.05 * paper_mse,
+            "{model} seed {seed}: MSE {mse} > 1.05 x {paper_mse}"
+        );
+        assert!(
+            mae <= 1.05 * paper_mae,
+            "{model} seed {seed}: MAE {mae} > 1.05 x {paper_mae}"
+        );
         assert!(p < 0.05, "{model} seed {seed}: DM p {p} is not significant");
     }
 }

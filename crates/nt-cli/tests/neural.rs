@@ -300,7 +300,7 @@ fn future_exogenous_column_through_train_and_predict() {
     json(&nt(&args));
     let spec: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
-    assert_eq!(spec["spec"]["config"]["futr_exog_list"][0], "promo");
+    assert_eq!(spec["spec"]["futr_exog_list"][0], "promo");
 
     let predict = |extra: &[&str]| {
         let mut a = vec![

@@ -109,6 +109,9 @@ impl Forecaster for ClassicalModel {
             .levels()
             .iter()
             .flat_map(|c| [(1.0 - c) / 2.0, (1.0 + c) / 2.0])
+            // Rounded to 1e-9, so level 0.8 is advertised as 0.1 and 0.9, not 0.09999999999999998
+            // (bands are looked up with a 1e-9 tolerance).
+            .map(|q| (q * 1e9).round() / 1e9)
             .collect();
         q.sort_by(f64::total_cmp);
         q.dedup_by(|a, b| (*a - *b).abs() < 1e-12);

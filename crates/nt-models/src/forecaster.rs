@@ -65,11 +65,7 @@ pub trait Forecaster: Send + Sync + std::fmt::Debug {
 
     /// Forecasts `horizon` steps after each history; each answer has the bits
     /// [`forecast`](Self::forecast) gives alone. One call per input by default.
-    fn forecast_batch(
-        &self,
-        inputs: &[WindowInputs<'_>],
-        horizon: usize,
-    ) -> Result<Vec<Forecast>> {
+    fn forecast_batch(&self, inputs: &[WindowInputs<'_>], horizon: usize) -> Result<Vec<Forecast>> {
         inputs.iter().map(|i| self.forecast(i, horizon)).collect()
     }
 

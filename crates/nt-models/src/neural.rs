@@ -61,11 +61,7 @@ impl Forecaster for NeuralModel {
     /// The windows' ends go through one `forecast_inputs` call: the plain-Rust CPU path gives
     /// each the bits it gets alone; without one (GPU, exogenous NHITS) the answers can differ
     /// from single ones in the last bits, so a server batches only models with a fast path.
-    fn forecast_batch(
-        &self,
-        inputs: &[WindowInputs<'_>],
-        horizon: usize,
-    ) -> Result<Vec<Forecast>> {
+    fn forecast_batch(&self, inputs: &[WindowInputs<'_>], horizon: usize) -> Result<Vec<Forecast>> {
         check_horizon(horizon, Some(NeuralModel::horizon(self)))?;
         let (l, h) = (self.input_size(), NeuralModel::horizon(self));
         let hist_names = NeuralModel::spec(self).hist_exog();

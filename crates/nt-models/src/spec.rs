@@ -216,10 +216,17 @@ mod tests {
 
     #[test]
     fn unknown_names_and_fields_say_what_is_known() {
-        let e = ModelSpec::from_name("lstmx", 12, &opts()).unwrap_err().to_string();
-        assert!(e.contains("lstmx") && e.contains("dlinear") && e.contains("ets"), "{e}");
+        let e = ModelSpec::from_name("lstmx", 12, &opts())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("lstmx") && e.contains("dlinear") && e.contains("ets"),
+            "{e}"
+        );
         let bad = serde_json::json!({"model": "dlinear", "moving_avg": 5});
-        let e = serde_json::from_value::<ModelSpec>(bad).unwrap_err().to_string();
+        let e = serde_json::from_value::<ModelSpec>(bad)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("moving_avg"), "{e}");
     }
 }

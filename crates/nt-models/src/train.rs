@@ -66,7 +66,8 @@ impl FitDyn for ModelSpec {
         match self {
             ModelSpec::Classical(c) => ClassicalSpec::fit_boxed(c, train, target),
             ModelSpec::Neural(n) => {
-                let t = nt_neural::train(train, &[target], n, &TrainOptions::default(), &mut |_| {})?;
+                let t =
+                    nt_neural::train(train, &[target], n, &TrainOptions::default(), &mut |_| {})?;
                 Ok(Box::new(t.model))
             }
         }

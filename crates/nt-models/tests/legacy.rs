@@ -23,7 +23,10 @@ fn a_format_1_model_directory_loads_and_predicts_the_same_bits() {
     assert_eq!(manifest.format_version, 1);
     assert!(matches!(manifest.spec, ModelSpec::Neural(_)));
     let model = load_dir(&fixture("model-v1")).unwrap();
-    assert_eq!((model.name(), model.min_history(), model.max_horizon()), ("nhits", 24, Some(6)));
+    assert_eq!(
+        (model.name(), model.min_history(), model.max_horizon()),
+        ("nhits", 24, Some(6))
+    );
     let series = nt_data::load(&fixture("series.csv"), &nt_data::LoadOptions::default()).unwrap();
     let f = (*model).predict(&series, Horizon::new(6).unwrap()).unwrap();
     let expected: Vec<f64> =

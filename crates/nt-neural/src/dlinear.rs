@@ -12,7 +12,7 @@ use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::arch::dense::AffineWindow;
-use crate::arch::{ArchFeatures, Architecture, FastForward, Family, Network, WeightSpec};
+use crate::arch::{ArchFeatures, Architecture, Family, FastForward, Network, WeightSpec};
 use crate::config::{ScalerType, TrainConfig};
 use crate::{Error, Result};
 
@@ -29,7 +29,9 @@ pub fn linear_train_defaults() -> TrainConfig {
     }
 }
 
-fn train_defaults<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<TrainConfig, D::Error> {
+fn train_defaults<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<TrainConfig, D::Error> {
     crate::arch::train_over(d, linear_train_defaults())
 }
 
@@ -256,7 +258,10 @@ mod tests {
         assert!(bad.validate_architecture().is_err());
         // A partial `train` keeps DLinear's own defaults for the fields it omits.
         let c: DLinearConfig = serde_json::from_str(r#"{"train": {"max_steps": 7}}"#).unwrap();
-        assert_eq!((c.train.max_steps, c.train.lr, c.train.num_lr_decays), (7, 1e-4, 0));
+        assert_eq!(
+            (c.train.max_steps, c.train.lr, c.train.num_lr_decays),
+            (7, 1e-4, 0)
+        );
         assert!(serde_json::from_str::<DLinearConfig>(r#"{"moving_avg": 5}"#).is_err());
     }
 }

@@ -3,8 +3,8 @@
 pub mod arch;
 pub mod checkpoint;
 pub mod config;
-mod error;
 pub mod dlinear;
+mod error;
 mod fast;
 pub mod losses;
 mod model;
@@ -18,15 +18,14 @@ pub mod scalers;
 mod trainer;
 
 pub use arch::{
-    ArchFeatures, Architecture, CatalogEntry, FastForward, Family, Init, Network, NeuralSpec,
+    ArchFeatures, Architecture, CatalogEntry, Family, FastForward, Init, Network, NeuralSpec,
     Preset, WeightSpec,
 };
 pub use checkpoint::{load, read_manifest, ModelManifest};
-pub use dlinear::{DLinear, DLinearConfig};
-pub use nlinear::{NLinear, NLinearConfig};
 pub use config::{
     Activation, Interpolation, Loss, NhitsConfig, Optimizer, Pooling, ScalerType, TrainConfig,
 };
+pub use dlinear::{DLinear, DLinearConfig};
 pub use error::{Error, Result};
 pub use fast::Precision;
 pub use model::{
@@ -35,4 +34,5 @@ pub use model::{
 };
 pub use nbeats::{nbeats_block, NBeats, NBeatsBlock, NBeatsConfig, StackType, TrendBasis};
 pub use nhits::{nhits_block, ExogBatch, Nhits, NhitsBlock};
+pub use nlinear::{NLinear, NLinearConfig};
 pub use trainer::{LogRecord, TrainProgress, TrainReport};

@@ -10,9 +10,9 @@ use candle_nn::{VarBuilder, VarMap};
 use nt_core::{Fit, Forecast, Horizon, Predict, TimeSeries};
 use serde::{Deserialize, Serialize};
 
+use crate::arch::{FastForward, Network, NeuralSpec};
 use crate::checkpoint::{self, TrainingCheckpoint};
 use crate::config::{Loss, NhitsConfig};
-use crate::arch::{FastForward, Network, NeuralSpec};
 use crate::fast::Precision;
 use crate::nbeats::NBeatsConfig;
 use crate::rng::Rng;

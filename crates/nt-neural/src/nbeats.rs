@@ -543,7 +543,8 @@ impl crate::arch::Architecture for NBeatsConfig {
     fn presets() -> Vec<crate::arch::Preset<Self>> {
         vec![crate::arch::Preset {
             name: "nbeats-interpretable",
-            summary: "N-BEATS, interpretable: a polynomial trend stack and a Fourier seasonality stack",
+            summary:
+                "N-BEATS, interpretable: a polynomial trend stack and a Fourier seasonality stack",
             build: NBeatsConfig::interpretable,
         }]
     }

@@ -7,12 +7,14 @@ use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::arch::dense::AffineWindow;
-use crate::arch::{ArchFeatures, Architecture, FastForward, Family, Network, WeightSpec};
+use crate::arch::{ArchFeatures, Architecture, Family, FastForward, Network, WeightSpec};
 use crate::config::TrainConfig;
 use crate::dlinear::{linear_train_defaults, named};
 use crate::{Error, Result};
 
-fn train_defaults<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<TrainConfig, D::Error> {
+fn train_defaults<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<TrainConfig, D::Error> {
     crate::arch::train_over(d, linear_train_defaults())
 }
 
@@ -113,11 +115,7 @@ impl Architecture for NLinearConfig {
     fn build(&self, n_outputs: usize, vb: VarBuilder) -> Result<Box<dyn Network>> {
         self.validate_architecture()?;
         Ok(Box::new(NLinear {
-            linear: candle_nn::linear(
-                self.input_size,
-                self.horizon * n_outputs,
-                vb.pp("linear"),
-            )?,
+            linear: candle_nn::linear(self.input_size, self.horizon * n_outputs, vb.pp("linear"))?,
             input_size: self.input_size,
             horizon: self.horizon,
             n_outputs,

@@ -44,7 +44,10 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 fn check_forward(case: &str) {
     let spec = spec(case);
     let model = import_neuralforecast(&fixture(&format!("{case}.safetensors")), &spec).unwrap();
-    assert!(model.has_fast_path(), "{case}: linear models have a CPU path");
+    assert!(
+        model.has_fast_path(),
+        "{case}: linear models have a CPU path"
+    );
     let io = load(fixture(&format!("{case}_io.safetensors")));
     let (input, expected) = (&io["input"], &io["output"]);
     let candle = model.network().forward(input).unwrap();
@@ -71,7 +74,10 @@ fn check_forward(case: &str) {
             };
             for t in 0..h {
                 let d = (got[t] - f64::from(want[i][t][k])).abs();
-                assert!(d < 1e-5, "{case}: window {i} step {t} output {k}: off by {d}");
+                assert!(
+                    d < 1e-5,
+                    "{case}: window {i} step {t} output {k}: off by {d}"
+                );
             }
         }
     }
@@ -134,14 +140,20 @@ fn check_training(case: &str) {
             nt_neural::losses::loss(&nt_neural::Loss::Mae, &net.forward(x).unwrap(), y, &mask)
                 .unwrap();
         let l: f32 = loss.to_scalar().unwrap();
-        assert!((l - torch_loss).abs() < 1e-5, "{case} step {step}: loss {l} vs {torch_loss}");
+        assert!(
+            (l - torch_loss).abs() < 1e-5,
+            "{case} step {step}: loss {l} vs {torch_loss}"
+        );
         let grads = loss.backward().unwrap();
         for (name, var) in &vars {
             let ours = grads.get(var.as_tensor()).unwrap();
             let theirs = &io[&format!("grad{step}.{name}")];
             let tol = 1e-5 + 1e-3 * f64::from(max_abs_diff(theirs, &theirs.zeros_like().unwrap()));
             let diff = f64::from(max_abs_diff(ours, theirs));
-            assert!(diff < tol, "{case} step {step}: gradient of {name} off by {diff}");
+            assert!(
+                diff < tol,
+                "{case} step {step}: gradient of {name} off by {diff}"
+            );
         }
     }
 }
@@ -161,7 +173,10 @@ fn an_unknown_tensor_of_the_architecture_is_refused() {
     // A state_dict with an extra `linear_trend.*` tensor is not this architecture.
     let dir = tempfile::tempdir().unwrap();
     let mut w = load(fixture("dlinear_small.safetensors"));
-    w.insert("linear_trend.extra".into(), Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap());
+    w.insert(
+        "linear_trend.extra".into(),
+        Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap(),
+    );
     let path = dir.path().join("w.safetensors");
     candle_core::safetensors::save(&w, &path).unwrap();
     let err = import_neuralforecast(&path, &spec("dlinear_small")).unwrap_err();

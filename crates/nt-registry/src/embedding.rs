@@ -24,12 +24,30 @@ pub const EMBEDDING_VERSION: u32 = 2;
 
 /// `(name, definition)` of each embedding component, by index.
 pub const COMPONENTS: [(&str, &str); EMBEDDING_DIM] = [
-    ("family_statistical", "1 for a statistical model (naive, ETS, MSTL, ...), else 0"),
-    ("family_linear", "1 for a linear model (DLinear, NLinear, elastic net), else 0"),
-    ("family_mlp", "1 for an MLP-block network (NHITS, N-BEATS), else 0"),
-    ("family_convolutional", "1 for a convolutional network (TCN), else 0"),
-    ("family_recurrent", "1 for a recurrent network (LSTM, GRU, DeepAR), else 0"),
-    ("family_attention", "1 for an attention network (PatchTST, Transformers), else 0"),
+    (
+        "family_statistical",
+        "1 for a statistical model (naive, ETS, MSTL, ...), else 0",
+    ),
+    (
+        "family_linear",
+        "1 for a linear model (DLinear, NLinear, elastic net), else 0",
+    ),
+    (
+        "family_mlp",
+        "1 for an MLP-block network (NHITS, N-BEATS), else 0",
+    ),
+    (
+        "family_convolutional",
+        "1 for a convolutional network (TCN), else 0",
+    ),
+    (
+        "family_recurrent",
+        "1 for a recurrent network (LSTM, GRU, DeepAR), else 0",
+    ),
+    (
+        "family_attention",
+        "1 for an attention network (PatchTST, Transformers), else 0",
+    ),
     ("log_input_size", "ln(1+L) / ln(1025), L = input window"),
     ("log_horizon", "ln(1+H) / ln(1025), H = horizon"),
     ("input_horizon_ratio", "clamp(ln(L/H) / ln(32), -1, 1)"),

@@ -108,7 +108,9 @@ impl Error {
             Error::Models(m) => m.is_bad_input(),
             other => matches!(
                 other,
-                Error::InvalidInput { .. } | Error::DimensionMismatch { .. } | Error::ReadOnly { .. }
+                Error::InvalidInput { .. }
+                    | Error::DimensionMismatch { .. }
+                    | Error::ReadOnly { .. }
             ),
         }
     }

@@ -27,6 +27,14 @@ pub struct History {
     /// forecast's timestamps (continuing the last step).
     #[serde(default)]
     pub timestamps: Option<Vec<i64>>,
+    /// For models with exogenous inputs: each exogenous column the model reads (historic and
+    /// future-known ones) over the same rows as the history, oldest first.
+    #[serde(default)]
+    pub exog: Option<BTreeMap<String, Vec<f64>>>,
+    /// For models with future-known exogenous columns: each such column's values over the rows
+    /// after the history, at least the model's horizon of them.
+    #[serde(default)]
+    pub future: Option<BTreeMap<String, Vec<f64>>>,
 }
 
 /// `POST /v1/models/{name}/predict`.

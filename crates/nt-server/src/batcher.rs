@@ -51,9 +51,37 @@ pub struct BatchConfig {
 /// The forecasts of one job, in its windows' order, each over at least the job's horizon.
 pub(crate) type JobResult = Result<Vec<Forecast>>;
 
+/// One history as a request carries it: the target's values and, for models with exogenous
+/// inputs, each historic column over the same rows and each future column over those rows plus
+/// the model's horizon (in the model's column order).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct OwnedInputs {
+    pub(crate) target: Vec<f64>,
+    pub(crate) hist: Vec<Vec<f64>>,
+    pub(crate) futr: Vec<Vec<f64>>,
+}
+
+impl OwnedInputs {
+    /// Only a target history.
+    pub(crate) fn target(values: Vec<f64>) -> Self {
+        Self {
+            target: values,
+            ..Self::default()
+        }
+    }
+
+    fn view(&self) -> WindowInputs<'_> {
+        WindowInputs {
+            target: &self.target,
+            hist: self.hist.iter().map(Vec::as_slice).collect(),
+            futr: self.futr.iter().map(Vec::as_slice).collect(),
+        }
+    }
+}
+
 /// Windows of one request, waiting for their forecasts.
 struct Job {
-    windows: Vec<Vec<f64>>,
+    windows: Vec<OwnedInputs>,
     horizon: usize,
     reply: oneshot::Sender<JobResult>,
 }
@@ -117,7 +145,7 @@ impl Batcher {
     /// forecast at least `horizon` steps; the receiver yields their forecasts.
     pub(crate) fn submit(
         &self,
-        windows: Vec<Vec<f64>>,
+        windows: Vec<OwnedInputs>,
         horizon: usize,
         arriving: Option<ArrivingGuard>,
     ) -> Result<oneshot::Receiver<JobResult>> {
@@ -231,21 +259,27 @@ fn compute(
     jobs: &[Job],
 ) -> Result<Vec<Forecast>> {
     if model.batches() {
-        let windows: Vec<&[f64]> = jobs
+        let windows: Vec<WindowInputs<'_>> = jobs
             .iter()
-            .flat_map(|j| j.windows.iter().map(Vec::as_slice))
+            .flat_map(|j| j.windows.iter().map(OwnedInputs::view))
             .collect();
         let h = jobs.iter().map(|j| j.horizon).max().unwrap_or(1);
         return forecast_on(model, cfg, Some(pool), &windows, h);
     }
     let mut out = Vec::new();
     for j in jobs {
-        let windows: Vec<&[f64]> = j.windows.iter().map(Vec::as_slice).collect();
+        let windows: Vec<WindowInputs<'_>> = j.windows.iter().map(OwnedInputs::view).collect();
         let per_window = BatchConfig {
             path: ComputePath::PerWindow,
             ..cfg
         };
-        out.extend(forecast_on(model, per_window, Some(pool), &windows, j.horizon)?);
+        out.extend(forecast_on(
+            model,
+            per_window,
+            Some(pool),
+            &windows,
+            j.horizon,
+        )?);
     }
     Ok(out)
 }
@@ -259,15 +293,15 @@ pub fn forecast(
     windows: &[&[f64]],
     horizon: usize,
 ) -> Result<Vec<Forecast>> {
-    forecast_on(model, cfg, None, windows, horizon)
-}
-
-fn inputs(w: &[f64]) -> WindowInputs<'_> {
-    WindowInputs {
-        target: w,
-        hist: Vec::new(),
-        futr: Vec::new(),
-    }
+    let inputs: Vec<WindowInputs<'_>> = windows
+        .iter()
+        .map(|w| WindowInputs {
+            target: w,
+            hist: Vec::new(),
+            futr: Vec::new(),
+        })
+        .collect();
+    forecast_on(model, cfg, None, &inputs, horizon)
 }
 
 /// [`forecast`], with [`ComputePath::PerWindow`] batches spread over `pool`'s threads.
@@ -275,13 +309,13 @@ fn forecast_on(
     model: &dyn Forecaster,
     cfg: BatchConfig,
     pool: Option<&rayon::ThreadPool>,
-    windows: &[&[f64]],
+    windows: &[WindowInputs<'_>],
     horizon: usize,
 ) -> Result<Vec<Forecast>> {
     let h = model.max_horizon().unwrap_or(horizon);
     match cfg.path {
         ComputePath::PerWindow => {
-            let one = |w: &[f64]| -> Result<Forecast> { Ok(model.forecast(&inputs(w), h)?) };
+            let one = |w: &WindowInputs<'_>| -> Result<Forecast> { Ok(model.forecast(w, h)?) };
             match pool {
                 Some(pool) if windows.len() > 1 && pool.current_num_threads() > 1 => {
                     use rayon::prelude::*;
@@ -291,8 +325,7 @@ fn forecast_on(
             }
         }
         ComputePath::Batched => {
-            let all: Vec<WindowInputs<'_>> = windows.iter().map(|w| inputs(w)).collect();
-            let run = || model.forecast_batch(&all, h).map_err(Error::from);
+            let run = || model.forecast_batch(windows, h).map_err(Error::from);
             match pool {
                 Some(pool) => pool.install(run),
                 None => run(),

@@ -70,7 +70,10 @@ mod tests {
         let x: Vec<f32> = (0..5 * 7).map(|i| (i as f32 * 0.11).cos() + 3.0).collect();
         let batch = map.forward_batch(&x, 5);
         for i in 0..5 {
-            assert_eq!(&batch[i * 3..i * 3 + 3], &map.forward_batch(&x[i * 7..i * 7 + 7], 1)[..]);
+            assert_eq!(
+                &batch[i * 3..i * 3 + 3],
+                &map.forward_batch(&x[i * 7..i * 7 + 7], 1)[..]
+            );
         }
         // y = W (x - last) + b + last, by hand for the first output of the first window.
         let last = x[6];

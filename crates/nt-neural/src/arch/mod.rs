@@ -321,7 +321,11 @@ pub(crate) fn train_over<'de, D: serde::Deserializer<'de>>(
     let mut base = serde_json::to_value(defaults).map_err(D::Error::custom)?;
     match (&mut base, given) {
         (serde_json::Value::Object(base), serde_json::Value::Object(given)) => base.extend(given),
-        (_, other) => return Err(D::Error::custom(format!("`train` must be an object, got {other}"))),
+        (_, other) => {
+            return Err(D::Error::custom(format!(
+                "`train` must be an object, got {other}"
+            )))
+        }
     }
     serde_json::from_value(base).map_err(D::Error::custom)
 }

@@ -6,7 +6,7 @@ use candle_core::Tensor;
 use candle_nn::VarBuilder;
 use serde_json::Value;
 
-use super::{ArchFeatures, Architecture, FastForward, Family, Network, NeuralSpec, WeightSpec};
+use super::{ArchFeatures, Architecture, Family, FastForward, Network, NeuralSpec, WeightSpec};
 use crate::config::TrainConfig;
 use crate::{Error, Result};
 

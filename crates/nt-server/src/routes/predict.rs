@@ -11,7 +11,7 @@ use nt_core::Forecast;
 use crate::api::{
     BatchRequest, BatchResponse, ColumnForecast, History, JsonBody, PredictRequest, PredictResponse,
 };
-use crate::batcher::{ArrivingGuard, Batcher};
+use crate::batcher::{ArrivingGuard, Batcher, OwnedInputs};
 use crate::error::{ApiError, Error, Result};
 use crate::state::{AppState, Loaded};
 
@@ -19,7 +19,7 @@ use crate::state::{AppState, Loaded};
 /// and how to shape the answer.
 #[derive(Debug)]
 pub(crate) struct Prepared {
-    windows: Vec<Vec<f64>>,
+    windows: Vec<OwnedInputs>,
     /// Column names of the windows when the history came as columns.
     columns: Option<Vec<String>>,
     horizon: usize,
@@ -69,16 +69,6 @@ pub(crate) fn prepare(
 ) -> Result<Prepared> {
     let f = |s: &str| format!("{prefix}{s}");
     let model = &loaded.model;
-    let exog: Vec<&String> = model.hist_exog().iter().chain(model.futr_exog()).collect();
-    if !exog.is_empty() {
-        return Err(Error::invalid(
-            f("history.columns"),
-            format!(
-                "model `{}` reads exogenous columns {exog:?}, which this server does not accept yet",
-                loaded.info.name
-            ),
-        ));
-    }
     let l = model.min_history();
     let max_len = state.config().max_history.max(l);
     // A neural model reads its last `window` values; a classical one the whole history.
@@ -147,7 +137,10 @@ pub(crate) fn prepare(
     // steps, 24 unless asked.
     let (h_max, h_default) = match model.max_horizon() {
         Some(h) => (h, h),
-        None => (state.config().max_history, 24.min(state.config().max_history)),
+        None => (
+            state.config().max_history,
+            24.min(state.config().max_history),
+        ),
     };
     let horizon = horizon.unwrap_or(h_default);
     if horizon == 0 || horizon > h_max {
@@ -180,6 +173,7 @@ pub(crate) fn prepare(
             out
         }
     };
+    let windows = with_exog(model.as_ref(), history, windows, len, &f)?;
     let timestamps = match &history.timestamps {
         None => None,
         Some(ts) => Some(future_timestamps(
@@ -196,6 +190,113 @@ pub(crate) fn prepare(
         levels,
         timestamps,
     })
+}
+
+/// Adds the exogenous columns a model reads to each target window: historic and future columns
+/// over the history rows (`history.exog`, the same `len` rows, the model's window of them) and
+/// the future columns' next H values (`history.future`). 422 names a missing, unknown or
+/// misshapen column.
+fn with_exog(
+    model: &dyn nt_models::Forecaster,
+    history: &History,
+    targets: Vec<Vec<f64>>,
+    len: usize,
+    f: &dyn Fn(&str) -> String,
+) -> Result<Vec<OwnedInputs>> {
+    let (hist_names, futr_names) = (model.hist_exog(), model.futr_exog());
+    if hist_names.is_empty() && futr_names.is_empty() {
+        if let Some(extra) = history
+            .exog
+            .iter()
+            .chain(&history.future)
+            .flat_map(|m| m.keys())
+            .next()
+        {
+            return Err(Error::invalid(
+                f(&format!("history.exog.{extra}")),
+                "the model reads no exogenous columns",
+            ));
+        }
+        return Ok(targets.into_iter().map(OwnedInputs::target).collect());
+    }
+    let empty = BTreeMap::new();
+    let exog = history.exog.as_ref().unwrap_or(&empty);
+    let future = history.future.as_ref().unwrap_or(&empty);
+    let known = |c: &String| hist_names.contains(c) || futr_names.contains(c);
+    if let Some(extra) = exog.keys().find(|c| !known(c)) {
+        return Err(Error::invalid(
+            f(&format!("history.exog.{extra}")),
+            format!(
+                "not an exogenous column of the model (historic: {}; future: {})",
+                hist_names.join(", "),
+                futr_names.join(", ")
+            ),
+        ));
+    }
+    if let Some(extra) = future.keys().find(|c| !futr_names.contains(c)) {
+        return Err(Error::invalid(
+            f(&format!("history.future.{extra}")),
+            format!(
+                "not a future column of the model ({})",
+                futr_names.join(", ")
+            ),
+        ));
+    }
+    let window = model.window().unwrap_or(len).min(len);
+    let column = |name: &String| -> Result<Vec<f64>> {
+        let field = f(&format!("history.exog.{name}"));
+        let values = exog.get(name).ok_or_else(|| {
+            Error::invalid(
+                field.clone(),
+                format!(
+                    "missing: the model reads this exogenous column over the {len} history rows"
+                ),
+            )
+        })?;
+        if values.len() != len {
+            return Err(Error::invalid(
+                field,
+                format!("has {} values, the history {len}", values.len()),
+            ));
+        }
+        check_values(values, &field, 0, usize::MAX)?;
+        Ok(values[len - window..].to_vec())
+    };
+    let hist: Vec<Vec<f64>> = hist_names.iter().map(column).collect::<Result<_>>()?;
+    let h = model.max_horizon().unwrap_or(0);
+    let futr: Vec<Vec<f64>> = futr_names
+        .iter()
+        .map(|name| {
+            let mut v = column(name)?;
+            let field = f(&format!("history.future.{name}"));
+            let next = future.get(name).ok_or_else(|| {
+                Error::invalid(
+                    field.clone(),
+                    format!("missing: the model needs this column's next {h} values"),
+                )
+            })?;
+            if next.len() < h {
+                return Err(Error::invalid(
+                    field,
+                    format!(
+                        "needs at least {h} values (the model's horizon), got {}",
+                        next.len()
+                    ),
+                ));
+            }
+            check_values(&next[..h], &field, 0, usize::MAX)?;
+            v.extend_from_slice(&next[..h]);
+            Ok(v)
+        })
+        .collect::<Result<_>>()?;
+    Ok(targets
+        .into_iter()
+        .map(|target| OwnedInputs {
+            target,
+            hist: hist.clone(),
+            futr: futr.clone(),
+        })
+        .collect())
 }
 
 /// The `horizon` timestamps after `ts` (which must have `len` strictly increasing entries),
@@ -316,7 +417,9 @@ pub(crate) async fn predict(
         req.quantiles.as_deref(),
         "",
     )?;
-    let rx = loaded.batcher.submit(p.windows.clone(), p.horizon, arriving)?;
+    let rx = loaded
+        .batcher
+        .submit(p.windows.clone(), p.horizon, arriving)?;
     let forecasts = Batcher::wait(rx).await?;
     Ok(Json(respond(&loaded, p, forecasts, "")?))
 }
@@ -381,7 +484,7 @@ pub(crate) async fn predict_batch(
     }
     let mut pending = Vec::with_capacity(groups.len());
     for (l, idx) in &groups {
-        let windows: Vec<Vec<f64>> = idx
+        let windows: Vec<OwnedInputs> = idx
             .iter()
             .flat_map(|&i| prepared[i].windows.iter().cloned())
             .collect();

@@ -105,7 +105,9 @@ pub async fn fixture(config: ServerConfig) -> (Arc<MemoryStore>, AppState) {
     let store = Arc::new(MemoryStore::new());
     store.add("m", &tiny_model(1), "production").unwrap();
     store.add("m", &tiny_model(2), "staging").unwrap();
-    store.add("q", &tiny_quantile_model(), "production").unwrap();
+    store
+        .add("q", &tiny_quantile_model(), "production")
+        .unwrap();
     let state = AppState::new(store.clone(), config).unwrap();
     state.refresh().await.unwrap();
     (store, state)
