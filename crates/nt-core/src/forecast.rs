@@ -1,4 +1,4 @@
-//! `Forecast`: a point path and optional quantile bands.
+//! `Forecast`: a point path, optional quantile bands and optional sample paths.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,15 +14,19 @@ pub struct QuantileBand {
 }
 
 /// What a model predicts for the steps after a history: a point path and, when the model defines
-/// them, quantile bands.
+/// them, quantile bands and sample paths (joint draws of the whole horizon, as a probabilistic
+/// model such as DeepAR produces them).
 ///
-/// Guarantees (checked by [`Forecast::new`] and [`Forecast::with_quantile`]): every band has one
-/// value per point; levels are strictly inside (0, 1), unique, and kept in ascending order.
+/// Guarantees (checked by [`Forecast::new`], [`Forecast::with_quantile`] and
+/// [`Forecast::with_paths`]): every band and every path has one value per point; levels are
+/// strictly inside (0, 1), unique, and kept in ascending order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Forecast {
     point: Vec<f64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     quantiles: Vec<QuantileBand>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    paths: Vec<Vec<f64>>,
 }
 
 impl Forecast {
@@ -31,7 +35,26 @@ impl Forecast {
         Self {
             point,
             quantiles: Vec::new(),
+            paths: Vec::new(),
         }
+    }
+
+    /// Adds sample paths: each a draw of the whole horizon, one value per point.
+    pub fn with_paths(mut self, paths: Vec<Vec<f64>>) -> Result<Self> {
+        if let Some(bad) = paths.iter().find(|p| p.len() != self.point.len()) {
+            return Err(Error::LengthMismatch {
+                what: "sample path against the point forecast".into(),
+                expected: self.point.len(),
+                got: bad.len(),
+            });
+        }
+        self.paths = paths;
+        Ok(self)
+    }
+
+    /// The sample paths (empty unless the model draws them).
+    pub fn paths(&self) -> &[Vec<f64>] {
+        &self.paths
     }
 
     /// A point forecast with quantile bands (in any order; they are sorted).
@@ -134,6 +157,9 @@ impl Forecast {
         for band in &mut self.quantiles {
             band.values.iter_mut().for_each(|v| *v = f(*v));
         }
+        for path in &mut self.paths {
+            path.iter_mut().for_each(|v| *v = f(*v));
+        }
         self
     }
 }
@@ -141,6 +167,22 @@ impl Forecast {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sample_paths_have_one_value_per_step_and_map_with_the_point() {
+        let f = Forecast::point(vec![1.0, 2.0]);
+        assert!(f.clone().with_paths(vec![vec![1.0]]).is_err());
+        let f = f
+            .with_paths(vec![vec![0.5, 1.5], vec![1.5, 2.5]])
+            .unwrap()
+            .map_values(|v| v * 2.0);
+        assert_eq!(f.paths(), &[vec![1.0, 3.0], vec![3.0, 5.0]]);
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(serde_json::from_str::<Forecast>(&json).unwrap(), f);
+        // Forecasts without paths serialize as before.
+        let plain = serde_json::to_string(&Forecast::point(vec![1.0])).unwrap();
+        assert!(!plain.contains("paths"), "{plain}");
+    }
 
     #[test]
     fn bands_are_sorted_checked_and_paired() {

@@ -4,6 +4,7 @@ mod error;
 mod forecast;
 mod horizon;
 pub mod metrics;
+pub mod persist;
 mod series;
 mod traits;
 

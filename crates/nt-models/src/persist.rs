@@ -56,7 +56,7 @@ pub(crate) fn write_model_dir(
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         crate_version: env!("CARGO_PKG_VERSION").into(),
-        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        created_at: nt_core::persist::now_rfc3339(),
         spec: spec.clone(),
         targets: targets.to_vec(),
         meta: meta.clone(),

@@ -8,7 +8,6 @@
 //! (kill -9 included) leaves either the old file or the new one.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
@@ -61,27 +60,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename,
-/// then fsync of the directory.
+/// Writes `bytes` to `path` atomically ([`nt_core::persist::write_atomic`]: a temporary file in
+/// the same directory, fsync, rename, then fsync of the directory).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-    // Persist the rename itself; directories cannot be opened for sync on every platform.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    nt_core::persist::write_atomic(path, bytes).map_err(|e| Error::io(path, e))
 }
 
 fn serialize_tensors(tensors: &[(String, Tensor)]) -> Result<Vec<u8>> {
@@ -97,9 +79,7 @@ fn serialize_tensors(tensors: &[(String, Tensor)]) -> Result<Vec<u8>> {
     })
 }
 
-fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+use nt_core::persist::now_rfc3339;
 
 /// Saves `model` into `dir` (created if needed): weights first, then `model.json`, each atomically.
 pub(crate) fn save_model(dir: &Path, model: &NeuralModel) -> Result<()> {

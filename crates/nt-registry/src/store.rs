@@ -15,9 +15,8 @@
 //! partial version.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -75,11 +74,7 @@ pub struct Registry {
     pub(crate) collection_cache: Mutex<HashMap<String, Arc<CollectionIndex>>>,
 }
 
-pub(crate) fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+pub(crate) use nt_core::persist::now_rfc3339;
 
 pub(crate) fn f32s_to_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
@@ -95,26 +90,9 @@ fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Writes `bytes` to `path` through a unique temporary file in the same directory: write,
-/// fsync, rename, directory fsync. Readers see the old file, no file, or the whole new one.
+/// Writes `bytes` to `path` atomically and durably ([`nt_core::persist::write_atomic`]).
 fn write_durable(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".tmp-{}-{}-{}",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-    ));
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    nt_core::persist::write_atomic(path, bytes).map_err(|e| Error::io(path, e))
 }
 
 fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
