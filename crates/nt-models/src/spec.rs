@@ -13,6 +13,9 @@ use crate::{Error, Result};
 /// Later kinds (ensembles) are further variants of this one enum.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
+// A spec is built once per model and never sits in a hot path or a large collection: boxing the
+// neural variant would only add noise to every match.
+#[allow(clippy::large_enum_variant)]
 pub enum ModelSpec {
     /// A classical model.
     Classical(ClassicalSpec),

@@ -319,9 +319,9 @@ fn forecast_on(
             match pool {
                 Some(pool) if windows.len() > 1 && pool.current_num_threads() > 1 => {
                     use rayon::prelude::*;
-                    pool.install(|| windows.par_iter().map(|w| one(w)).collect())
+                    pool.install(|| windows.par_iter().map(&one).collect())
                 }
-                _ => windows.iter().map(|w| one(w)).collect(),
+                _ => windows.iter().map(one).collect(),
             }
         }
         ComputePath::Batched => {
