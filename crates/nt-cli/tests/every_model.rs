@@ -50,11 +50,7 @@ fn spec_for(name: &str) -> ModelSpec {
 }
 
 fn window(history: &[f64]) -> WindowInputs<'_> {
-    WindowInputs {
-        target: history,
-        hist: Vec::new(),
-        futr: Vec::new(),
-    }
+    WindowInputs::target(history)
 }
 
 async fn post(app: &axum::Router, uri: &str, body: serde_json::Value) -> (StatusCode, String) {

@@ -118,7 +118,7 @@ pub trait Forecaster: Send + Sync + std::fmt::Debug {
                     ),
                 )
             })?;
-            check_future(history, future, h)?;
+            nt_neural::check_future(history, future, h)?;
             for c in futr_names {
                 let mut v = history.finite_column(c)?.to_vec();
                 v.extend_from_slice(&future.finite_column(c)?[..h]);
@@ -132,29 +132,6 @@ pub trait Forecaster: Send + Sync + std::fmt::Debug {
         };
         self.forecast(&input, horizon)
     }
-}
-
-/// Checks that `future` starts after `history` ends and has at least `h` rows.
-fn check_future(history: &TimeSeries, future: &TimeSeries, h: usize) -> Result<()> {
-    if future.len() < h {
-        return Err(Error::invalid(
-            "future",
-            format!(
-                "needs at least {h} rows (the model's horizon), got {}",
-                future.len()
-            ),
-        ));
-    }
-    if let (Some(&last), Some(&first)) = (history.timestamps().last(), future.timestamps().first())
-    {
-        if first <= last {
-            return Err(Error::invalid(
-                "future",
-                "its first timestamp must come after the history's last",
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Checks a requested horizon against a model's longest one.

@@ -135,22 +135,7 @@ impl Architecture for DLinearConfig {
         "DLinear: moving-average trend + remainder, one linear map each (LTSF-Linear)";
     const FAMILY: Family = Family::Linear;
 
-    fn input_size(&self) -> usize {
-        self.input_size
-    }
-    fn horizon(&self) -> usize {
-        self.horizon
-    }
-    fn set_window(&mut self, input_size: usize, horizon: usize) {
-        self.input_size = input_size;
-        self.horizon = horizon;
-    }
-    fn train(&self) -> &TrainConfig {
-        &self.train
-    }
-    fn train_mut(&mut self) -> &mut TrainConfig {
-        &mut self.train
-    }
+    crate::window_accessors!();
     fn validate_architecture(&self) -> Result<()> {
         if self.input_size == 0 || self.horizon == 0 {
             return Err(Error::invalid("input_size/horizon", "must be at least 1"));

@@ -29,8 +29,8 @@ pub use dlinear::{DLinear, DLinearConfig};
 pub use error::{Error, Result};
 pub use fast::Precision;
 pub use model::{
-    default_device, import_neuralforecast, train, FittedNBeats, FittedNhits, ModelMeta,
-    NeuralModel, TrainMetrics, TrainOptions, TrainedModel, WindowInputs,
+    check_future, default_device, import_neuralforecast, train, FittedNBeats, FittedNhits,
+    ModelMeta, NeuralModel, TrainMetrics, TrainOptions, TrainedModel, WindowInputs,
 };
 pub use nbeats::{nbeats_block, NBeats, NBeatsBlock, NBeatsConfig, StackType, TrendBasis};
 pub use nhits::{nhits_block, ExogBatch, Nhits, NhitsBlock};

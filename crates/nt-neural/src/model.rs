@@ -339,6 +339,17 @@ pub struct WindowInputs<'a> {
     pub futr: Vec<&'a [f64]>,
 }
 
+impl<'a> WindowInputs<'a> {
+    /// The inputs of a model without exogenous columns: the target's history only.
+    pub fn target(values: &'a [f64]) -> Self {
+        Self {
+            target: values,
+            hist: Vec::new(),
+            futr: Vec::new(),
+        }
+    }
+}
+
 /// A trained NHITS (the same type as any trained neural model).
 pub type FittedNhits = NeuralModel;
 
@@ -478,14 +489,8 @@ impl NeuralModel {
     /// 1024 at a time and scaled back. Models with exogenous inputs need
     /// [`forecast_inputs`](Self::forecast_inputs).
     pub fn forecast_windows(&self, windows: &[&[f64]], horizon: usize) -> Result<Vec<Forecast>> {
-        let inputs: Vec<WindowInputs<'_>> = windows
-            .iter()
-            .map(|w| WindowInputs {
-                target: w,
-                hist: Vec::new(),
-                futr: Vec::new(),
-            })
-            .collect();
+        let inputs: Vec<WindowInputs<'_>> =
+            windows.iter().map(|w| WindowInputs::target(w)).collect();
         self.forecast_inputs(&inputs, horizon)
     }
 
@@ -760,8 +765,9 @@ impl Fit for NBeatsConfig {
     }
 }
 
-/// Checks that `future` starts after `history` ends and has at least `h` rows.
-fn check_future(history: &TimeSeries, future: &TimeSeries, h: usize) -> Result<()> {
+/// Checks that `future` starts after `history` ends and has at least `h` rows (what a model
+/// with future exogenous columns needs of a future table).
+pub fn check_future(history: &TimeSeries, future: &TimeSeries, h: usize) -> Result<()> {
     if future.len() < h {
         return Err(Error::invalid(
             "future",

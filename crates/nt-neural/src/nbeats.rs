@@ -548,22 +548,7 @@ impl crate::arch::Architecture for NBeatsConfig {
             build: NBeatsConfig::interpretable,
         }]
     }
-    fn input_size(&self) -> usize {
-        self.input_size
-    }
-    fn horizon(&self) -> usize {
-        self.horizon
-    }
-    fn set_window(&mut self, input_size: usize, horizon: usize) {
-        self.input_size = input_size;
-        self.horizon = horizon;
-    }
-    fn train(&self) -> &TrainConfig {
-        &self.train
-    }
-    fn train_mut(&mut self) -> &mut TrainConfig {
-        &mut self.train
-    }
+    crate::window_accessors!();
     fn validate_architecture(&self) -> Result<()> {
         NBeatsConfig::validate_architecture(self)
     }

@@ -477,22 +477,7 @@ impl crate::arch::Architecture for NhitsConfig {
         "NHITS: MLP blocks with multi-rate pooling and interpolated forecasts (exogenous inputs)";
     const FAMILY: crate::arch::Family = crate::arch::Family::Mlp;
 
-    fn input_size(&self) -> usize {
-        self.input_size
-    }
-    fn horizon(&self) -> usize {
-        self.horizon
-    }
-    fn set_window(&mut self, input_size: usize, horizon: usize) {
-        self.input_size = input_size;
-        self.horizon = horizon;
-    }
-    fn train(&self) -> &crate::config::TrainConfig {
-        &self.train
-    }
-    fn train_mut(&mut self) -> &mut crate::config::TrainConfig {
-        &mut self.train
-    }
+    crate::window_accessors!();
     fn hist_exog(&self) -> &[String] {
         &self.hist_exog_list
     }

@@ -4,39 +4,17 @@
 //! subtract-the-last-value and DLinear's replicate padding both matter.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarBuilder;
+use common::{fixture, max_abs_diff};
 use nt_neural::{import_neuralforecast, Architecture, NeuralSpec};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 fn spec(case: &str) -> NeuralSpec {
     serde_json::from_slice(&std::fs::read(fixture(&format!("{case}.json"))).unwrap()).unwrap()
-}
-
-fn load(path: PathBuf) -> HashMap<String, Tensor> {
-    candle_core::safetensors::load(path, &Device::Cpu).unwrap()
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims());
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
-        .unwrap()
 }
 
 /// The candle network and the plain-Rust CPU path (which folds DLinear's decomposition into one
@@ -48,7 +26,7 @@ fn check_forward(case: &str) {
         model.has_fast_path(),
         "{case}: linear models have a CPU path"
     );
-    let io = load(fixture(&format!("{case}_io.safetensors")));
+    let io = common::load(&format!("{case}_io.safetensors"));
     let (input, expected) = (&io["input"], &io["output"]);
     let candle = model.network().forward(input).unwrap();
     let diff = max_abs_diff(&candle, expected);
@@ -106,8 +84,8 @@ fn nlinear_matches_neuralforecast() {
 /// relative (the same two-half check as the NHITS parity test).
 fn check_training(case: &str) {
     let spec = spec(case);
-    let initial = load(fixture(&format!("{case}.safetensors")));
-    let io = load(fixture(&format!("{case}_io.safetensors")));
+    let initial = common::load(&format!("{case}.safetensors"));
+    let io = common::load(&format!("{case}_io.safetensors"));
     let mut names: Vec<String> = spec.weight_shapes().into_iter().map(|(n, _)| n).collect();
     names.sort();
     let (x, y) = (&io["input"], &io["train_y"]);
@@ -172,7 +150,7 @@ fn nlinear_gradients_match_torch() {
 fn an_unknown_tensor_of_the_architecture_is_refused() {
     // A state_dict with an extra `linear_trend.*` tensor is not this architecture.
     let dir = tempfile::tempdir().unwrap();
-    let mut w = load(fixture("dlinear_small.safetensors"));
+    let mut w = common::load("dlinear_small.safetensors");
     w.insert(
         "linear_trend.extra".into(),
         Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap(),

@@ -2,19 +2,15 @@
 //! `tools/reference/neuralforecast/make_parity.py`; see the README there for versions.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarBuilder;
+use common::{fixture, max_abs_diff};
 use nt_neural::optim::Adam;
 use nt_neural::{import_neuralforecast, NeuralSpec, Nhits, NhitsConfig, Optimizer};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 fn config(case: &str) -> NhitsConfig {
     serde_json::from_slice(&std::fs::read(fixture(&format!("{case}.json"))).unwrap()).unwrap()
@@ -22,20 +18,6 @@ fn config(case: &str) -> NhitsConfig {
 
 fn io(case: &str) -> HashMap<String, Tensor> {
     candle_core::safetensors::load(fixture(&format!("{case}_io.safetensors")), &Device::Cpu)
-        .unwrap()
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims());
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
         .unwrap()
 }
 

@@ -293,14 +293,7 @@ pub fn forecast(
     windows: &[&[f64]],
     horizon: usize,
 ) -> Result<Vec<Forecast>> {
-    let inputs: Vec<WindowInputs<'_>> = windows
-        .iter()
-        .map(|w| WindowInputs {
-            target: w,
-            hist: Vec::new(),
-            futr: Vec::new(),
-        })
-        .collect();
+    let inputs: Vec<WindowInputs<'_>> = windows.iter().map(|w| WindowInputs::target(w)).collect();
     forecast_on(model, cfg, None, &inputs, horizon)
 }
 

@@ -308,6 +308,31 @@ pub trait Architecture:
     fn features(&self, n_outputs: usize) -> ArchFeatures;
 }
 
+/// The [`Architecture`] accessors of a config with `input_size`, `horizon` and `train` fields,
+/// written once: `crate::window_accessors!();` inside the `impl Architecture` block.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! window_accessors {
+    () => {
+        fn input_size(&self) -> usize {
+            self.input_size
+        }
+        fn horizon(&self) -> usize {
+            self.horizon
+        }
+        fn set_window(&mut self, input_size: usize, horizon: usize) {
+            self.input_size = input_size;
+            self.horizon = horizon;
+        }
+        fn train(&self) -> &$crate::config::TrainConfig {
+            &self.train
+        }
+        fn train_mut(&mut self) -> &mut $crate::config::TrainConfig {
+            &mut self.train
+        }
+    };
+}
+
 /// Deserializes a model's `train` field over that model's own training defaults (`defaults`),
 /// so `{"train": {"max_steps": 10}}` keeps e.g. DLinear's learning rate rather than the generic
 /// [`TrainConfig::default`]'s.
