@@ -186,12 +186,7 @@ impl Architecture for DLinearConfig {
             }
         }
         let b = bs.iter().zip(&bt).map(|(s, t)| s + t).collect();
-        Ok(Some(Box::new(AffineWindow {
-            w,
-            b,
-            n_in: l,
-            subtract_last: false,
-        })))
+        Ok(Some(Box::new(AffineWindow::new(w, b, l, false))))
     }
     fn features(&self, n_outputs: usize) -> ArchFeatures {
         ArchFeatures {

@@ -6,6 +6,7 @@ pub mod config;
 pub mod dlinear;
 mod error;
 mod fast;
+pub mod layers;
 pub mod losses;
 mod model;
 pub mod nbeats;
@@ -28,6 +29,7 @@ pub use config::{
 pub use dlinear::{DLinear, DLinearConfig};
 pub use error::{Error, Result};
 pub use fast::Precision;
+pub use layers::{block_mlp, BlockMlp};
 pub use model::{
     check_future, default_device, import_neuralforecast, train, FittedNBeats, FittedNhits,
     ModelMeta, NeuralModel, TrainMetrics, TrainOptions, TrainedModel, WindowInputs,

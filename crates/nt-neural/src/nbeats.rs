@@ -5,8 +5,8 @@
 //! Weight names follow neuralforecast's `state_dict` (`blocks.{i}.layers.{j}.weight`); the fixed
 //! bases it stores as `blocks.{i}.basis.*_basis` are recomputed here, not loaded.
 
-use candle_core::{Module, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_core::Tensor;
+use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Activation, TrainConfig};
@@ -325,8 +325,7 @@ fn trend_basis(kind: TrendBasis, len: usize, n: usize) -> Vec<f32> {
 /// One N-BEATS block: an MLP to theta, then its basis.
 #[derive(Debug, Clone)]
 pub struct NBeatsBlock {
-    layers: Vec<Linear>,
-    activation: Activation,
+    mlp: crate::layers::BlockMlp,
     input_size: usize,
     horizon: usize,
     n_outputs: usize,
@@ -341,22 +340,19 @@ pub fn nbeats_block(
     n_outputs: usize,
     vb: VarBuilder,
 ) -> Result<NBeatsBlock> {
-    let idx = crate::nhits::linear_layer_indices(cfg.mlp_units.len(), false);
-    let vl = vb.pp("layers");
-    let mut sizes = vec![(cfg.input_size, cfg.mlp_units[0][0])];
-    sizes.extend(cfg.mlp_units.iter().map(|u| (u[0], u[1])));
-    sizes.push((
-        cfg.mlp_units[cfg.mlp_units.len() - 1][1],
+    let dev = vb.device().clone();
+    let mlp = crate::layers::block_mlp(
+        cfg.input_size,
+        &cfg.mlp_units,
         cfg.n_theta(kind, n_outputs),
-    ));
-    let mut layers = Vec::with_capacity(idx.len());
-    for (j, (fan_in, fan_out)) in idx.iter().zip(sizes) {
-        layers.push(candle_nn::linear(fan_in, fan_out, vl.pp(j))?);
-    }
+        cfg.activation,
+        0.0,
+        vb,
+    )?;
     let bases = match cfg.basis_size(kind) {
         None => None,
         Some(p) => {
-            let dev = vb.device();
+            let dev = &dev;
             let back = Tensor::from_vec(
                 cfg.basis_matrix(kind, cfg.input_size, true),
                 (p, cfg.input_size),
@@ -371,8 +367,7 @@ pub fn nbeats_block(
         }
     };
     Ok(NBeatsBlock {
-        layers,
-        activation: cfg.activation,
+        mlp,
         input_size: cfg.input_size,
         horizon: cfg.horizon,
         n_outputs,
@@ -384,12 +379,7 @@ impl NBeatsBlock {
     /// Maps a residual `[B, L]` to `(backcast [B, L], forecast [B, H, Q])`.
     pub fn forward(&self, residual: &Tensor) -> Result<(Tensor, Tensor)> {
         let b = residual.dim(0)?;
-        let n = self.layers.len();
-        let mut h = self.layers[0].forward(residual)?;
-        for layer in &self.layers[1..n - 1] {
-            h = crate::nhits::activate(self.activation, &layer.forward(&h)?)?;
-        }
-        let theta = self.layers[n - 1].forward(&h)?;
+        let theta = self.mlp.forward(residual, None)?;
         let q = self.n_outputs;
         match &self.bases {
             None => {
@@ -507,24 +497,17 @@ impl crate::arch::Network for NBeats {
 
 /// Names and shapes of every trainable weight, in block/layer order.
 pub fn nbeats_weight_shapes(cfg: &NBeatsConfig, n_outputs: usize) -> Vec<(String, Vec<usize>)> {
-    let idx = crate::nhits::linear_layer_indices(cfg.mlp_units.len(), false);
     let mut out = Vec::new();
     let mut block = 0;
     for (kind, &n) in cfg.stack_types.iter().zip(&cfg.stacks) {
         for _ in 0..n {
-            let mut sizes = vec![(cfg.input_size, cfg.mlp_units[0][0])];
-            sizes.extend(cfg.mlp_units.iter().map(|u| (u[0], u[1])));
-            sizes.push((
-                cfg.mlp_units[cfg.mlp_units.len() - 1][1],
+            out.extend(crate::layers::block_mlp_shapes(
+                &format!("blocks.{block}"),
+                cfg.input_size,
+                &cfg.mlp_units,
                 cfg.n_theta(*kind, n_outputs),
+                false,
             ));
-            for (j, (fan_in, fan_out)) in idx.iter().zip(sizes) {
-                out.push((
-                    format!("blocks.{block}.layers.{j}.weight"),
-                    vec![fan_out, fan_in],
-                ));
-                out.push((format!("blocks.{block}.layers.{j}.bias"), vec![fan_out]));
-            }
             block += 1;
         }
     }

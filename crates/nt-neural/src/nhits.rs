@@ -4,10 +4,10 @@
 //! block `i` (counted across stacks) holds `blocks.{i}.layers.{j}.weight` / `.bias`, where `j`
 //! indexes PyTorch's `nn.Sequential` (activations and dropouts take indices but hold no weights).
 
-use candle_core::{DType, Device, Module, Tensor, D};
-use candle_nn::{Linear, VarBuilder};
+use candle_core::{DType, Device, Tensor, D};
+use candle_nn::VarBuilder;
 
-use crate::config::{Activation, NhitsConfig, Pooling};
+use crate::config::{NhitsConfig, Pooling};
 use crate::resample::{avg_pool_matrix, interpolation_matrix};
 use crate::rng::Rng;
 use crate::Result;
@@ -32,9 +32,7 @@ pub struct NhitsBlock {
     pool: Pool,
     /// Pooling over the `input_size + horizon` steps of the future exogenous channels.
     pool_futr: Pool,
-    layers: Vec<Linear>,
-    activation: Activation,
-    dropout: f64,
+    mlp: crate::layers::BlockMlp,
     input_size: usize,
     horizon: usize,
     n_knots: usize,
@@ -43,19 +41,6 @@ pub struct NhitsBlock {
     n_futr: usize,
     /// `[n_knots, horizon]` interpolation matrix.
     interp: Tensor,
-}
-
-/// Indices, in neuralforecast's `nn.Sequential`, of a block MLP's linear layers: the input layer,
-/// one per `mlp_units` entry (each followed by an activation and, with dropout, a dropout), and
-/// the output layer.
-pub(crate) fn linear_layer_indices(n_hidden: usize, dropout: bool) -> Vec<usize> {
-    let per_hidden = if dropout { 3 } else { 2 };
-    let mut idx = vec![0];
-    for h in 0..n_hidden {
-        idx.push(1 + h * per_hidden);
-    }
-    idx.push(1 + n_hidden * per_hidden);
-    idx
 }
 
 /// The pooling of `len` steps with kernel (and stride) `k`, ceil mode.
@@ -130,16 +115,14 @@ pub fn nhits_block(
     let pool_futr = make_pool(cfg.pooling, k, cfg.input_size + cfg.horizon, &device)?;
     let n_knots = cfg.n_knots(stack);
     let n_theta = cfg.input_size + n_outputs * n_knots;
-    let idx = linear_layer_indices(cfg.mlp_units.len(), cfg.dropout > 0.0);
-    let vl = vb.pp("layers");
-    let mut layers = Vec::with_capacity(idx.len());
-    let mut sizes = vec![(cfg.mlp_input_size(stack), cfg.mlp_units[0][0])];
-    sizes.extend(cfg.mlp_units.iter().map(|u| (u[0], u[1])));
-    let last = cfg.mlp_units[cfg.mlp_units.len() - 1][1];
-    sizes.push((last, n_theta));
-    for (j, (fan_in, fan_out)) in idx.iter().zip(sizes) {
-        layers.push(candle_nn::linear(fan_in, fan_out, vl.pp(j))?);
-    }
+    let mlp = crate::layers::block_mlp(
+        cfg.mlp_input_size(stack),
+        &cfg.mlp_units,
+        n_theta,
+        cfg.activation,
+        cfg.dropout,
+        vb,
+    )?;
     let interp = Tensor::from_vec(
         interpolation_matrix(cfg.interpolation, n_knots, cfg.horizon),
         (n_knots, cfg.horizon),
@@ -148,9 +131,7 @@ pub fn nhits_block(
     Ok(NhitsBlock {
         pool,
         pool_futr,
-        layers,
-        activation: cfg.activation,
-        dropout: cfg.dropout,
+        mlp,
         input_size: cfg.input_size,
         horizon: cfg.horizon,
         n_knots,
@@ -169,30 +150,6 @@ pub struct ExogBatch {
     pub hist: Option<Tensor>,
     /// Future-known channels over the input window and the horizon.
     pub futr: Option<Tensor>,
-}
-
-pub(crate) fn activate(a: Activation, x: &Tensor) -> Result<Tensor> {
-    Ok(match a {
-        Activation::ReLU => x.relu()?,
-        Activation::Tanh => x.tanh()?,
-        Activation::Sigmoid => candle_nn::ops::sigmoid(x)?,
-        // softplus(x) = relu(x) + ln(1 + e^-|x|), stable for large |x|.
-        Activation::Softplus => (x.relu()? + (x.abs()?.neg()?.exp()? + 1.0)?.log()?)?,
-        Activation::SELU => (x.elu(1.673_263_242_354_377_3)? * 1.050_700_987_355_480_5)?,
-        Activation::LeakyReLU => candle_nn::ops::leaky_relu(x, 0.01)?,
-    })
-}
-
-/// Inverted dropout with a mask drawn from `rng`: zeroes each value with probability `p` and
-/// scales the rest by `1 / (1 - p)`, like `nn.Dropout` in training mode.
-fn dropout(x: &Tensor, p: f64, rng: &mut Rng) -> Result<Tensor> {
-    let n = x.elem_count();
-    let keep = (1.0 / (1.0 - p)) as f32;
-    let mask: Vec<f32> = (0..n)
-        .map(|_| if rng.next_f64() < p { 0.0 } else { keep })
-        .collect();
-    let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
-    Ok(x.mul(&mask)?)
 }
 
 impl NhitsBlock {
@@ -238,18 +195,7 @@ impl NhitsBlock {
         } else {
             Tensor::cat(&parts, 1)?
         };
-        let n = self.layers.len();
-        let mut h = self.layers[0].forward(&input)?;
-        let mut rng = rng;
-        for layer in &self.layers[1..n - 1] {
-            h = activate(self.activation, &layer.forward(&h)?)?;
-            if self.dropout > 0.0 {
-                if let Some(r) = rng.as_deref_mut() {
-                    h = dropout(&h, self.dropout, r)?;
-                }
-            }
-        }
-        let theta = self.layers[n - 1].forward(&h)?;
+        let theta = self.mlp.forward(&input, rng)?;
         let backcast = theta.narrow(1, 0, self.input_size)?;
         let knots = theta
             .narrow(1, self.input_size, self.n_outputs * self.n_knots)?
@@ -398,21 +344,16 @@ impl Nhits {
 /// order (block, layer, weight before bias): what a checkpoint or an import must provide.
 pub fn nhits_weight_shapes(cfg: &NhitsConfig, n_outputs: usize) -> Vec<(String, Vec<usize>)> {
     let mut out = Vec::new();
-    let idx = linear_layer_indices(cfg.mlp_units.len(), cfg.dropout > 0.0);
     let mut block = 0;
     for (stack, &n_blocks) in cfg.stacks.iter().enumerate() {
         for _ in 0..n_blocks {
-            let mut sizes = vec![(cfg.mlp_input_size(stack), cfg.mlp_units[0][0])];
-            sizes.extend(cfg.mlp_units.iter().map(|u| (u[0], u[1])));
-            let last = cfg.mlp_units[cfg.mlp_units.len() - 1][1];
-            sizes.push((last, cfg.input_size + n_outputs * cfg.n_knots(stack)));
-            for (j, (fan_in, fan_out)) in idx.iter().zip(sizes) {
-                out.push((
-                    format!("blocks.{block}.layers.{j}.weight"),
-                    vec![fan_out, fan_in],
-                ));
-                out.push((format!("blocks.{block}.layers.{j}.bias"), vec![fan_out]));
-            }
+            out.extend(crate::layers::block_mlp_shapes(
+                &format!("blocks.{block}"),
+                cfg.mlp_input_size(stack),
+                &cfg.mlp_units,
+                cfg.input_size + n_outputs * cfg.n_knots(stack),
+                cfg.dropout > 0.0,
+            ));
             block += 1;
         }
     }
@@ -539,8 +480,14 @@ mod tests {
             ..NhitsConfig::default()
         };
         assert_eq!(nhits_param_count(&cfg, 1), 3_681_864);
-        assert_eq!(linear_layer_indices(3, false), vec![0, 1, 3, 5, 7]);
-        assert_eq!(linear_layer_indices(2, true), vec![0, 1, 4, 7]);
+        assert_eq!(
+            crate::layers::linear_layer_indices(3, false),
+            vec![0, 1, 3, 5, 7]
+        );
+        assert_eq!(
+            crate::layers::linear_layer_indices(2, true),
+            vec![0, 1, 4, 7]
+        );
     }
 
     #[test]

@@ -111,12 +111,12 @@ impl Architecture for NLinearConfig {
         _n_outputs: usize,
         weights: &[(String, Tensor)],
     ) -> Result<Option<Box<dyn FastForward>>> {
-        Ok(Some(Box::new(AffineWindow {
-            w: named(weights, "linear.weight")?,
-            b: named(weights, "linear.bias")?,
-            n_in: self.input_size,
-            subtract_last: true,
-        })))
+        Ok(Some(Box::new(AffineWindow::new(
+            named(weights, "linear.weight")?,
+            named(weights, "linear.bias")?,
+            self.input_size,
+            true,
+        ))))
     }
     fn features(&self, n_outputs: usize) -> ArchFeatures {
         ArchFeatures {
