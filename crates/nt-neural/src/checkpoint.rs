@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::arch::NeuralSpec;
-use crate::model::{ModelMeta, NeuralModel};
+use crate::model::NeuralModel;
 use crate::trainer::{LogRecord, LoopState};
+use crate::training::ModelMeta;
 use crate::{Error, Result};
 
 /// Version of the on-disk layout this crate writes: 2 stores the spec flat

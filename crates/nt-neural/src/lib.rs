@@ -6,6 +6,7 @@ pub mod config;
 pub mod dlinear;
 mod error;
 mod fast;
+mod import;
 pub mod layers;
 pub mod losses;
 mod model;
@@ -17,6 +18,7 @@ mod resample;
 pub mod rng;
 pub mod scalers;
 mod trainer;
+mod training;
 
 pub use arch::{
     ArchFeatures, Architecture, CatalogEntry, Family, FastForward, Init, Network, NeuralSpec,
@@ -29,12 +31,13 @@ pub use config::{
 pub use dlinear::{DLinear, DLinearConfig};
 pub use error::{Error, Result};
 pub use fast::Precision;
+pub use import::import_neuralforecast;
 pub use layers::{block_mlp, BlockMlp};
 pub use model::{
-    check_future, default_device, import_neuralforecast, train, FittedNBeats, FittedNhits,
-    ModelMeta, NeuralModel, TrainMetrics, TrainOptions, TrainedModel, WindowInputs,
+    check_future, default_device, FittedNBeats, FittedNhits, NeuralModel, WindowInputs,
 };
 pub use nbeats::{nbeats_block, NBeats, NBeatsBlock, NBeatsConfig, StackType, TrendBasis};
 pub use nhits::{nhits_block, ExogBatch, Nhits, NhitsBlock};
 pub use nlinear::{NLinear, NLinearConfig};
 pub use trainer::{LogRecord, TrainProgress, TrainReport};
+pub use training::{train, ModelMeta, TrainMetrics, TrainOptions, TrainedModel};

@@ -1,23 +1,20 @@
-//! Trained models and the entry points the CLI, registry and server call: [`NeuralSpec`],
-//! [`train`], [`NeuralModel`] (implements `Predict`; `Fit` for [`NhitsConfig`] and
-//! [`NBeatsConfig`] returns it) and [`import_neuralforecast`].
+//! [`NeuralModel`]: a trained network of any architecture, its forecasts (the plain-Rust CPU
+//! path when the architecture has one, candle otherwise), precision and saving.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::{VarBuilder, VarMap};
-use nt_core::{Fit, Forecast, Horizon, Predict, TimeSeries};
-use serde::{Deserialize, Serialize};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use nt_core::{Forecast, Horizon, Predict, TimeSeries};
 
 use crate::arch::{FastForward, Network, NeuralSpec};
-use crate::checkpoint::{self, TrainingCheckpoint};
-use crate::config::{Loss, NhitsConfig};
+use crate::checkpoint;
+use crate::config::Loss;
 use crate::fast::Precision;
-use crate::nbeats::NBeatsConfig;
-use crate::rng::Rng;
 use crate::scalers::WindowScale;
-use crate::trainer::{PreparedSeries, TrainProgress, TrainReport, Trainer};
+use crate::trainer::PreparedSeries;
+use crate::training::ModelMeta;
 use crate::{Error, Result};
 
 /// Batches up to this size go through the single-threaded plain-Rust path on the CPU; larger
@@ -25,68 +22,6 @@ use crate::{Error, Result};
 /// Windows per chunk of the plain-Rust path: each weight matrix is streamed once per chunk, and
 /// chunks run in parallel.
 const FAST_PATH_CHUNK: usize = 32;
-
-/// Where and how [`train`] keeps its files.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrainOptions {
-    /// The model directory: receives `model.json`, `weights.safetensors`, `train_log.jsonl`
-    /// and, during training, `checkpoint/`. Nothing is written when `None`.
-    pub out_dir: Option<PathBuf>,
-    /// Continue from `out_dir/checkpoint/` when one exists (it must come from the same spec and
-    /// data); start afresh otherwise.
-    pub resume: bool,
-    /// Save a resumable checkpoint every this many steps (needs `out_dir`).
-    pub checkpoint_every: Option<usize>,
-}
-
-/// A trained model and how its training went.
-#[derive(Debug)]
-pub struct TrainedModel {
-    /// The model, ready to predict (with the best weights when early stopping restored them).
-    pub model: NeuralModel,
-    /// Steps, losses, the log.
-    pub report: TrainReport,
-}
-
-/// What a model remembers about its training, stored in `model.json`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ModelMeta {
-    /// sha256 of the training data (target columns of the rows it saw), when trained here.
-    pub data_fingerprint: Option<String>,
-    /// Rows per series it trained on (including the validation tail).
-    pub train_rows: Option<usize>,
-    /// The training summary, without the log.
-    pub metrics: Option<TrainMetrics>,
-    /// Where the weights came from: `nt-neural` or `neuralforecast` (import).
-    pub origin: String,
-}
-
-/// The headline numbers of a training run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainMetrics {
-    /// Steps taken.
-    pub steps: usize,
-    /// Mean training loss over the last logging period.
-    pub final_train_loss: f64,
-    /// Best validation loss.
-    pub best_val_loss: Option<f64>,
-    /// Its step.
-    pub best_step: Option<usize>,
-    /// Whether early stopping ended the run.
-    pub stopped_early: bool,
-}
-
-impl From<&TrainReport> for TrainMetrics {
-    fn from(r: &TrainReport) -> Self {
-        Self {
-            steps: r.steps,
-            final_train_loss: r.final_train_loss,
-            best_val_loss: r.best_val_loss,
-            best_step: r.best_step,
-            stopped_early: r.stopped_early,
-        }
-    }
-}
 
 /// The device models run on: the first CUDA GPU with the `cuda` feature when one is present,
 /// the CPU otherwise.
@@ -101,197 +36,10 @@ pub fn default_device() -> Device {
     }
 }
 
-/// Initializes every variable with its architecture's rule ([`crate::arch::Init`]: PyTorch's
-/// distribution for the layer kind), drawing from a generator seeded with `seed` and visiting
-/// variables in name order, so the result depends only on the seed.
-fn init_weights(vars: &[(String, Var)], spec: &NeuralSpec, seed: u64) -> Result<()> {
-    let specs = spec.weight_specs();
-    let mut rng = Rng::new(seed);
-    for (name, var) in vars {
-        let w = specs.iter().find(|w| &w.name == name).ok_or_else(|| {
-            Error::invalid(
-                "weights",
-                format!("variable `{name}` is not among the architecture's weights"),
-            )
-        })?;
-        let dims = var.as_tensor().dims().to_vec();
-        let values = crate::arch::draw(w.init, dims.iter().product(), &mut rng);
-        var.set(&Tensor::from_vec(values, dims.as_slice(), var.device())?)?;
-    }
-    Ok(())
-}
-
-fn sorted_vars(varmap: &VarMap) -> Result<Vec<(String, Var)>> {
-    let data = varmap
-        .data()
-        .lock()
-        .map_err(|_| Error::invalid("weights", "variable map lock poisoned"))?;
-    let mut vars: Vec<(String, Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    vars.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(vars)
-}
-
-/// Prepares the target columns: finite values as `f32`, the last `val_rows` rows of each kept
-/// for validation, each with the spec's exogenous columns.
-fn prepare(
-    series: &TimeSeries,
-    targets: &[&str],
-    spec: &NeuralSpec,
-) -> Result<Vec<PreparedSeries>> {
-    let cfg = spec.train_config();
-    if targets.is_empty() {
-        return Err(Error::invalid("targets", "needs at least one column"));
-    }
-    if let Some(t) = targets.iter().find(|t| {
-        spec.hist_exog()
-            .iter()
-            .chain(spec.futr_exog())
-            .any(|e| e == *t)
-    }) {
-        return Err(Error::invalid(
-            "targets",
-            format!("column `{t}` is both a target and an exogenous input"),
-        ));
-    }
-    let channels = |names: &[String]| -> Result<Vec<Vec<f32>>> {
-        names
-            .iter()
-            .map(|c| Ok(series.finite_column(c)?.iter().map(|&v| v as f32).collect()))
-            .collect()
-    };
-    let (hist, futr) = (channels(spec.hist_exog())?, channels(spec.futr_exog())?);
-    let n = series.len();
-    let val = cfg.val_rows(n);
-    if val >= n {
-        return Err(Error::invalid(
-            "train.val_size",
-            format!("{val} validation rows leave no training rows out of {n}"),
-        ));
-    }
-    targets
-        .iter()
-        .map(|t| {
-            let values = series.finite_column(t)?.iter().map(|&v| v as f32).collect();
-            Ok(PreparedSeries {
-                values,
-                n_train: n - val,
-                hist: hist.clone(),
-                futr: futr.clone(),
-            })
-        })
-        .collect()
-}
-
-/// Trains the model `spec` describes on the columns `targets` of `series` (one global model
-/// over all of them, channel independent), following `opts` for files and checkpoints and
-/// calling `progress` after every step.
-///
-/// Guarantees: the same series, targets, spec and seed give bit-identical weights on the same
-/// machine and thread count; a run resumed from a checkpoint ends with the weights the
-/// uninterrupted run would have had. With `out_dir`, the finished model is saved there
-/// atomically (see [`NeuralModel::save`]) with `train_log.jsonl` beside it.
-pub fn train(
-    series: &TimeSeries,
-    targets: &[&str],
-    spec: &NeuralSpec,
-    opts: &TrainOptions,
-    progress: &mut dyn FnMut(&TrainProgress),
-) -> Result<TrainedModel> {
-    spec.validate()?;
-    let data = prepare(series, targets, spec)?;
-    let mut seen: Vec<&str> = targets.to_vec();
-    seen.extend(
-        spec.hist_exog()
-            .iter()
-            .chain(spec.futr_exog())
-            .map(String::as_str),
-    );
-    let fingerprint = series.select(&seen)?.fingerprint();
-    let device = default_device();
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
-    let ctx = RunContext {
-        spec,
-        fingerprint: &fingerprint,
-        data: &data,
-        device: &device,
-        opts,
-    };
-    let net = spec.build(vb)?;
-    let report = run_training(&*net, &varmap, &ctx, progress)?;
-    let weights = sorted_vars(&varmap)?
-        .into_iter()
-        .map(|(n, v)| (n, v.as_tensor().clone()))
-        .collect();
-    let meta = ModelMeta {
-        data_fingerprint: Some(fingerprint.clone()),
-        train_rows: Some(series.len()),
-        metrics: Some(TrainMetrics::from(&report)),
-        origin: "nt-neural".into(),
-    };
-    let targets = targets.iter().map(|t| t.to_string()).collect();
-    let model = NeuralModel::from_weights(spec.clone(), weights, targets, meta, &device)?;
-    if let Some(dir) = &opts.out_dir {
-        model.save(dir)?;
-        checkpoint::write_log(&dir.join("train_log.jsonl"), &report.log)?;
-        checkpoint::remove_dir_if_exists(&dir.join("checkpoint"))?;
-    }
-    Ok(TrainedModel { model, report })
-}
-
-/// What one training run needs besides the network.
-struct RunContext<'a> {
-    spec: &'a NeuralSpec,
-    fingerprint: &'a str,
-    data: &'a [PreparedSeries],
-    device: &'a Device,
-    opts: &'a TrainOptions,
-}
-
-/// Initializes, optionally resumes, and trains `net` (whose variables live in `varmap`).
-fn run_training<N: Network + ?Sized>(
-    net: &N,
-    varmap: &VarMap,
-    ctx: &RunContext<'_>,
-    progress: &mut dyn FnMut(&TrainProgress),
-) -> Result<TrainReport> {
-    let cfg = ctx.spec.train_config();
-    let vars = sorted_vars(varmap)?;
-    init_weights(&vars, ctx.spec, cfg.seed)?;
-    let mut trainer = Trainer::new(net, vars, cfg, ctx.data, ctx.device.clone())?;
-    let ckpt_dir = ctx.opts.out_dir.as_ref().map(|d| d.join("checkpoint"));
-    if ctx.opts.resume {
-        if let Some(dir) = &ckpt_dir {
-            if let Some(ck) = TrainingCheckpoint::load(dir, ctx.device)? {
-                ck.check_compatible(ctx.spec, ctx.fingerprint)?;
-                trainer.restore(ck.state.clone(), &|k| ck.tensors.get(k).cloned())?;
-            }
-        }
-    }
-    let every = ctx.opts.checkpoint_every.filter(|_| ckpt_dir.is_some());
-    let mut save = |t: &Trainer<'_, N>| -> Result<()> {
-        match &ckpt_dir {
-            Some(dir) => {
-                TrainingCheckpoint::save(
-                    dir,
-                    ctx.spec,
-                    ctx.fingerprint,
-                    &t.state,
-                    &t.state_tensors(),
-                )?;
-                // The log so far, beside the model, so a killed run still leaves it.
-                let parent = dir.parent().unwrap_or(dir);
-                checkpoint::write_log(&parent.join("train_log.jsonl"), &t.state.log)
-            }
-            None => Ok(()),
-        }
-    };
-    trainer.run(every, &mut save, progress)
-}
-
 /// A trained neural model (NHITS or N-BEATS): its spec, network, weights, the columns it was
-/// trained on and its training metadata. What [`train`], [`crate::load`] and
-/// [`import_neuralforecast`] return, and what `Fit` for [`NhitsConfig`] / [`NBeatsConfig`] yields.
+/// trained on and its training metadata. What [`crate::train`], [`crate::load`] and
+/// [`crate::import_neuralforecast`] return, and what `Fit` for [`crate::NhitsConfig`] /
+/// [`crate::NBeatsConfig`] yields.
 ///
 /// Prediction takes the last `input_size` values of a column, scales them per window as in
 /// training, runs the network and scales back. With the quantile loss, the point forecast is the
@@ -731,40 +479,6 @@ impl Predict for NeuralModel {
     }
 }
 
-fn fit_spec(
-    spec: NeuralSpec,
-    train_rows: &TimeSeries,
-    target: &str,
-) -> nt_core::Result<NeuralModel> {
-    Ok(crate::model::train(
-        train_rows,
-        &[target],
-        &spec,
-        &TrainOptions::default(),
-        &mut |_| {},
-    )?
-    .model)
-}
-
-impl Fit for NhitsConfig {
-    type Fitted = NeuralModel;
-
-    /// Trains on `train`'s column `target` (the last `train.val_fraction` / `train.val_size`
-    /// rows validate), writing nothing to disk.
-    fn fit(&self, train: &TimeSeries, target: &str) -> nt_core::Result<NeuralModel> {
-        fit_spec(NeuralSpec::Nhits(self.clone()), train, target)
-    }
-}
-
-impl Fit for NBeatsConfig {
-    type Fitted = NeuralModel;
-
-    /// Trains on `train`'s column `target`, as for NHITS.
-    fn fit(&self, train: &TimeSeries, target: &str) -> nt_core::Result<NeuralModel> {
-        fit_spec(NeuralSpec::NBeats(self.clone()), train, target)
-    }
-}
-
 /// Checks that `future` starts after `history` ends and has at least `h` rows (what a model
 /// with future exogenous columns needs of a future table).
 pub fn check_future(history: &TimeSeries, future: &TimeSeries, h: usize) -> Result<()> {
@@ -787,28 +501,4 @@ pub fn check_future(history: &TimeSeries, future: &TimeSeries, h: usize) -> Resu
         }
     }
     Ok(())
-}
-
-/// Loads a neuralforecast NHITS or NBEATS `state_dict` saved as safetensors (`weights`) into our
-/// model built from `spec` (which must describe the same architecture: sizes, stacks, dropout,
-/// the loss's number of outputs). Tensors outside `blocks.*.layers.*` are ignored; a missing,
-/// misshapen or unexpected layer tensor is an error. The model forecasts column `y` or a
-/// history's only column.
-pub fn import_neuralforecast(weights: &Path, spec: &NeuralSpec) -> Result<NeuralModel> {
-    let bytes = std::fs::read(weights).map_err(|e| Error::io(weights, e))?;
-    let device = default_device();
-    let tensors = candle_core::safetensors::load_buffer(&bytes, &device)?;
-    let meta = ModelMeta {
-        origin: "neuralforecast".into(),
-        ..ModelMeta::default()
-    };
-    NeuralModel::from_weights(spec.clone(), tensors, vec!["y".into()], meta, &device).map_err(|e| {
-        match e {
-            Error::Checkpoint { reason, .. } => Error::Checkpoint {
-                path: weights.display().to_string(),
-                reason,
-            },
-            other => other,
-        }
-    })
 }

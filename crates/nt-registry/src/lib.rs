@@ -3,10 +3,13 @@
 mod collections;
 pub mod embedding;
 mod error;
+mod events;
 pub mod filter;
 pub mod index;
+mod maintenance;
 pub mod profile;
 pub mod schema;
+mod search;
 mod store;
 mod types;
 

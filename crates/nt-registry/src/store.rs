@@ -13,6 +13,11 @@
 //! event and the generation bump. The row is the single point of visibility: a crash before
 //! the commit leaves at most an unreferenced blob (removed by [`Registry::gc`]), never a
 //! partial version.
+//!
+//! The registry's jobs live in one file each, as `impl Registry` blocks: this file (opening,
+//! blobs, versions and stages, loading), `schema.rs` (tables and migrations), `events.rs` (the
+//! event log), `search.rs` (similarity search), `maintenance.rs` (gc and backup) and
+//! `collections.rs` (the AgentDB collections).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -21,16 +26,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::embedding::{
-    cosine, model_embedding, profile_block, skill_of, ArchSummary, PROFILE_RANGE,
-};
-use crate::index::{VectorIndex, HNSW_THRESHOLD};
+use crate::embedding::{model_embedding, ArchSummary};
+use crate::events::insert_event;
+use crate::index::VectorIndex;
 use crate::types::validate_name;
 use crate::{
-    DataProfile, Error, Event, EventKind, GcReport, ModelSummary, ModelVersion, Recommendation,
-    RegisterRequest, Result, SimilarModel, Stage, VersionSelector,
+    Error, EventKind, ModelSummary, ModelVersion, RegisterRequest, Result, Stage, VersionSelector,
 };
 
 /// The SQLite file inside a registry directory.
@@ -40,9 +43,10 @@ pub const BLOBS_DIR: &str = "blobs";
 /// How long a writer waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Temporary blob files older than this are considered abandoned by [`Registry::gc`].
-const TEMP_GRACE: Duration = Duration::from_secs(60);
+pub(crate) const TEMP_GRACE: Duration = Duration::from_secs(60);
 
-const VERSION_COLUMNS: &str = "name, version, stage, created_at, kind, spec, targets, input_size, \
+pub(crate) const VERSION_COLUMNS: &str =
+    "name, version, stage, created_at, kind, spec, targets, input_size, \
      horizon, metrics, tags, parent, data_fingerprint, weights_sha256, profile, embedding";
 
 /// The model versions and their embedding index, rebuilt when the generation changes.
@@ -68,9 +72,9 @@ pub(crate) struct CollectionIndex {
 /// Every method blocks on disk I/O; async callers run it on a blocking thread.
 #[derive(Debug)]
 pub struct Registry {
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     conn: Mutex<Connection>,
-    models_cache: Mutex<Option<Arc<ModelsIndex>>>,
+    pub(crate) models_cache: Mutex<Option<Arc<ModelsIndex>>>,
     pub(crate) collection_cache: Mutex<HashMap<String, Arc<CollectionIndex>>>,
 }
 
@@ -86,30 +90,30 @@ pub(crate) fn bytes_to_f32s(b: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-fn is_sha256_hex(s: &str) -> bool {
+pub(crate) fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Writes `bytes` to `path` atomically and durably ([`nt_core::persist::write_atomic`]).
-fn write_durable(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> Result<()> {
     nt_core::persist::write_atomic(path, bytes).map_err(|e| Error::io(path, e))
 }
 
-fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
+pub(crate) fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::Json {
         context: "record".into(),
         source: e,
     })
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(s: &str, context: &str) -> Result<T> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(s: &str, context: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|e| Error::Json {
         context: context.into(),
         source: e,
     })
 }
 
-struct RawVersion {
+pub(crate) struct RawVersion {
     name: String,
     version: u32,
     stage: String,
@@ -128,7 +132,7 @@ struct RawVersion {
     embedding: Vec<u8>,
 }
 
-fn raw_version(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawVersion> {
+pub(crate) fn raw_version(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawVersion> {
     Ok(RawVersion {
         name: r.get(0)?,
         version: r.get(1)?,
@@ -150,7 +154,7 @@ fn raw_version(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawVersion> {
 }
 
 impl RawVersion {
-    fn decode(self) -> Result<ModelVersion> {
+    pub(crate) fn decode(self) -> Result<ModelVersion> {
         let ctx = format!("version {}@{}", self.name, self.version);
         Ok(ModelVersion {
             stage: self.stage.parse()?,
@@ -177,7 +181,7 @@ impl RawVersion {
     }
 }
 
-fn bump_generation(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+pub(crate) fn bump_generation(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE meta SET value = value + 1 WHERE key = 'generation'",
         [],
@@ -185,30 +189,7 @@ fn bump_generation(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn insert_event(
-    tx: &Transaction<'_>,
-    name: &str,
-    version: Option<u32>,
-    kind: EventKind,
-    details: &Value,
-) -> Result<Event> {
-    let at = now_rfc3339();
-    tx.execute(
-        "INSERT INTO events(at, name, version, kind, details) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![at, name, version, kind.as_str(), json_text(details)?],
-    )
-    .map_err(|e| sql_err_path(tx, e))?;
-    Ok(Event {
-        id: tx.last_insert_rowid().max(0) as u64,
-        at,
-        name: name.into(),
-        version,
-        kind,
-        details: details.clone(),
-    })
-}
-
-fn sql_err_path(conn: &Connection, e: rusqlite::Error) -> Error {
+pub(crate) fn sql_err_path(conn: &Connection, e: rusqlite::Error) -> Error {
     Error::Sqlite {
         path: conn.path().unwrap_or(DB_FILE).to_string(),
         source: e,
@@ -308,7 +289,7 @@ impl Registry {
         Ok(out)
     }
 
-    fn blob_path(&self, sha: &str) -> PathBuf {
+    pub(crate) fn blob_path(&self, sha: &str) -> PathBuf {
         self.dir.join(BLOBS_DIR).join(sha)
     }
 
@@ -538,7 +519,7 @@ impl Registry {
             .map_err(|e| self.sql(e))
     }
 
-    fn query_versions(
+    pub(crate) fn query_versions(
         &self,
         where_sql: &str,
         args: &[&dyn rusqlite::ToSql],
@@ -719,69 +700,6 @@ impl Registry {
         })
     }
 
-    /// The most recent `limit` events (all when `limit == 0`), of `name` or of every model,
-    /// oldest first.
-    pub fn events(&self, name: Option<&str>, limit: usize) -> Result<Vec<Event>> {
-        if let Some(n) = name {
-            validate_name(n)?;
-        }
-        let limit = if limit == 0 { i64::MAX } else { limit as i64 };
-        let raws: Vec<(i64, String, String, Option<u32>, String, String)> = {
-            let conn = self.conn();
-            let mut stmt = conn
-                .prepare(
-                    "SELECT id, at, name, version, kind, details FROM events \
-                     WHERE ?1 IS NULL OR name = ?1 ORDER BY id DESC LIMIT ?2",
-                )
-                .map_err(|e| self.sql(e))?;
-            let rows = stmt
-                .query_map(params![name, limit], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                })
-                .map_err(|e| self.sql(e))?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.sql(e))?
-        };
-        let mut events = raws
-            .into_iter()
-            .map(|(id, at, name, version, kind, details)| {
-                Ok(Event {
-                    id: id.max(0) as u64,
-                    at,
-                    version,
-                    kind: kind.parse()?,
-                    details: parse_json(&details, &format!("event {id}"))?,
-                    name,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        events.reverse();
-        Ok(events)
-    }
-
-    /// Appends an event (e.g. `trained`, `drift-alarm`) for `name` (and `version`, which must
-    /// exist when given).
-    pub fn record_event(
-        &self,
-        name: &str,
-        version: Option<u32>,
-        kind: EventKind,
-        details: Value,
-    ) -> Result<Event> {
-        validate_name(name)?;
-        if let Some(v) = version {
-            self.get(name, VersionSelector::Number(v))?;
-        }
-        self.write(|tx| insert_event(tx, name, version, kind, &details))
-    }
-
     /// A number that grows with every committed change made by any process (registrations,
     /// stage moves, deletions, events, collection writes). Poll it to detect changes.
     pub fn generation(&self) -> Result<u64> {
@@ -792,185 +710,5 @@ impl Registry {
             })
             .map_err(|e| self.sql(e))?;
         Ok(g.max(0) as u64)
-    }
-
-    /// The model versions and their embedding index, rebuilt when the generation moved.
-    pub(crate) fn models_index(&self) -> Result<Arc<ModelsIndex>> {
-        let generation = self.generation()?;
-        let mut cache = self.models_cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = cache.as_ref().filter(|c| c.generation == generation) {
-            return Ok(Arc::clone(c));
-        }
-        let versions = self.all_versions()?;
-        let vectors: Vec<Vec<f32>> = versions.iter().map(|v| v.embedding.clone()).collect();
-        let metadata = versions
-            .iter()
-            .map(crate::collections::model_metadata)
-            .collect();
-        let index = VectorIndex::build(crate::EMBEDDING_DIM, &vectors, metadata, HNSW_THRESHOLD);
-        let built = Arc::new(ModelsIndex {
-            generation,
-            versions,
-            index,
-        });
-        *cache = Some(Arc::clone(&built));
-        Ok(built)
-    }
-
-    /// The `k` versions (other than `name@version` itself) whose embeddings are closest by
-    /// cosine, best first.
-    pub fn similar(&self, name: &str, version: u32, k: usize) -> Result<Vec<SimilarModel>> {
-        let me = self.get(name, VersionSelector::Number(version))?;
-        let idx = self.models_index()?;
-        let hits = idx.index.search(&me.embedding, k + 1, None, None);
-        Ok(hits
-            .into_iter()
-            .filter_map(|h| {
-                let m = &idx.versions[h.row];
-                (!(m.name == me.name && m.version == me.version)).then(|| SimilarModel {
-                    score: h.score,
-                    model: m.clone(),
-                })
-            })
-            .take(k)
-            .collect())
-    }
-
-    /// Proposes configurations for a new series: every version with a recorded data profile is
-    /// scored by the cosine between its data block and `profile`'s, plus `0.25 ×
-    /// clamp(skill, -1, 1)` when its skill against the random walk is known; the best version
-    /// of each model name is kept and the `k` best are returned, best first.
-    pub fn recommend(&self, profile: &DataProfile, k: usize) -> Result<Vec<Recommendation>> {
-        let query = profile_block(Some(profile));
-        let idx = self.models_index()?;
-        let mut best: BTreeMap<&str, Recommendation> = BTreeMap::new();
-        for m in &idx.versions {
-            if m.profile.is_none() || m.embedding.len() < PROFILE_RANGE.end {
-                continue;
-            }
-            let sim = cosine(&query, &m.embedding[PROFILE_RANGE]);
-            let skill = skill_of(&m.metrics);
-            let score = sim + 0.25 * skill.map(|s| s.clamp(-1.0, 1.0) as f32).unwrap_or(0.0);
-            let rec = Recommendation {
-                data_similarity: sim,
-                skill,
-                score,
-                model: m.clone(),
-            };
-            match best.get(m.name.as_str()) {
-                Some(b) if b.score >= score => {}
-                _ => {
-                    best.insert(m.name.as_str(), rec);
-                }
-            }
-        }
-        let mut out: Vec<Recommendation> = best.into_values().collect();
-        out.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.model.name.cmp(&b.model.name))
-        });
-        out.truncate(k);
-        Ok(out)
-    }
-
-    /// Deletes blobs that no registered version references and temporary files abandoned by
-    /// killed writers (older than a minute). Holds the write lock meanwhile, so a concurrent
-    /// registration (which re-checks its blob under that lock) never loses its weights.
-    pub fn gc(&self) -> Result<GcReport> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.sql(e))?;
-        let referenced: std::collections::HashSet<String> = {
-            let mut stmt = tx
-                .prepare("SELECT DISTINCT weights_sha256 FROM versions")
-                .map_err(|e| self.sql(e))?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
-                .map_err(|e| self.sql(e))?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.sql(e))?
-        };
-        let blobs = self.dir.join(BLOBS_DIR);
-        let mut report = GcReport::default();
-        let entries = std::fs::read_dir(&blobs).map_err(|e| Error::io(&blobs, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&blobs, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = entry.path();
-            let meta = entry.metadata().map_err(|e| Error::io(&path, e))?;
-            if name.starts_with(".tmp-") {
-                let old = meta
-                    .modified()
-                    .ok()
-                    .and_then(|m| m.elapsed().ok())
-                    .is_some_and(|age| age > TEMP_GRACE);
-                if old {
-                    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-                    report.removed_temp_files += 1;
-                }
-            } else if is_sha256_hex(&name) {
-                if referenced.contains(&name) {
-                    report.kept_blobs += 1;
-                } else {
-                    std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
-                    report.removed_blobs += 1;
-                    report.freed_bytes += meta.len();
-                }
-            }
-        }
-        tx.commit().map_err(|e| self.sql(e))?;
-        Ok(report)
-    }
-
-    /// Copies the registry into `dest_dir` while it may be in use: the database through
-    /// SQLite's online backup API (one consistent snapshot), then every blob that snapshot
-    /// references (blobs are immutable). `dest_dir` must not already hold a registry. The copy
-    /// opens with [`Registry::open`] like the original.
-    pub fn backup(&self, dest_dir: &Path) -> Result<()> {
-        let dest_db = dest_dir.join(DB_FILE);
-        if dest_db.exists() {
-            return Err(Error::invalid(
-                "backup destination",
-                format!("{} already holds a registry", dest_dir.display()),
-            ));
-        }
-        if let (Ok(a), Ok(b)) = (dest_dir.canonicalize(), self.dir.canonicalize()) {
-            if a == b {
-                return Err(Error::invalid(
-                    "backup destination",
-                    "it is the registry directory itself",
-                ));
-            }
-        }
-        std::fs::create_dir_all(dest_dir.join(BLOBS_DIR)).map_err(|e| Error::io(dest_dir, e))?;
-        let dsql = |e: rusqlite::Error| Error::Sqlite {
-            path: dest_db.display().to_string(),
-            source: e,
-        };
-        let mut dest = Connection::open(&dest_db).map_err(dsql)?;
-        {
-            let conn = self.conn();
-            let backup = rusqlite::backup::Backup::new(&conn, &mut dest).map_err(dsql)?;
-            // One step over every page: a single read snapshot of the source.
-            backup
-                .run_to_completion(i32::MAX, Duration::from_millis(0), None)
-                .map_err(dsql)?;
-        }
-        let shas: Vec<String> = {
-            let mut stmt = dest
-                .prepare("SELECT DISTINCT weights_sha256 FROM versions")
-                .map_err(dsql)?;
-            let rows = stmt.query_map([], |r| r.get(0)).map_err(dsql)?;
-            rows.collect::<rusqlite::Result<_>>().map_err(dsql)?
-        };
-        for sha in shas {
-            let src = self.blob_path(&sha);
-            let bytes = std::fs::read(&src).map_err(|e| Error::io(&src, e))?;
-            write_durable(&dest_dir.join(BLOBS_DIR).join(&sha), &bytes)?;
-        }
-        dest.close().map_err(|(_, e)| dsql(e))?;
-        Ok(())
     }
 }
