@@ -13,7 +13,7 @@ use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State
 use axum::http::{header, HeaderMap};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 use subtle::ConstantTimeEq;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -21,6 +21,97 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::api::BodyLimit;
 use crate::error::{ApiError, Error};
 use crate::state::AppState;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health and readiness probes).
+    Open,
+    /// Anyone, unless the server requires the key for reads (`--auth-reads`).
+    Read,
+    /// Only a request with the API key; refused when the server has none. Checked before the
+    /// body or the path is looked at.
+    Write,
+}
+
+/// One route of the API: its path template, method and [`Access`] rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteRule {
+    /// Path template (`/v1/models/{name}`).
+    pub path: &'static str,
+    /// HTTP method (`GET`, `POST`, `DELETE`).
+    pub method: &'static str,
+    /// Who may call it.
+    pub access: Access,
+}
+
+/// Every route with its handler, in one table: the router is built from it, so a route cannot
+/// exist without an access rule, and [`route_rules`] lists the same table for tests and docs.
+fn route_table() -> Vec<(RouteRule, MethodRouter<AppState>)> {
+    use Access::{Open, Read, Write};
+    let rule = |path, method, access| RouteRule {
+        path,
+        method,
+        access,
+    };
+    vec![
+        (rule("/health", "GET", Open), get(models::health)),
+        (rule("/ready", "GET", Open), get(models::ready)),
+        (rule("/agentdb/health", "GET", Open), get(agentdb::health)),
+        (rule("/metrics", "GET", Read), get(models::metrics)),
+        (rule("/openapi.json", "GET", Read), get(models::openapi)),
+        (rule("/v1/models", "GET", Read), get(models::list_models)),
+        (
+            rule("/v1/models/{name}", "GET", Read),
+            get(models::get_model),
+        ),
+        (
+            rule("/v1/models/{name}/predict", "POST", Read),
+            post(predict::predict),
+        ),
+        (
+            rule("/v1/predict/batch", "POST", Read),
+            post(predict::predict_batch),
+        ),
+        (
+            rule("/agentdb/collections/{c}/search", "POST", Read),
+            post(agentdb::search),
+        ),
+        (
+            rule("/agentdb/collections/{c}/query", "POST", Read),
+            post(agentdb::query),
+        ),
+        (
+            rule("/agentdb/collections/{c}/documents/{id}", "GET", Read),
+            get(agentdb::get_document),
+        ),
+        (
+            rule("/agentdb/collections/{c}/documents/{id}", "DELETE", Write),
+            delete(agentdb::delete_document),
+        ),
+        (
+            rule("/v1/models/{name}/promote", "POST", Write),
+            post(models::promote),
+        ),
+        (
+            rule("/agentdb/collections", "POST", Write),
+            post(agentdb::create_collection),
+        ),
+        (
+            rule("/agentdb/collections/{c}/insert", "POST", Write),
+            post(agentdb::insert),
+        ),
+        (
+            rule("/agentdb/collections/{c}/batch_insert", "POST", Write),
+            post(agentdb::batch_insert),
+        ),
+    ]
+}
+
+/// Every route of [`app`] with its access rule.
+pub fn route_rules() -> Vec<RouteRule> {
+    route_table().into_iter().map(|(r, _)| r).collect()
+}
 
 /// The whole HTTP API over `state`: `/health`, `/ready`, `/metrics`, `/openapi.json`, the `/v1`
 /// model routes and the `/agentdb` collection routes, with every limit of the config applied.
@@ -32,38 +123,28 @@ pub fn app(state: AppState) -> Router {
 /// [`app`] plus `extra` routes (which get the read-auth and every other middleware): for
 /// embedding the server in a larger service, and for tests that need a misbehaving route.
 pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
-    let open = Router::new()
-        .route("/health", get(models::health))
-        .route("/ready", get(models::ready))
-        .route("/agentdb/health", get(agentdb::health));
-    let reads = Router::new()
-        .route("/metrics", get(models::metrics))
-        .route("/openapi.json", get(models::openapi))
-        .route("/v1/models", get(models::list_models))
-        .route("/v1/models/{name}", get(models::get_model))
-        .route("/v1/models/{name}/predict", post(predict::predict))
-        .route("/v1/predict/batch", post(predict::predict_batch))
-        .route("/agentdb/collections/{c}/search", post(agentdb::search))
-        .route("/agentdb/collections/{c}/query", post(agentdb::query))
-        .route(
-            "/agentdb/collections/{c}/documents/{id}",
-            get(agentdb::get_document).delete(agentdb::delete_document),
-        )
-        .merge(extra)
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_read));
-    let writes = Router::new()
-        .route("/v1/models/{name}/promote", post(models::promote))
-        .route("/agentdb/collections", post(agentdb::create_collection))
-        .route("/agentdb/collections/{c}/insert", post(agentdb::insert))
-        .route(
-            "/agentdb/collections/{c}/batch_insert",
-            post(agentdb::batch_insert),
-        )
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_write));
+    let mut api = Router::new();
+    for (rule, handler) in route_table() {
+        let handler = match rule.access {
+            Access::Open => handler,
+            Access::Read => {
+                handler.route_layer(middleware::from_fn_with_state(state.clone(), require_read))
+            }
+            Access::Write => {
+                handler.route_layer(middleware::from_fn_with_state(state.clone(), require_write))
+            }
+        };
+        api = api.route(rule.path, handler);
+    }
+    // Extra routes are read routes (a route_layer on a router without routes would be a no-op).
+    let extra = if extra.has_routes() {
+        extra.route_layer(middleware::from_fn_with_state(state.clone(), require_read))
+    } else {
+        extra
+    };
     Router::new()
-        .merge(open)
-        .merge(reads)
-        .merge(writes)
+        .merge(api)
+        .merge(extra)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn_with_state(
