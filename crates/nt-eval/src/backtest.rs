@@ -296,7 +296,8 @@ pub fn backtest_many(
     let baselines: Vec<&Tally> = runs.iter().map(|r| &r.baseline.tally).collect();
     let pooled_baseline = Tally::pool(&baselines);
     let mut pooled = vec![pooled_score(&runs, None, &pooled_baseline, dm_h)];
-    for m in 0..models.len() {
+    // A given `naive` became the baseline and is not among each run's models: count the runs'.
+    for m in 0..first.models.len() {
         pooled.push(pooled_score(&runs, Some(m), &pooled_baseline, dm_h));
     }
     Ok(MultiReport {

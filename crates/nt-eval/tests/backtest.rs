@@ -655,6 +655,21 @@ fn many_targets_pool_every_point() {
 }
 
 #[test]
+fn many_targets_with_a_given_naive_pool_each_model_once() {
+    // `nt backtest --target all` with `naive` in the list (the default list has it) panicked
+    // here: the given naive becomes the baseline, so each run holds one model fewer.
+    let s = two_targets();
+    let models = [
+        NamedModel::new("naive", &RandomWalk),
+        NamedModel::new("rw", &RandomWalk),
+    ];
+    let m = backtest_many(&s, &["y", "z"], &models, &cfg(4), &no_progress).unwrap();
+    let names: Vec<&str> = m.pooled.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["naive", "rw"]);
+    assert_eq!(m.pooled[1].windows, 2 * 37);
+}
+
+#[test]
 fn same_input_same_report() {
     let s = walk();
     let models = [NamedModel::new("greedy", &Greedy)];
