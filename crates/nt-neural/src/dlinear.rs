@@ -29,7 +29,8 @@ pub fn linear_train_defaults() -> TrainConfig {
     }
 }
 
-fn train_defaults<'de, D: serde::Deserializer<'de>>(
+/// Deserializes a linear model's `train` over [`linear_train_defaults`].
+pub(crate) fn linear_train<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<TrainConfig, D::Error> {
     crate::arch::train_over(d, linear_train_defaults())
@@ -53,7 +54,7 @@ pub struct DLinearConfig {
     /// Window of the trend's moving average (odd).
     pub moving_avg_window: usize,
     /// Training loop settings.
-    #[serde(deserialize_with = "train_defaults")]
+    #[serde(deserialize_with = "linear_train")]
     pub train: TrainConfig,
 }
 

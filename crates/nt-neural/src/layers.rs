@@ -53,6 +53,13 @@ pub(crate) fn block_mlp_shapes(
     out
 }
 
+/// Mean hidden width of a block MLP's `mlp_units` (0 without hidden layers): what the
+/// registry embedding describes.
+pub(crate) fn mean_width(mlp_units: &[[usize; 2]]) -> f64 {
+    let total: usize = mlp_units.iter().map(|u| u[1]).sum();
+    total as f64 / mlp_units.len().max(1) as f64
+}
+
 /// neuralforecast's block MLP: `Linear(in, u[0][0])`, then for each hidden `[a, b]`
 /// `Linear(a, b)` + activation (+ dropout), then `Linear(last, out)`. There is no activation
 /// after the first layer (as in neuralforecast's NHITS and N-BEATS).

@@ -17,8 +17,6 @@ use crate::trainer::PreparedSeries;
 use crate::training::ModelMeta;
 use crate::{Error, Result};
 
-/// Batches up to this size go through the single-threaded plain-Rust path on the CPU; larger
-/// ones through candle's batched matmuls.
 /// Windows per chunk of the plain-Rust path: each weight matrix is streamed once per chunk, and
 /// chunks run in parallel.
 const FAST_PATH_CHUNK: usize = 32;

@@ -546,11 +546,10 @@ impl crate::arch::Architecture for NBeatsConfig {
         Ok(Box::new(NBeats::new(self, n_outputs, vb)?))
     }
     fn features(&self, n_outputs: usize) -> crate::arch::ArchFeatures {
-        let units: Vec<f64> = self.mlp_units.iter().map(|u| u[1] as f64).collect();
         crate::arch::ArchFeatures {
             family: Self::FAMILY,
             depth: self.stacks.iter().sum(),
-            width: units.iter().sum::<f64>() / units.len().max(1) as f64,
+            width: crate::layers::mean_width(&self.mlp_units),
             params: nbeats_weight_shapes(self, n_outputs)
                 .iter()
                 .map(|(_, s)| s.iter().product::<usize>())

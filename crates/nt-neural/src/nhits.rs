@@ -456,11 +456,10 @@ impl crate::arch::Architecture for NhitsConfig {
         )?)))
     }
     fn features(&self, n_outputs: usize) -> crate::arch::ArchFeatures {
-        let units: Vec<f64> = self.mlp_units.iter().map(|u| u[1] as f64).collect();
         crate::arch::ArchFeatures {
             family: Self::FAMILY,
             depth: self.stacks.iter().sum(),
-            width: units.iter().sum::<f64>() / units.len().max(1) as f64,
+            width: crate::layers::mean_width(&self.mlp_units),
             params: nhits_param_count(self, n_outputs),
         }
     }

@@ -12,12 +12,6 @@ use crate::config::TrainConfig;
 use crate::dlinear::{linear_train_defaults, named};
 use crate::{Error, Result};
 
-fn train_defaults<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<TrainConfig, D::Error> {
-    crate::arch::train_over(d, linear_train_defaults())
-}
-
 /// NLinear's hyper-parameters.
 ///
 /// | field | default | meaning | range |
@@ -33,7 +27,7 @@ pub struct NLinearConfig {
     /// Steps forecast (H).
     pub horizon: usize,
     /// Training loop settings.
-    #[serde(deserialize_with = "train_defaults")]
+    #[serde(deserialize_with = "crate::dlinear::linear_train")]
     pub train: TrainConfig,
 }
 

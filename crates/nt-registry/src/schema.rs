@@ -11,7 +11,7 @@
 use rusqlite::{params, Transaction};
 
 use crate::embedding::{model_embedding, ArchSummary};
-use crate::store::{bytes_to_f32s, f32s_to_bytes};
+use crate::store::f32s_to_bytes;
 use crate::{Error, Result};
 
 /// The tables of schema version 1, created when missing.
@@ -123,13 +123,12 @@ fn typed_specs_and_embeddings(tx: &Transaction<'_>) -> Result<()> {
         i64,
         String,
         Option<String>,
-        Vec<u8>,
     );
     let rows: Vec<Row> = {
         let mut stmt = tx
             .prepare(
-                "SELECT name, version, spec, manifest, input_size, horizon, metrics, profile, \
-                 embedding FROM versions",
+                "SELECT name, version, spec, manifest, input_size, horizon, metrics, profile \
+                 FROM versions",
             )
             .map_err(sql)?;
         let rows = stmt
@@ -143,13 +142,12 @@ fn typed_specs_and_embeddings(tx: &Transaction<'_>) -> Result<()> {
                     r.get(5)?,
                     r.get(6)?,
                     r.get(7)?,
-                    r.get(8)?,
                 ))
             })
             .map_err(sql)?;
         rows.collect::<rusqlite::Result<_>>().map_err(sql)?
     };
-    for (name, version, spec, manifest, input_size, horizon, metrics, profile, old) in rows {
+    for (name, version, spec, manifest, input_size, horizon, metrics, profile) in rows {
         let ctx = |what: &str, e: String| {
             Error::invalid(
                 "registry migration",
@@ -177,7 +175,6 @@ fn typed_specs_and_embeddings(tx: &Transaction<'_>) -> Result<()> {
             horizon.max(0) as usize,
         );
         let embedding = model_embedding(&arch, profile.as_ref(), &metrics);
-        debug_assert_ne!(bytes_to_f32s(&old).len(), 0);
         let spec_text = serde_json::to_string(&spec).map_err(|e| ctx("spec", e.to_string()))?;
         tx.execute(
             "UPDATE versions SET spec = ?3, embedding = ?4 WHERE name = ?1 AND version = ?2",

@@ -14,6 +14,10 @@ use crate::settings;
 
 /// Runs `nt train`.
 pub(crate) fn run(args: &TrainArgs) -> Result<()> {
+    // A bad registry name is refused before any training, not after it.
+    if let Some(name) = &args.register {
+        nt_registry::validate_name(name)?;
+    }
     let series = settings::load_data(&args.data)?;
     let targets = settings::resolve_targets(&series, args.data.target.as_deref())?;
     let season = settings::resolve_season(&series, args.season)?;
