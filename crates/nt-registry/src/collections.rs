@@ -1,5 +1,6 @@
 //! Generic vector collections with the AgentDB protocol's semantics (the HTTP mapping lives in
-//! `nt-server`), plus the read-only `models` collection that mirrors the registry.
+//! `nt-server`), plus the read-only `models` collection that mirrors the registry. The request
+//! and record types and their checks are in `collection_spec`.
 //!
 //! Documents are keyed by a hex id (case-insensitive, stored lowercase, 1 to 128 hex digits).
 //! Inserting an id that already exists **replaces** the document (upsert), as AgentDB does.
@@ -7,210 +8,31 @@
 use std::sync::Arc;
 
 use rusqlite::{params, OptionalExtension};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::filter::{json_cmp, lookup, Filter};
+pub(crate) use crate::collection_spec::model_metadata;
+use crate::collection_spec::{
+    check_document, check_embedding, check_index_type, check_k, check_sort, MAX_DIMENSION,
+};
+pub use crate::collection_spec::{
+    model_doc_id, normalize_id, BatchOutcome, CollectionInfo, CollectionSpec, Document,
+    DocumentQuery, SearchHit, SearchQuery, SortBy, SortOrder, INDEX_TYPES, MODELS_COLLECTION,
+};
+use crate::filter::{json_cmp, lookup};
 use crate::index::{VectorIndex, HNSW_THRESHOLD};
 use crate::store::{bytes_to_f32s, f32s_to_bytes, now_rfc3339, CollectionIndex};
 use crate::types::validate_name;
-use crate::{Error, ModelVersion, Registry, Result, EMBEDDING_DIM};
-
-/// The read-only collection mirroring the registered model versions.
-pub const MODELS_COLLECTION: &str = "models";
-/// Largest accepted collection dimension.
-const MAX_DIMENSION: usize = 65_536;
-/// Largest accepted `k`.
-const MAX_K: usize = 10_000;
-
-/// `POST /collections` body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CollectionSpec {
-    /// Collection name (letters, digits, `_`, `-`, `.`; 1 to 128 characters).
-    pub name: String,
-    /// Embedding length (1 to 65536).
-    pub dimension: usize,
-    /// Index kind requested (`hnsw`, `flat`, ...): recorded; the registry picks exact or HNSW
-    /// search by size either way.
-    #[serde(default = "default_index_type")]
-    pub index_type: String,
-    /// Optional JSON schema of the metadata (stored, not enforced).
-    #[serde(default)]
-    pub metadata_schema: Option<Value>,
-}
-
-fn default_index_type() -> String {
-    "hnsw".into()
-}
-
-/// A collection's description.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CollectionInfo {
-    /// Name.
-    pub name: String,
-    /// Embedding length.
-    pub dimension: usize,
-    /// Index kind as requested at creation.
-    pub index_type: String,
-    /// Metadata schema given at creation.
-    pub metadata_schema: Option<Value>,
-    /// Documents stored.
-    pub count: usize,
-    /// True for `models`.
-    pub read_only: bool,
-}
-
-/// A document to insert: `{id, embedding, metadata?}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Document {
-    /// Hex id.
-    pub id: String,
-    /// The vector (length = the collection's dimension, finite values).
-    pub embedding: Vec<f32>,
-    /// Arbitrary JSON metadata (returned by search, query and get).
-    #[serde(default)]
-    pub metadata: Option<Value>,
-}
-
-/// The outcome of a batch insert.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchOutcome {
-    /// Documents stored (inserted or replaced).
-    pub inserted: usize,
-    /// Documents refused (bad id, wrong dimension, non-finite values).
-    pub failed: usize,
-}
-
-fn default_k() -> usize {
-    10
-}
-
-/// A similarity search.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SearchQuery {
-    /// Query vector (the collection's dimension).
-    pub embedding: Vec<f32>,
-    /// Results wanted (1 to 10000; default 10).
-    #[serde(default = "default_k")]
-    pub k: usize,
-    /// Metadata filter.
-    #[serde(default)]
-    pub filters: Option<Filter>,
-    /// Drop results whose cosine is below this.
-    #[serde(default)]
-    pub min_score: Option<f32>,
-}
-
-/// One search result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SearchHit {
-    /// Document id (lowercase hex).
-    pub id: String,
-    /// Cosine similarity in [-1, 1].
-    pub score: f32,
-    /// The document's metadata (`{}` when it has none).
-    pub metadata: Value,
-}
-
-/// Sort direction.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SortOrder {
-    /// Smallest first.
-    #[default]
-    Asc,
-    /// Largest first.
-    Desc,
-}
-
-/// Sort key of a metadata query.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SortBy {
-    /// Dotted metadata path.
-    pub field: String,
-    /// Direction.
-    #[serde(default)]
-    pub order: SortOrder,
-}
-
-/// A metadata query (no vector): filter, sort, limit.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct DocumentQuery {
-    /// Metadata filter; every document when absent.
-    #[serde(default)]
-    pub filters: Option<Filter>,
-    /// At most this many documents.
-    #[serde(default)]
-    pub limit: Option<usize>,
-    /// Sort key; documents missing the field or holding an incomparable value come last.
-    /// Without it, documents come in id order.
-    #[serde(default)]
-    pub sort_by: Option<SortBy>,
-}
-
-/// The metadata a model version shows in the `models` collection: its JSON without the
-/// embedding, plus `id` (the hex of `name@version`'s UTF-8 bytes).
-pub(crate) fn model_metadata(v: &ModelVersion) -> Value {
-    let mut m = serde_json::to_value(v).unwrap_or(Value::Null);
-    if let Value::Object(o) = &mut m {
-        o.remove("embedding");
-        o.insert("id".into(), Value::String(model_doc_id(v)));
-    }
-    m
-}
-
-/// The id of a model version in the `models` collection: lowercase hex of `name@version`.
-pub fn model_doc_id(v: &ModelVersion) -> String {
-    v.reference().bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Checks and lowercases a hex document id.
-pub fn normalize_id(id: &str) -> Result<String> {
-    if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::invalid(
-            "id",
-            format!("`{id}` is not a hex string of 1 to 128 digits"),
-        ));
-    }
-    Ok(id.to_ascii_lowercase())
-}
-
-fn check_embedding(e: &[f32], dimension: usize) -> Result<()> {
-    if e.len() != dimension {
-        return Err(Error::DimensionMismatch {
-            expected: dimension,
-            got: e.len(),
-        });
-    }
-    if let Some(i) = e.iter().position(|x| !x.is_finite()) {
-        return Err(Error::invalid(
-            "embedding",
-            format!("component {i} is not finite"),
-        ));
-    }
-    Ok(())
-}
-
-fn check_k(k: usize) -> Result<()> {
-    if k == 0 || k > MAX_K {
-        return Err(Error::invalid("k", format!("{k} is not in 1..={MAX_K}")));
-    }
-    Ok(())
-}
+use crate::{Error, Registry, Result, EMBEDDING_DIM};
 
 impl Registry {
     /// Creates a collection; [`Error::AlreadyExists`] when the name is taken (`models`
     /// included).
     pub fn create_collection(&self, spec: &CollectionSpec) -> Result<CollectionInfo> {
-        validate_name(&spec.name).map_err(|_| {
-            Error::invalid(
-                "collection name",
-                format!(
-                    "`{}` must be 1 to 128 letters, digits, `_`, `-` or `.`",
-                    spec.name
-                ),
-            )
+        validate_name(&spec.name).map_err(|e| match e {
+            Error::InvalidInput { reason, .. } => Error::invalid("collection name", reason),
+            other => other,
         })?;
+        check_index_type(&spec.index_type)?;
         if spec.dimension == 0 || spec.dimension > MAX_DIMENSION {
             return Err(Error::invalid(
                 "dimension",
@@ -335,8 +157,7 @@ impl Registry {
     /// Inserts (or replaces: upsert by id) one document.
     pub fn insert(&self, collection: &str, doc: &Document) -> Result<()> {
         let info = self.writable(collection)?;
-        let id = normalize_id(&doc.id)?;
-        check_embedding(&doc.embedding, info.dimension)?;
+        let id = check_document(doc, info.dimension, "")?;
         self.write(|tx| self.put(tx, collection, &id, doc))
     }
 
@@ -372,19 +193,38 @@ impl Registry {
     }
 
     /// Inserts every valid document in one transaction; invalid ones (bad id, wrong dimension,
-    /// non-finite values) are counted as failed. The collection itself must exist and be
-    /// writable.
+    /// non-finite values, metadata that is not an object) are counted as failed, each with its
+    /// reason in [`BatchOutcome::errors`]. The collection itself must exist and be writable.
+    ///
+    /// Two documents with the same id (ids are case-insensitive) refuse the whole batch
+    /// ([`Error::InvalidInput`] naming both): which one should win is not the caller's
+    /// stated intent, and an `inserted` count of documents that overwrote each other would lie.
     pub fn batch_insert(&self, collection: &str, docs: &[Document]) -> Result<BatchOutcome> {
         let info = self.writable(collection)?;
-        let valid: Vec<(String, &Document)> = docs
-            .iter()
-            .filter_map(|d| {
-                let id = normalize_id(&d.id).ok()?;
-                check_embedding(&d.embedding, info.dimension).ok()?;
-                Some((id, d))
-            })
-            .collect();
-        let failed = docs.len() - valid.len();
+        let mut seen = std::collections::HashMap::new();
+        let mut valid: Vec<(String, &Document)> = Vec::with_capacity(docs.len());
+        let mut errors = Vec::new();
+        for (i, d) in docs.iter().enumerate() {
+            match check_document(d, info.dimension, &format!("documents[{i}].")) {
+                Ok(id) => {
+                    if let Some(first) = seen.insert(id.clone(), i) {
+                        return Err(Error::invalid(
+                            format!("documents[{i}].id"),
+                            format!(
+                                "`{id}` is also the id of documents[{first}]; \
+                                 a batch holds each id once"
+                            ),
+                        ));
+                    }
+                    valid.push((id, d));
+                }
+                Err(e @ Error::DimensionMismatch { .. }) => {
+                    errors.push(format!("documents[{i}].embedding: {e}"))
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        let failed = errors.len();
         if !valid.is_empty() {
             self.write(|tx| {
                 for (id, d) in &valid {
@@ -396,6 +236,7 @@ impl Registry {
         Ok(BatchOutcome {
             inserted: valid.len(),
             failed,
+            errors,
         })
     }
 
@@ -514,9 +355,7 @@ impl Registry {
             f.validate()?;
         }
         if let Some(s) = &q.sort_by {
-            if s.field.is_empty() {
-                return Err(Error::invalid("sort_by.field", "must not be empty"));
-            }
+            check_sort(s)?;
         }
         let docs: Vec<Value> = if collection == MODELS_COLLECTION {
             let idx = self.models_index()?;

@@ -2,6 +2,8 @@
 //!
 //! JSON form, tagged by `op`: `{"op": "eq"|"ne"|"gt"|"gte"|"lt"|"lte", "field": F, "value": V}`,
 //! `{"op": "in", "field": F, "values": [V, ...]}`, `{"op": "and"|"or", "filters": [...]}`.
+//! [`Filter::from_json`] also reads a JSON array of filters as their `and` (the form the
+//! published `nt-agentdb-client` sends).
 //! `field` addresses a metadata key; dots descend into nested objects (`a.b.c`).
 //!
 //! Semantics: numbers compare numerically (`1` equals `1.0`), strings lexicographically, other
@@ -78,6 +80,11 @@ pub enum Filter {
     },
 }
 
+/// The first 64 characters of `v`'s JSON text (for error messages).
+fn short(v: &Value) -> String {
+    v.to_string().chars().take(64).collect()
+}
+
 /// Looks up a dotted path (`a.b.c`) in a JSON value.
 pub fn lookup<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(doc, |v, key| v.get(key))
@@ -101,10 +108,32 @@ pub fn json_cmp(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
 }
 
 impl Filter {
-    /// Parses a filter from JSON, naming what is malformed.
+    /// Parses a filter from JSON, naming what is malformed: one filter object, or an array of
+    /// them meaning their `and` (`[]` matches everything). Unknown keys in a filter object are
+    /// refused.
     pub fn from_json(v: &Value) -> Result<Self> {
-        let f: Filter = serde_json::from_value(v.clone())
-            .map_err(|e| Error::invalid("filter", e.to_string()))?;
+        let one = |v: &Value, field: &str| -> Result<Filter> {
+            if !v.is_object() {
+                return Err(Error::invalid(
+                    field,
+                    format!(
+                        "expected a filter object {{\"op\": ...}}, got `{}`",
+                        short(v)
+                    ),
+                ));
+            }
+            serde_json::from_value(v.clone()).map_err(|e| Error::invalid(field, e.to_string()))
+        };
+        let f = match v {
+            Value::Array(items) => Filter::And {
+                filters: items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| one(v, &format!("filters[{i}]")))
+                    .collect::<Result<_>>()?,
+            },
+            other => one(other, "filter")?,
+        };
         f.validate()?;
         Ok(f)
     }
@@ -193,6 +222,22 @@ mod tests {
     }
 
     #[test]
+    fn an_array_of_filters_is_their_and() {
+        let doc = json!({"kind": "nhits", "m": {"mae": 0.5}});
+        let both = json!([
+            {"op": "eq", "field": "kind", "value": "nhits"},
+            {"op": "lt", "field": "m.mae", "value": 1}]);
+        assert!(f(both).matches(&doc));
+        let one_fails = json!([
+            {"op": "eq", "field": "kind", "value": "nhits"},
+            {"op": "gt", "field": "m.mae", "value": 1}]);
+        assert!(!f(one_fails).matches(&doc));
+        assert!(f(json!([])).matches(&doc));
+        let e = Filter::from_json(&json!([{"op": "eq", "field": "kind"}])).unwrap_err();
+        assert!(e.to_string().contains("filters[0]"), "{e}");
+    }
+
+    #[test]
     fn malformed_filters_are_invalid_input() {
         for bad in [
             json!({"op": "between", "field": "a", "value": 1}),
@@ -201,6 +246,10 @@ mod tests {
             json!({"op": "eq", "field": "", "value": 1}),
             json!({"op": "and", "filters": [{"op": "eq", "field": "a..b", "value": 1}]}),
             json!([1, 2]),
+            json!([{"op": "eq", "field": "a", "value": 1}, {"op": "eq", "field": "a"}]),
+            json!([[{"op": "eq", "field": "a", "value": 1}]]),
+            json!({"op": "eq", "field": "a", "value": 1, "extra": true}),
+            json!("eq"),
         ] {
             let e = Filter::from_json(&bad).unwrap_err();
             assert!(e.is_bad_input(), "{bad}: {e}");

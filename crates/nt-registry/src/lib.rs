@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod collection_spec;
 mod collections;
 pub mod embedding;
 mod error;
@@ -15,7 +16,7 @@ mod types;
 
 pub use collections::{
     model_doc_id, normalize_id, BatchOutcome, CollectionInfo, CollectionSpec, Document,
-    DocumentQuery, SearchHit, SearchQuery, SortBy, SortOrder, MODELS_COLLECTION,
+    DocumentQuery, SearchHit, SearchQuery, SortBy, SortOrder, INDEX_TYPES, MODELS_COLLECTION,
 };
 pub use embedding::{model_embedding, ArchSummary, EMBEDDING_DIM};
 pub use error::{Error, Result};

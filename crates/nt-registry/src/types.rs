@@ -99,7 +99,12 @@ impl fmt::Display for VersionSelector {
     }
 }
 
-/// Checks a model name: 1 to 128 characters of `A-Z a-z 0-9 _ - .`.
+/// Checks a model (or collection) name: 1 to 128 characters of `A-Z a-z 0-9 _ - .`, not
+/// starting with `.`.
+///
+/// A leading dot is refused (and with it the names made only of dots, `.` and `..`): such a
+/// name reads as a hidden file or as the current or parent directory wherever it becomes a
+/// path component (a model directory, an export, a URL path segment that clients normalize).
 pub fn validate_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > 128 {
         return Err(Error::invalid(
@@ -116,13 +121,27 @@ pub fn validate_name(name: &str) -> Result<()> {
             format!("`{name}` contains `{c}`; use letters, digits, `_`, `-` or `.`"),
         ));
     }
+    if name.starts_with('.') {
+        return Err(Error::invalid(
+            "model name",
+            format!(
+                "`{name}` starts with `.`; a name must start with a letter, digit, `_` or `-` \
+                 (a leading dot reads as a hidden file, and `.` and `..` as directories, where \
+                 the name becomes a path)"
+            ),
+        ));
+    }
     Ok(())
 }
 
-/// Parses a model reference: `name` (latest), `name@3`, `name@latest` or `name@production`.
+/// Parses a model reference, the one rule the CLI and the server share: `NAME` is the
+/// production version, `NAME@3` version 3, `NAME@latest` the newest version still registered,
+/// and `NAME@production` (the same as a bare `NAME`) the production version. The name is
+/// checked with [`validate_name`]; a bad name or selector is [`Error::InvalidInput`] on the
+/// field `model reference`.
 pub fn parse_model_ref(s: &str) -> Result<(String, VersionSelector)> {
     let (name, sel) = match s.split_once('@') {
-        None => (s, VersionSelector::Latest),
+        None => (s, VersionSelector::Production),
         Some((name, v)) => (
             name,
             v.parse().map_err(|_| {
@@ -333,4 +352,42 @@ pub struct GcReport {
     pub kept_blobs: usize,
     /// Abandoned temporary files (from writers killed mid-write) deleted.
     pub removed_temp_files: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_name_means_the_production_version() {
+        let r = |s: &str| parse_model_ref(s).map_err(|e| e.to_string());
+        assert_eq!(r("ett"), Ok(("ett".into(), VersionSelector::Production)));
+        assert_eq!(
+            r("ett@production"),
+            Ok(("ett".into(), VersionSelector::Production))
+        );
+        assert_eq!(r("ett@latest"), Ok(("ett".into(), VersionSelector::Latest)));
+        assert_eq!(r("ett@3"), Ok(("ett".into(), VersionSelector::Number(3))));
+        for bad in ["ett@0", "ett@", "ett@x", "@3", "", "a b@1", "..@1"] {
+            let e = parse_model_ref(bad).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidInput { field, .. } if field == "model reference"),
+                "{bad}: {e}"
+            );
+        }
+        assert_eq!(parse_exact_ref("ett@2").ok(), Some(("ett".into(), 2)));
+        assert!(parse_exact_ref("ett").is_err());
+        assert!(parse_exact_ref("ett@latest").is_err());
+    }
+
+    #[test]
+    fn names_of_dots_or_starting_with_a_dot_are_refused() {
+        for bad in [".", "..", "...", ".hidden", ".a.b"] {
+            let e = validate_name(bad).unwrap_err().to_string();
+            assert!(e.contains("starts with `.`"), "{bad}: {e}");
+        }
+        for good in ["a.b", "ett-1", "_x", "v1.2.3", "a..b", "x."] {
+            assert!(validate_name(good).is_ok(), "{good}");
+        }
+    }
 }
