@@ -285,6 +285,9 @@ pub(crate) struct ForecastMeta {
     pub(crate) model: String,
     /// Rows of data read.
     pub(crate) rows: usize,
+    /// How the forecast's timestamps were dated: the calendar inferred from the data
+    /// ([`nt_core::Calendar`]'s words), or where they came from.
+    pub(crate) calendar: String,
 }
 
 /// One target's forecast in the JSON document.
@@ -363,6 +366,7 @@ pub(crate) fn print_forecasts(
                 "fingerprint": meta.fingerprint,
                 "model": meta.model,
                 "rows": meta.rows,
+                "calendar": meta.calendar,
                 "horizon": future.len(),
                 "forecasts": forecasts,
             });
@@ -409,6 +413,7 @@ pub(crate) fn print_forecasts(
                     meta.rows,
                     f.len()
                 );
+                println!("calendar: {}", meta.calendar);
                 let bands = bands(f);
                 let mut out = format!("{:<20}  {:>12}", "timestamp", "point");
                 for (l, _, _) in &bands {

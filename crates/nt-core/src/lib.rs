@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod calendar;
 mod error;
 mod forecast;
 mod horizon;
@@ -8,6 +9,7 @@ pub mod persist;
 mod series;
 mod traits;
 
+pub use calendar::Calendar;
 pub use error::{Error, Result};
 pub use forecast::{Forecast, QuantileBand};
 pub use horizon::Horizon;

@@ -5,7 +5,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{Error, Result};
+use crate::{Calendar, Error, Result};
 
 /// One named column of a [`TimeSeries`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,33 +198,29 @@ impl TimeSeries {
     }
 
     /// The most common spacing between consecutive timestamps (ms), or `None` with fewer than two
-    /// rows. Used to extend forecasts past the last timestamp and to detect gaps.
+    /// rows: robust to weekends and holidays in daily market data. Used to detect gaps; the dates
+    /// of a forecast come from [`calendar`](Self::calendar), which also knows about weekends and
+    /// trading sessions.
     pub fn step_ms(&self) -> Option<i64> {
-        if self.len() < 2 {
-            return None;
-        }
-        let mut deltas: Vec<i64> = self.timestamps.windows(2).map(|w| w[1] - w[0]).collect();
-        deltas.sort_unstable();
-        // The mode of the sorted deltas: robust to weekends and holidays in daily market data.
-        let (mut best, mut best_count) = (deltas[0], 0usize);
-        let mut i = 0;
-        while i < deltas.len() {
-            let j = deltas[i..].iter().take_while(|d| **d == deltas[i]).count();
-            if j > best_count {
-                best = deltas[i];
-                best_count = j;
-            }
-            i += j;
-        }
-        Some(best)
+        crate::calendar::mode_step(&self.timestamps)
     }
 
-    /// The `horizon` timestamps that follow the last one, spaced by [`step_ms`](Self::step_ms)
-    /// (1 when the series has fewer than two rows).
-    pub fn future_timestamps(&self, horizon: usize) -> Vec<i64> {
-        let step = self.step_ms().unwrap_or(1).max(1);
-        let last = self.timestamps.last().copied().unwrap_or(-step);
-        (1..=horizon as i64).map(|k| last + k * step).collect()
+    /// The [`Calendar`] inferred from the timestamps (UTC; holidays not modelled; see
+    /// [`Calendar::infer`] for the rules). An error with fewer than two rows.
+    pub fn calendar(&self) -> Result<Calendar> {
+        Calendar::infer(&self.timestamps)
+    }
+
+    /// The `horizon` timestamps that follow the last one on the series' [`calendar`](Self::calendar):
+    /// business days for daily data without weekend rows, inside the session for intraday data
+    /// with the same daily gap every day, every step otherwise.
+    ///
+    /// Errors: fewer than two rows ([`Error::InsufficientHistory`]: nothing to infer a step from),
+    /// or timestamps that would leave the range of dates.
+    pub fn future_timestamps(&self, horizon: usize) -> Result<Vec<i64>> {
+        let calendar = self.calendar()?;
+        let last = self.timestamps.last().copied().unwrap_or_default();
+        calendar.extend(last, horizon)
     }
 
     /// A sha256 over timestamps, column names and values (hex): the data fingerprint stored with
@@ -316,7 +312,11 @@ mod tests {
         assert_eq!(s.tail(2).column("a").unwrap(), &[4., 5.]);
         assert_eq!(s.slice(3..99).len(), 2);
         assert_eq!(s.step_ms(), Some(10));
-        assert_eq!(s.future_timestamps(2), vec![60, 70]);
+        assert_eq!(s.future_timestamps(2).unwrap(), vec![60, 70]);
+        assert!(matches!(
+            s.head(1).future_timestamps(2),
+            Err(Error::InsufficientHistory { needed: 2, got: 1 })
+        ));
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
     .into_iter()
     .next()
     .context("the model menu returned no model")?;
-    let future = series.future_timestamps(args.horizon);
+    let future = series.future_timestamps(args.horizon)?;
 
     let mut results = Vec::with_capacity(targets.len());
     for target in &targets {
@@ -49,6 +49,7 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
         fingerprint: series.fingerprint(),
         model: model.name.clone(),
         rows: series.len(),
+        calendar: series.calendar()?.to_string(),
     };
     print_forecasts(&meta, &results, &future, args.format)?;
     if let Some(path) = &args.plot {

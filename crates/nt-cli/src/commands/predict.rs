@@ -71,9 +71,15 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
         let f = model.predict_series(&series, target, future_table.as_ref(), horizon.get())?;
         results.push((target.clone(), f));
     }
-    let future = match &future_table {
-        Some(t) => t.timestamps()[..horizon.get()].to_vec(),
-        None => series.future_timestamps(horizon.get()),
+    let (future, calendar) = match (&future_table, &args.future) {
+        (Some(t), Some(path)) => (
+            t.timestamps()[..horizon.get()].to_vec(),
+            format!("the timestamps of {}", path.display()),
+        ),
+        _ => (
+            series.future_timestamps(horizon.get())?,
+            series.calendar()?.to_string(),
+        ),
     };
     let meta = ForecastMeta {
         command: "predict",
@@ -81,6 +87,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
         fingerprint: series.fingerprint(),
         model: args.model.display().to_string(),
         rows: series.len(),
+        calendar,
     };
     print_forecasts(&meta, &results, &future, args.format)?;
     if let Some(path) = &args.plot {

@@ -299,8 +299,10 @@ fn with_exog(
         .collect())
 }
 
-/// The `horizon` timestamps after `ts` (which must have `len` strictly increasing entries),
-/// continuing its last step.
+/// The `horizon` timestamps after `ts` (which must have `len` strictly increasing entries), on the
+/// calendar inferred from them ([`nt_core::Calendar::infer`], the rule the CLI uses): business
+/// days for daily timestamps without weekend rows, inside the session for intraday timestamps
+/// with the same daily gap every day, the most common step otherwise. UTC; holidays not modelled.
 fn future_timestamps(ts: &[i64], len: usize, horizon: usize, field: &str) -> Result<Vec<i64>> {
     if ts.len() != len {
         return Err(Error::invalid(
@@ -314,15 +316,12 @@ fn future_timestamps(ts: &[i64], len: usize, horizon: usize, field: &str) -> Res
             "timestamps must be strictly increasing",
         ));
     }
-    let (Some(&last), Some(&prev)) = (ts.last(), ts.len().checked_sub(2).and_then(|i| ts.get(i)))
-    else {
+    let Some(&last) = ts.last().filter(|_| ts.len() >= 2) else {
         return Err(Error::invalid(field, "needs at least two timestamps"));
     };
-    let step = last - prev;
-    (1..=horizon as i64)
-        .map(|k| step.checked_mul(k).and_then(|d| last.checked_add(d)))
-        .collect::<Option<Vec<i64>>>()
-        .ok_or_else(|| Error::invalid(field, "the forecast's timestamps overflow i64"))
+    nt_core::Calendar::infer(ts)
+        .and_then(|calendar| calendar.extend(last, horizon))
+        .map_err(|_| Error::invalid(field, "the forecast's timestamps overflow the date range"))
 }
 
 /// The answer for one prepared request from its windows' forecasts (full horizon each).
