@@ -210,3 +210,88 @@ fn serve_refuses_a_missing_key_variable() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("NT_SERVE_TEST_UNSET_VARIABLE"));
 }
+
+#[test]
+fn serve_refuses_keyless_agentdb_writes_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    for addr in ["0.0.0.0:0", "[::]:0"] {
+        let o = nt(&[
+            "serve",
+            "--registry",
+            dir.path().to_str().unwrap(),
+            "--addr",
+            addr,
+            "--agentdb-open-writes",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{addr}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("--agentdb-open-writes") && e.contains("loopback"),
+            "{addr}: {e}"
+        );
+    }
+}
+
+#[test]
+fn serve_with_open_agentdb_writes_takes_keyless_agentdb_writes_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("reg");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nt"))
+        .args([
+            "serve",
+            "--registry",
+            reg.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+            "--agentdb-open-writes",
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(err).lines() {
+            let line = line.unwrap_or_default();
+            if let Some(a) = line.split("listening on http://").nth(1) {
+                let _ = tx.send(a.trim().to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server reports its address");
+    let (s, body) = http(
+        &addr,
+        "POST",
+        "/agentdb/collections",
+        Some(r#"{"name":"notes","dimension":2,"index_type":"hnsw"}"#),
+        None,
+    );
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = http(
+        &addr,
+        "POST",
+        "/agentdb/collections/notes/insert",
+        Some(r#"{"id":"0a","embedding":[1.0,0.0]}"#),
+        None,
+    );
+    assert_eq!(s, 200, "{body}");
+    // Model promotion is not an AgentDB write: still closed without a key.
+    let (s, body) = http(
+        &addr,
+        "POST",
+        "/v1/models/m/promote",
+        Some(r#"{"version":1}"#),
+        None,
+    );
+    assert_eq!(s, 403, "{body}");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert!(child.wait().unwrap().success());
+    reader.join().unwrap();
+}

@@ -89,6 +89,15 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// The server's configuration is refused at startup (never an HTTP answer): e.g. key-less
+    /// AgentDB writes on a non-loopback address.
+    #[error("server configuration: {setting}: {reason}")]
+    Config {
+        /// The setting (`agentdb_open_writes`, the `nt serve` flag's field).
+        setting: String,
+        /// Why it is refused and what to do.
+        reason: String,
+    },
     /// A bug or an environment failure (registry I/O, a panicking handler, a dead compute
     /// thread). Logged in full; the client sees only `internal error`.
     #[error("internal error: {detail}")]
@@ -138,7 +147,7 @@ impl Error {
             Error::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Config { .. } | Error::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -157,6 +166,7 @@ impl Error {
             Error::Overloaded { .. } => "overloaded",
             Error::Timeout { .. } => "timeout",
             Error::Unavailable { .. } => "unavailable",
+            Error::Config { .. } => "config",
             Error::Internal { .. } => "internal",
         }
     }

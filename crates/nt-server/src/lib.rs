@@ -14,6 +14,6 @@ pub use batcher::{forecast, BatchConfig, ComputePath};
 pub use error::{ApiError, Error, ErrorBody, ErrorDetail, Result};
 pub use metrics::Metrics;
 pub use routes::{app, app_with, route_rules, Access, RouteRule};
-pub use serve::{serve, serve_router, shutdown_signal};
+pub use serve::{check_listen_config, serve, serve_router, shutdown_signal};
 pub use state::{AppState, ServerConfig};
 pub use store::{MemoryStore, ModelStore, ModelSummary, RegistryStore, Selector, VersionInfo};

@@ -21,6 +21,12 @@ pub struct ServerConfig {
     /// Whether reads (predict, model listings, metrics, AgentDB reads) need the key too.
     /// `/health` and `/ready` never do. Default: false.
     pub auth_reads: bool,
+    /// Opt-in: AgentDB writes (create collection, insert, batch insert, delete document)
+    /// without the key, for clients that never send one (the published `nt-agentdb-client`
+    /// 1.0). Model promotion still needs the key. [`crate::serve`] refuses to start with it
+    /// unless the listener is bound to a loopback address, and it cannot be combined with
+    /// `auth_reads`. Default: false (`nt serve --agentdb-open-writes`).
+    pub agentdb_open_writes: bool,
     /// Largest request body in bytes (413 above). Default: 4 MiB.
     pub max_body: usize,
     /// Most history values per column in one series (422 above). Default: 100,000.
@@ -50,6 +56,7 @@ impl Default for ServerConfig {
         Self {
             api_key: None,
             auth_reads: false,
+            agentdb_open_writes: false,
             max_body: 4 << 20,
             max_history: 100_000,
             max_batch_items: 1024,

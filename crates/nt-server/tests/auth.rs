@@ -47,7 +47,7 @@ async fn every_route_enforces_its_access_rule() {
             let needs_key = match rule.access {
                 Access::Open => false,
                 Access::Read => auth_reads,
-                Access::Write => true,
+                Access::Write | Access::AgentDbWrite => true,
             };
             if needs_key {
                 assert_eq!(
@@ -82,7 +82,8 @@ async fn every_route_enforces_its_access_rule() {
     };
     let (_store, state) = fixture(config).await;
     let app = app(state);
-    for rule in rules.iter().filter(|r| r.access == Access::Write) {
+    let writes = |r: &&RouteRule| matches!(r.access, Access::Write | Access::AgentDbWrite);
+    for rule in rules.iter().filter(writes) {
         assert_eq!(
             status(&app, rule, None).await.0,
             StatusCode::FORBIDDEN,
@@ -125,6 +126,47 @@ async fn every_published_route_has_a_rule() {
                 rules.iter().any(|r| r.path == path && r.method == m),
                 "{m} {path} is published but has no access rule in the route table"
             );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_agentdb_writes_open_only_the_agentdb_write_routes() {
+    let rules = route_rules();
+    let agentdb_writes: Vec<&RouteRule> = rules
+        .iter()
+        .filter(|r| r.access == Access::AgentDbWrite)
+        .collect();
+    // Create, insert, batch insert, delete: the writes the published client makes.
+    assert_eq!(agentdb_writes.len(), 4, "{agentdb_writes:?}");
+    assert!(agentdb_writes
+        .iter()
+        .all(|r| r.path.starts_with("/agentdb/")));
+    for api_key in [None, Some(KEY.to_string())] {
+        let config = ServerConfig {
+            api_key: api_key.clone(),
+            agentdb_open_writes: true,
+            ..test_config()
+        };
+        let (_store, state) = fixture(config).await;
+        let app = app(state);
+        for rule in &rules {
+            let (s, j) = status(&app, rule, None).await;
+            match rule.access {
+                Access::Write => {
+                    let closed = if api_key.is_some() {
+                        StatusCode::UNAUTHORIZED
+                    } else {
+                        StatusCode::FORBIDDEN
+                    };
+                    assert_eq!(s, closed, "{rule:?} stays closed: {j}");
+                }
+                _ => assert!(
+                    s != StatusCode::UNAUTHORIZED && s != StatusCode::FORBIDDEN,
+                    "{rule:?} (key {}) is open in this mode: {s} {j}",
+                    api_key.is_some()
+                ),
+            }
         }
     }
 }

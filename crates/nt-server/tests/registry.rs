@@ -141,9 +141,15 @@ async fn agentdb_routes() {
         {"id": "zz", "embedding": [0.0, 0.0, 1.0]}
     ]});
     let (s, _, j) = post("/agentdb/collections/notes/batch_insert", docs, true).await;
+    assert_eq!(s, StatusCode::OK, "{j}");
     assert_eq!(
-        (s, &j),
-        (StatusCode::OK, &json!({"inserted": 2, "failed": 1}))
+        (&j["inserted"], &j["failed"]),
+        (&json!(2), &json!(1)),
+        "{j}"
+    );
+    assert!(
+        j["errors"][0].as_str().unwrap().contains("documents[2].id"),
+        "{j}"
     );
     // Errors: wrong dimension, bad hex id -> 400; unknown collection -> 404.
     let (s, _, _) = post(

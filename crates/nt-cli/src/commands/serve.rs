@@ -36,6 +36,11 @@ pub(crate) struct ServeArgs {
     /// Require the API key for reads too (predict, listings, metrics); /health and /ready stay open.
     #[arg(long)]
     pub(crate) auth_reads: bool,
+    /// Let AgentDB clients that send no key (the published nt-agentdb-client 1.0) create
+    /// collections, insert, batch insert and delete documents. Refused unless --addr is a
+    /// loopback address; model promotion still needs the key.
+    #[arg(long)]
+    pub(crate) agentdb_open_writes: bool,
     /// Largest request body in bytes (413 above).
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
     pub(crate) max_body: usize,
@@ -89,6 +94,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
     let config = ServerConfig {
         api_key,
         auth_reads: args.auth_reads,
+        agentdb_open_writes: args.agentdb_open_writes,
         max_body: args.max_body,
         max_history: args.max_history,
         max_in_flight: args.max_in_flight,
@@ -107,6 +113,12 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         },
         ..ServerConfig::default()
     };
+    nt_server::check_listen_config(&config, args.addr).map_err(|e| {
+        UsageError(match e {
+            nt_server::Error::Config { reason, .. } => format!("--agentdb-open-writes: {reason}"),
+            other => other.to_string(),
+        })
+    })?;
     let dir = nt_registry::Registry::resolve_dir(args.registry.as_deref());
     let store = RegistryStore::open(&dir)
         .with_context(|| format!("opening the registry {}", dir.display()))?;

@@ -2,6 +2,8 @@
 //! client given the base URL `http://HOST:PORT/agentdb` works unchanged. Bad ids, wrong
 //! dimensions and malformed filters answer 400, unknown collections and documents 404, an
 //! existing collection 409; the registry's own models are the read-only collection `models`.
+//! Every body refuses unknown fields (422 naming the field: a typo such as `"filter"` is an
+//! error, not an ignored key), and so do unknown `index_type` / `distance_metric` values.
 
 use std::sync::Arc;
 
@@ -9,7 +11,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use nt_registry::{CollectionSpec, Document, DocumentQuery, Filter, Registry, SearchQuery, SortBy};
+use nt_registry::{
+    CollectionSpec, Document, DocumentQuery, Filter, Registry, SearchQuery, SortBy, INDEX_TYPES,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -34,10 +38,82 @@ where
     blocking(move || f(&reg).map_err(Error::from)).await
 }
 
+/// A filter object, or an array of them (their AND, as the published client sends).
 fn parse_filter(v: Option<Value>) -> Result<Option<Filter>> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(v) => Filter::from_json(&v).map(Some).map_err(Error::from),
+    }
+}
+
+/// A body's optional `collection` must name the collection of the path: a client that sends
+/// one means it, and answering from another collection would be silently wrong.
+fn check_collection(body: Option<&str>, path: &str) -> Result<()> {
+    match body {
+        Some(b) if b != path => Err(Error::invalid(
+            "collection",
+            format!(
+                "`{}` differs from the collection of the path, `{path}`",
+                b.chars().take(128).collect::<String>()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The distance metrics a collection may ask for: cosine similarity only.
+const DISTANCE_METRICS: [&str; 1] = ["cosine"];
+
+/// `POST /agentdb/collections`: `{name, dimension, index_type?, distance_metric?,
+/// metadata_schema?}`; unknown fields are refused.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateCollectionBody {
+    name: String,
+    dimension: usize,
+    #[serde(default)]
+    index_type: Option<String>,
+    #[serde(default)]
+    distance_metric: Option<String>,
+    #[serde(default)]
+    metadata_schema: Option<Value>,
+}
+
+impl CreateCollectionBody {
+    /// The registry's spec, once `index_type` and `distance_metric` are values we have (422
+    /// naming the field and the accepted values otherwise).
+    fn into_spec(self) -> Result<CollectionSpec> {
+        let short = |s: &str| s.chars().take(64).collect::<String>();
+        let index_type = self.index_type.unwrap_or_else(|| "hnsw".into());
+        if !INDEX_TYPES.contains(&index_type.as_str()) {
+            return Err(Error::invalid(
+                "index_type",
+                format!(
+                    "`{}` is not an index this server has; accepted: {}",
+                    short(&index_type),
+                    INDEX_TYPES.join(", ")
+                ),
+            ));
+        }
+        if let Some(m) = self
+            .distance_metric
+            .filter(|m| !DISTANCE_METRICS.contains(&m.as_str()))
+        {
+            return Err(Error::invalid(
+                "distance_metric",
+                format!(
+                    "`{}` is not a metric this server has; accepted: {}",
+                    short(&m),
+                    DISTANCE_METRICS.join(", ")
+                ),
+            ));
+        }
+        Ok(CollectionSpec {
+            name: self.name,
+            dimension: self.dimension,
+            index_type,
+            metadata_schema: self.metadata_schema,
+        })
     }
 }
 
@@ -64,16 +140,19 @@ pub(crate) async fn health(
     }))
 }
 
-/// Creates a collection: `{name, dimension, index_type, metadata_schema?}`.
+/// Creates a collection: `{name, dimension, index_type?, distance_metric?, metadata_schema?}`
+/// (`index_type` one of `hnsw`, `flat`; `distance_metric` `cosine`).
 #[utoipa::path(post, path = "/agentdb/collections", tag = "agentdb",
     request_body = Object, security(("api_key" = [])),
     responses((status = 201, description = "Created", body = Object),
               (status = 400, description = "Invalid spec", body = ErrorBody),
-              (status = 409, description = "Exists", body = ErrorBody)))]
+              (status = 409, description = "Exists", body = ErrorBody),
+              (status = 422, description = "Unknown field, index type or metric", body = ErrorBody)))]
 pub(crate) async fn create_collection(
     State(state): State<AppState>,
-    JsonBody(spec): JsonBody<CollectionSpec>,
+    JsonBody(body): JsonBody<CreateCollectionBody>,
 ) -> std::result::Result<Response, ApiError> {
+    let spec = body.into_spec()?;
     let info = with_registry(&state, move |r| r.create_collection(&spec)).await?;
     let body = serde_json::to_value(&info).map_err(Error::internal)?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -94,7 +173,8 @@ pub(crate) struct InsertResponse {
     request_body = Object, security(("api_key" = [])),
     responses((status = 200, description = "Inserted", body = InsertResponse),
               (status = 400, description = "Bad id or dimension", body = ErrorBody),
-              (status = 404, description = "Unknown collection", body = ErrorBody)))]
+              (status = 404, description = "Unknown collection", body = ErrorBody),
+              (status = 422, description = "Unknown field, or `collection` differs from the path", body = ErrorBody)))]
 pub(crate) async fn insert(
     State(state): State<AppState>,
     Path(c): Path<String>,
@@ -105,18 +185,21 @@ pub(crate) async fn insert(
     Ok(Json(InsertResponse { id, success: true }))
 }
 
-/// `{documents: [insert bodies]}`.
+/// `{documents: [insert bodies]}`; unknown fields are refused.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct BatchInsertBody {
     documents: Vec<Document>,
 }
 
-/// Inserts many documents: `{documents: [...]}` → `{inserted, failed}`.
+/// Inserts many documents: `{documents: [...]}` → `{inserted, failed, errors}` (`errors`: why
+/// each refused document was refused); one id twice in a batch refuses the batch (400).
 #[utoipa::path(post, path = "/agentdb/collections/{c}/batch_insert", tag = "agentdb",
     params(("c" = String, Path, description = "Collection")),
     request_body = Object, security(("api_key" = [])),
     responses((status = 200, description = "Counts", body = Object),
-              (status = 404, description = "Unknown collection", body = ErrorBody)))]
+              (status = 404, description = "Unknown collection", body = ErrorBody),
+              (status = 422, description = "Unknown field, or `collection` differs from the path", body = ErrorBody)))]
 pub(crate) async fn batch_insert(
     State(state): State<AppState>,
     Path(c): Path<String>,
@@ -126,11 +209,11 @@ pub(crate) async fn batch_insert(
     Ok(Json(serde_json::to_value(out).map_err(Error::internal)?))
 }
 
-/// `{collection?, embedding, k, filters?, min_score?}`.
+/// `{collection?, embedding, k, filters?, min_score?}`; unknown fields are refused.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct SearchBody {
     #[serde(default)]
-    #[allow(dead_code)]
     collection: Option<String>,
     embedding: Vec<f32>,
     k: usize,
@@ -140,9 +223,11 @@ pub(crate) struct SearchBody {
     min_score: Option<f32>,
 }
 
-/// One hit: the stored metadata and its cosine score.
+/// One hit: the document's id, its stored metadata and its cosine score.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub(crate) struct SearchResult {
+    /// The document id (lowercase hex).
+    pub id: String,
     /// The document's metadata.
     #[schema(value_type = Object)]
     pub document: Value,
@@ -150,7 +235,7 @@ pub(crate) struct SearchResult {
     pub score: f32,
 }
 
-/// `{results: [{document, score}]}`.
+/// `{results: [{id, document, score}]}`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub(crate) struct SearchResponse {
     /// Best first.
@@ -163,12 +248,14 @@ pub(crate) struct SearchResponse {
     request_body = Object,
     responses((status = 200, description = "Hits", body = SearchResponse),
               (status = 400, description = "Bad dimension or filter", body = ErrorBody),
-              (status = 404, description = "Unknown collection", body = ErrorBody)))]
+              (status = 404, description = "Unknown collection", body = ErrorBody),
+              (status = 422, description = "Unknown field, or `collection` differs from the path", body = ErrorBody)))]
 pub(crate) async fn search(
     State(state): State<AppState>,
     Path(c): Path<String>,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> std::result::Result<Json<SearchResponse>, ApiError> {
+    check_collection(body.collection.as_deref(), &c)?;
     let query = SearchQuery {
         embedding: body.embedding,
         k: body.k,
@@ -180,6 +267,7 @@ pub(crate) async fn search(
         results: hits
             .into_iter()
             .map(|h| SearchResult {
+                id: h.id,
                 document: h.metadata,
                 score: h.score,
             })
@@ -187,11 +275,11 @@ pub(crate) async fn search(
     }))
 }
 
-/// `{collection?, filters, limit?, sort_by?}`.
+/// `{collection?, filters?, limit?, sort_by?}`; unknown fields are refused.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct QueryBody {
     #[serde(default)]
-    #[allow(dead_code)]
     collection: Option<String>,
     #[serde(default)]
     filters: Option<Value>,
@@ -215,12 +303,14 @@ pub(crate) struct QueryResponse {
     request_body = Object,
     responses((status = 200, description = "Documents", body = QueryResponse),
               (status = 400, description = "Bad filter", body = ErrorBody),
-              (status = 404, description = "Unknown collection", body = ErrorBody)))]
+              (status = 404, description = "Unknown collection", body = ErrorBody),
+              (status = 422, description = "Unknown field, or `collection` differs from the path", body = ErrorBody)))]
 pub(crate) async fn query(
     State(state): State<AppState>,
     Path(c): Path<String>,
     JsonBody(body): JsonBody<QueryBody>,
 ) -> std::result::Result<Json<QueryResponse>, ApiError> {
+    check_collection(body.collection.as_deref(), &c)?;
     let q = DocumentQuery {
         filters: parse_filter(body.filters)?,
         limit: body.limit,

@@ -32,6 +32,11 @@ pub enum Access {
     /// Only a request with the API key; refused when the server has none. Checked before the
     /// body or the path is looked at.
     Write,
+    /// An AgentDB write: as [`Access::Write`], unless the server runs with
+    /// [`crate::ServerConfig::agentdb_open_writes`] (loopback only, checked by
+    /// [`crate::serve`]), where it is open like a read, for clients that send no key (the
+    /// published `nt-agentdb-client` 1.0). Never used for model routes.
+    AgentDbWrite,
 }
 
 /// One route of the API: its path template, method and [`Access`] rule.
@@ -48,7 +53,7 @@ pub struct RouteRule {
 /// Every route with its handler, in one table: the router is built from it, so a route cannot
 /// exist without an access rule, and [`route_rules`] lists the same table for tests and docs.
 fn route_table() -> Vec<(RouteRule, MethodRouter<AppState>)> {
-    use Access::{Open, Read, Write};
+    use Access::{AgentDbWrite, Open, Read, Write};
     let rule = |path, method, access| RouteRule {
         path,
         method,
@@ -86,7 +91,11 @@ fn route_table() -> Vec<(RouteRule, MethodRouter<AppState>)> {
             get(agentdb::get_document),
         ),
         (
-            rule("/agentdb/collections/{c}/documents/{id}", "DELETE", Write),
+            rule(
+                "/agentdb/collections/{c}/documents/{id}",
+                "DELETE",
+                AgentDbWrite,
+            ),
             delete(agentdb::delete_document),
         ),
         (
@@ -94,15 +103,19 @@ fn route_table() -> Vec<(RouteRule, MethodRouter<AppState>)> {
             post(models::promote),
         ),
         (
-            rule("/agentdb/collections", "POST", Write),
+            rule("/agentdb/collections", "POST", AgentDbWrite),
             post(agentdb::create_collection),
         ),
         (
-            rule("/agentdb/collections/{c}/insert", "POST", Write),
+            rule("/agentdb/collections/{c}/insert", "POST", AgentDbWrite),
             post(agentdb::insert),
         ),
         (
-            rule("/agentdb/collections/{c}/batch_insert", "POST", Write),
+            rule(
+                "/agentdb/collections/{c}/batch_insert",
+                "POST",
+                AgentDbWrite,
+            ),
             post(agentdb::batch_insert),
         ),
     ]
@@ -125,15 +138,22 @@ pub fn app(state: AppState) -> Router {
 pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     let mut api = Router::new();
     for (rule, handler) in route_table() {
-        let handler = match rule.access {
-            Access::Open => handler,
-            Access::Read => {
-                handler.route_layer(middleware::from_fn_with_state(state.clone(), require_read))
-            }
-            Access::Write => {
-                handler.route_layer(middleware::from_fn_with_state(state.clone(), require_write))
-            }
-        };
+        // Inside the access check: a write without the key is 401 whatever its query says.
+        let handler = handler.route_layer(middleware::from_fn(no_query));
+        let handler =
+            match rule.access {
+                Access::Open => handler,
+                Access::Read => {
+                    handler.route_layer(middleware::from_fn_with_state(state.clone(), require_read))
+                }
+                Access::Write => handler
+                    .route_layer(middleware::from_fn_with_state(state.clone(), require_write)),
+                Access::AgentDbWrite if state.config().agentdb_open_writes => {
+                    handler.route_layer(middleware::from_fn_with_state(state.clone(), require_read))
+                }
+                Access::AgentDbWrite => handler
+                    .route_layer(middleware::from_fn_with_state(state.clone(), require_write)),
+            };
         api = api.route(rule.path, handler);
     }
     // Extra routes are read routes (a route_layer on a router without routes would be a no-op).
@@ -154,6 +174,30 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), limits))
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)
+}
+
+/// No route of the table takes query parameters: one given is a 422 naming it
+/// (`query.stage`), never silently ignored (`GET /v1/models?stage=production` would otherwise
+/// answer every model as if it had filtered them).
+async fn no_query(req: Request, next: Next) -> Response {
+    match req.uri().query().filter(|q| !q.is_empty()) {
+        None => next.run(req).await,
+        Some(q) => {
+            let first = q.split('&').next().unwrap_or(q);
+            let name: String = first
+                .split('=')
+                .next()
+                .unwrap_or(first)
+                .chars()
+                .take(64)
+                .collect();
+            ApiError(Error::invalid(
+                format!("query.{name}"),
+                "this route takes no query parameters",
+            ))
+            .into_response()
+        }
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -259,7 +303,9 @@ fn key_ok(expected: &str, headers: &HeaderMap) -> bool {
 async fn require_write(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match &state.config().api_key {
         None => ApiError(Error::Forbidden {
-            reason: "writes are disabled: the server was started without an API key".into(),
+            reason: "writes are disabled: the server was started without an API key \
+                     (send it as `Authorization: Bearer KEY` or `X-API-Key: KEY` once it has one)"
+                .into(),
         })
         .into_response(),
         Some(k) if key_ok(k, req.headers()) => next.run(req).await,
