@@ -58,6 +58,11 @@ pub(crate) struct DataArgs {
     /// What to do with empty or NaN cells: error (default), ffill, linear, drop.
     #[arg(long, value_name = "POLICY", default_value = "error")]
     pub(crate) fill: String,
+    /// Load only these value columns (comma-separated header names, in this order); other
+    /// columns, text ones such as a ticker symbol included, are ignored. Default: every column
+    /// but the time column, which must then all be numeric.
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub(crate) columns: Vec<String>,
 }
 
 /// Output format of a report.
@@ -163,14 +168,15 @@ pub(crate) struct BacktestArgs {
 pub(crate) struct TrainArgs {
     #[command(flatten)]
     pub(crate) data: DataArgs,
-    #[arg(long, default_value = "nhits", value_name = "NAME", long_help = crate::commands::menu::model_help(), help = crate::commands::menu::model_names_help())]
-    pub(crate) model: String,
-    /// Steps ahead the model forecasts.
-    #[arg(long, short = 'H', default_value_t = 24)]
-    pub(crate) horizon: usize,
-    /// Past values a neural model sees.
-    #[arg(long, value_name = "L", default_value_t = 120)]
-    pub(crate) input_size: usize,
+    /// Default: the `--config`'s model, else nhits.
+    #[arg(long, value_name = "NAME", long_help = crate::commands::menu::model_help(), help = crate::commands::menu::model_names_help())]
+    pub(crate) model: Option<String>,
+    /// Steps ahead the model forecasts (default: the `--config`'s, else 24).
+    #[arg(long, short = 'H')]
+    pub(crate) horizon: Option<usize>,
+    /// Past values a neural model sees (default: the `--config`'s, else 120).
+    #[arg(long, value_name = "L")]
+    pub(crate) input_size: Option<usize>,
     /// Classical models: season length in rows (default: from the time step).
     #[arg(long, value_name = "S")]
     pub(crate) season: Option<usize>,
@@ -209,9 +215,13 @@ pub(crate) struct TrainArgs {
 /// `nt predict`.
 #[derive(Debug, Args)]
 pub(crate) struct PredictArgs {
-    /// A model directory written by `nt train` or `nt import`.
+    /// A model directory written by `nt train` or `nt import`, or a registry reference: NAME (the
+    /// production version), NAME@VERSION or NAME@latest. An existing directory of that name wins.
+    #[arg(long, value_name = "DIR|NAME[@V]")]
+    pub(crate) model: String,
+    /// Registry for a `--model` reference (default: $NT_REGISTRY, else ./nt-registry).
     #[arg(long, value_name = "DIR")]
-    pub(crate) model: PathBuf,
+    pub(crate) registry: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) data: DataArgs,
     /// Steps to forecast (at most the model's horizon; default: the model's horizon).
@@ -398,10 +408,14 @@ pub(crate) enum RegistryCommand {
         /// NAME@VERSION.
         model: String,
     },
-    /// Delete NAME@VERSION (its number is never reused; `gc` frees its weights).
+    /// Delete NAME@VERSION (its number is never reused; `gc` frees its weights). A production
+    /// version needs --force.
     Delete {
         /// NAME@VERSION.
         model: String,
+        /// Delete even a production version (servers loading it by name then have none).
+        #[arg(long)]
+        force: bool,
     },
     /// The event log (trained, registered, promoted, stage-changed, drift-alarm, deleted).
     Events {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use nt_models::{ModelSpec, NameOptions};
 use nt_neural::{Loss, NeuralSpec, Optimizer, ScalerType, TrainConfig};
@@ -14,6 +14,15 @@ pub(crate) fn is_neural(name: &str) -> bool {
     nt_models::catalog()
         .iter()
         .any(|e| e.neural && e.name == name)
+}
+
+/// The spec name a catalog name builds (`nbeats-interpretable` → `nbeats`), or `None` for an
+/// unknown name.
+pub(crate) fn base_name(name: &str) -> Option<&'static str> {
+    if let Some(n) = nt_classical::NAMES.iter().find(|n| **n == name) {
+        return Some(n);
+    }
+    NeuralSpec::from_name(name, 8, 4).map(|s| s.name())
 }
 
 /// How to train a neural model. Unset flags keep the value from `--config` or the model's default
@@ -134,12 +143,11 @@ impl NeuralFlags {
     }
 
     /// The spec `--config` holds, if given.
-    fn config_spec(&self) -> Result<Option<ModelSpec>> {
+    pub(crate) fn config_spec(&self) -> Result<Option<ModelSpec>> {
         let Some(path) = &self.config else {
             return Ok(None);
         };
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading --config {}", path.display()))?;
+        let text = crate::settings::read_text_file(path, "--config")?;
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             usage(format!(
                 "--config {}: line {} column {}: {e}",

@@ -16,20 +16,129 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// Loads the file named by `--data` with the `--time-col` and `--fill` settings.
 pub(crate) fn load_data(args: &DataArgs) -> Result<TimeSeries> {
-    load_file(&args.data, args.time_col.clone(), &args.fill)
+    load_file(&args.data, args.time_col.clone(), &args.fill, &args.columns)
 }
 
 /// Loads `path` (CSV or Parquet) with an optional time column and a fill policy by name.
-pub(crate) fn load_file(path: &Path, time_col: Option<String>, fill: &str) -> Result<TimeSeries> {
+/// `columns` (from `--columns`) selects the value columns; empty loads every column.
+pub(crate) fn load_file(
+    path: &Path,
+    time_col: Option<String>,
+    fill: &str,
+    columns: &[String],
+) -> Result<TimeSeries> {
     let fill: FillPolicy = fill
         .parse()
         .map_err(|e| UsageError(format!("--fill {fill}: {e}")))?;
+    if let Some(blank) = columns.iter().position(|c| c.trim().is_empty()) {
+        return Err(UsageError(format!(
+            "--columns: entry {} is empty; expected comma-separated column names",
+            blank + 1
+        ))
+        .into());
+    }
     let opts = LoadOptions {
         time_col,
         fill,
-        ..LoadOptions::default()
+        columns: (!columns.is_empty()).then(|| columns.to_vec()),
     };
     nt_data::load(path, &opts).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Checks that a size flag fits the data it applies to: at most `rows` rows (a horizon, window,
+/// season or step longer than the whole file cannot be evaluated, and would only exhaust memory).
+pub(crate) fn check_within_rows(flag: &str, value: usize, rows: usize) -> Result<()> {
+    if value > rows {
+        return Err(UsageError(format!(
+            "{flag} {value}: the data has only {rows} rows; at most {rows}"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Checks a `--plot` path before any work: a `.svg` or `.png` name, not a directory, in a
+/// directory that exists (nothing is created).
+pub(crate) fn check_plot_path(path: &Path) -> Result<()> {
+    let flag = format!("--plot {}", path.display());
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if ext != "svg" && ext != "png" {
+        return Err(UsageError(format!(
+            "{flag}: unknown extension `{ext}`; expected .svg or .png"
+        ))
+        .into());
+    }
+    if path.is_dir() {
+        return Err(UsageError(format!("{flag} is a directory; name a .svg or .png file")).into());
+    }
+    check_parent_dir(path, &flag)
+}
+
+/// Checks an output directory (`--out` of `nt train`/`nt import`) before any work: it may not
+/// exist yet (it is created, with its parents), but it may not be a file.
+pub(crate) fn check_out_dir(path: &Path) -> Result<()> {
+    if path.exists() && !path.is_dir() {
+        return Err(UsageError(format!(
+            "--out {} is an existing file; name a directory for the model (it is created if missing)",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Checks a `--registry` directory (given or from `$NT_REGISTRY`) before any work: when it
+/// exists it must be a directory.
+pub(crate) fn check_registry_dir(flag: Option<&Path>) -> Result<()> {
+    let dir = nt_registry::Registry::resolve_dir(flag);
+    if dir.exists() && !dir.is_dir() {
+        return Err(UsageError(format!(
+            "--registry {} is a file, not a registry directory",
+            dir.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Reads a small text file named by `flag` (a JSON config): a missing, unreadable, non-regular
+/// or oversized (> 16 MiB) file is the user's to fix, named with the flag.
+pub(crate) fn read_text_file(path: &Path, flag: &str) -> Result<String> {
+    const MAX_BYTES: u64 = 16 << 20;
+    let bad = |why: String| UsageError(format!("{flag} {}: {why}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(bad("not a regular file".into()).into());
+    }
+    if meta.len() > MAX_BYTES {
+        return Err(bad(format!(
+            "{} bytes; a config is at most {MAX_BYTES} bytes",
+            meta.len()
+        ))
+        .into());
+    }
+    std::fs::read_to_string(path).map_err(|e| bad(e.to_string()).into())
+}
+
+/// The directory `path` is to be written in must exist and be a directory.
+fn check_parent_dir(path: &Path, flag: &str) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => return Ok(()),
+    };
+    if !parent.is_dir() {
+        let why = if parent.exists() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        };
+        return Err(UsageError(format!("{flag}: the directory {} {why}", parent.display())).into());
+    }
+    Ok(())
 }
 
 /// The columns to forecast: `all` → every column; a name → that column (checked); none → a column
@@ -93,7 +202,10 @@ pub(crate) fn resolve_input_size(
     match input_size {
         Some(0) => Err(UsageError("--input-size must be at least 1".into()).into()),
         Some(l) => Ok(l),
-        None => Ok((2 * season).max(2 * horizon).max(8)),
+        None => Ok(season
+            .saturating_mul(2)
+            .max(horizon.saturating_mul(2))
+            .max(8)),
     }
 }
 
@@ -106,7 +218,7 @@ pub(crate) fn resolve_neural_input_size(
     match input_size {
         Some(0) => Err(UsageError("--input-size must be at least 1".into()).into()),
         Some(l) => Ok(l),
-        None => Ok(5 * horizon),
+        None => Ok(horizon.saturating_mul(5)),
     }
 }
 

@@ -216,6 +216,9 @@ impl Default for TrainConfig {
     }
 }
 
+/// The most windows one training step may sample (2^20).
+pub const MAX_WINDOWS_BATCH: usize = 1 << 20;
+
 impl TrainConfig {
     /// Checks every field against the ranges in the table above.
     pub fn validate(&self) -> Result<()> {
@@ -229,6 +232,16 @@ impl TrainConfig {
             if v == 0 {
                 return Err(Error::invalid(name, "must be at least 1"));
             }
+        }
+        // Each step holds windows_batch_size windows in memory at once.
+        if self.windows_batch_size > MAX_WINDOWS_BATCH {
+            return Err(Error::invalid(
+                "train.windows_batch_size",
+                format!(
+                    "{} windows per step is more than the {MAX_WINDOWS_BATCH} one step can hold",
+                    self.windows_batch_size
+                ),
+            ));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(Error::invalid(

@@ -22,11 +22,12 @@ mod training;
 
 pub use arch::{
     ArchFeatures, Architecture, CatalogEntry, Family, FastForward, Init, Network, NeuralSpec,
-    Preset, WeightSpec,
+    Preset, WeightSpec, MAX_PARAMS, MAX_SPEC_INTEGER, MAX_WINDOW,
 };
 pub use checkpoint::{load, read_manifest, ModelManifest};
 pub use config::{
     Activation, Interpolation, Loss, NhitsConfig, Optimizer, Pooling, ScalerType, TrainConfig,
+    MAX_WINDOWS_BATCH,
 };
 pub use dlinear::{DLinear, DLinearConfig};
 pub use error::{Error, Result};

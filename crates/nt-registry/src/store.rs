@@ -202,6 +202,15 @@ impl Registry {
     /// at once.
     pub fn open(dir: impl AsRef<Path>) -> Result<Registry> {
         let dir = dir.as_ref().to_path_buf();
+        if dir.exists() && !dir.is_dir() {
+            return Err(Error::invalid(
+                "registry",
+                format!(
+                    "{} is a file, not a registry directory; name a directory (it is created if missing)",
+                    dir.display()
+                ),
+            ));
+        }
         std::fs::create_dir_all(dir.join(BLOBS_DIR)).map_err(|e| Error::io(&dir, e))?;
         let db = dir.join(DB_FILE);
         let sql = |e: rusqlite::Error| Error::Sqlite {
@@ -244,6 +253,32 @@ impl Registry {
                 collection_cache: Mutex::new(HashMap::new()),
             })
         }
+    }
+
+    /// Opens the registry in `dir` only if one is there: a mistyped path is an error (not found)
+    /// that names it, and nothing is created. For commands that read or change an existing
+    /// registry; [`open`](Self::open) is for those that register.
+    pub fn open_existing(dir: impl AsRef<Path>) -> Result<Registry> {
+        let dir = dir.as_ref();
+        if dir.is_dir() && !dir.join(DB_FILE).is_file() {
+            return Err(Error::not_found(
+                "registry",
+                format!(
+                    "{} (the directory has no {DB_FILE}; `nt train --register NAME` creates a registry)",
+                    dir.display()
+                ),
+            ));
+        }
+        if !dir.exists() {
+            return Err(Error::not_found(
+                "registry",
+                format!(
+                    "{} (no such directory; `nt train --register NAME` creates a registry)",
+                    dir.display()
+                ),
+            ));
+        }
+        Registry::open(dir)
     }
 
     /// The registry directory to use: `flag` when given, else `$NT_REGISTRY` when set and
@@ -669,21 +704,30 @@ impl Registry {
     }
 
     /// Deletes `name@version` (its number is never reused) with a `deleted` event. Its blob
-    /// stays until [`gc`](Self::gc) finds no version referencing it.
-    pub fn delete(&self, name: &str, version: u32) -> Result<()> {
+    /// stays until [`gc`](Self::gc) finds no version referencing it. A production version is
+    /// refused (servers may be serving it) unless `force` is set.
+    pub fn delete(&self, name: &str, version: u32, force: bool) -> Result<()> {
         validate_name(name)?;
         self.write(|tx| {
-            let sha: Option<String> = tx
+            let row: Option<(String, String)> = tx
                 .query_row(
-                    "SELECT weights_sha256 FROM versions WHERE name = ?1 AND version = ?2",
+                    "SELECT weights_sha256, stage FROM versions WHERE name = ?1 AND version = ?2",
                     params![name, version],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()
                 .map_err(|e| self.sql(e))?;
-            let Some(sha) = sha else {
+            let Some((sha, stage)) = row else {
                 return Err(Error::not_found("version", format!("{name}@{version}")));
             };
+            if stage == Stage::Production.as_str() && !force {
+                return Err(Error::invalid(
+                    "delete",
+                    format!(
+                        "{name}@{version} is in production (servers may be serving it); promote another version or archive it first, or force the delete"
+                    ),
+                ));
+            }
             tx.execute(
                 "DELETE FROM versions WHERE name = ?1 AND version = ?2",
                 params![name, version],

@@ -157,15 +157,15 @@ fn delete_never_reuses_numbers_and_gc_frees_unreferenced_blobs() {
     let b = tiny_model_dir(tmp.path(), 2);
     reg.register("m", &a, RegisterRequest::default()).unwrap();
     reg.register("m", &b, RegisterRequest::default()).unwrap();
-    reg.delete("m", 2).unwrap();
-    assert!(reg.delete("m", 2).unwrap_err().is_not_found());
+    reg.delete("m", 2, false).unwrap();
+    assert!(reg.delete("m", 2, false).unwrap_err().is_not_found());
     assert_eq!(
         reg.register("m", &b, RegisterRequest::default())
             .unwrap()
             .version,
         3
     );
-    reg.delete("m", 3).unwrap();
+    reg.delete("m", 3, false).unwrap();
     // Blob of b is no longer referenced (versions 2 and 3 are gone), blob of a is.
     let report = reg.gc().unwrap();
     assert_eq!((report.removed_blobs, report.kept_blobs), (1, 1));
@@ -217,8 +217,56 @@ fn generation_grows_with_writes_from_another_handle() {
     let g2 = a.generation().unwrap();
     assert!(g2 > g1);
     // A failed write (unknown version) changes nothing.
-    assert!(b.delete("m", 7).is_err());
+    assert!(b.delete("m", 7, false).is_err());
     assert_eq!(a.generation().unwrap(), g2);
+}
+
+#[test]
+fn a_production_version_is_deleted_only_when_forced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = Registry::open(tmp.path().join("reg")).unwrap();
+    let a = tiny_model_dir(tmp.path(), 1);
+    reg.register("m", &a, RegisterRequest::default()).unwrap();
+    reg.set_stage("m", 1, Stage::Production).unwrap();
+    let e = reg.delete("m", 1, false).unwrap_err();
+    assert!(e.is_bad_input(), "{e}");
+    assert!(e.to_string().contains("m@1 is in production"), "{e}");
+    // Refused means nothing changed.
+    assert_eq!(
+        reg.get("m", VersionSelector::Production).unwrap().version,
+        1
+    );
+    reg.delete("m", 1, true).unwrap();
+    assert!(reg
+        .get("m", VersionSelector::Number(1))
+        .unwrap_err()
+        .is_not_found());
+}
+
+#[test]
+fn open_existing_creates_nothing_and_a_file_is_not_a_registry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("typo");
+    let e = Registry::open_existing(&missing).unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    assert!(e.to_string().contains("typo"), "{e}");
+    assert!(
+        !missing.exists(),
+        "a mistyped path must not become a registry"
+    );
+    // An existing directory without a database is not a registry either, and stays empty.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert!(Registry::open_existing(&empty).unwrap_err().is_not_found());
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    // A file is refused by both, as bad input.
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "x").unwrap();
+    assert!(Registry::open(&file).unwrap_err().is_bad_input());
+    assert!(Registry::open_existing(&file).unwrap_err().is_bad_input());
+    // A real registry opens.
+    Registry::open(tmp.path().join("reg")).unwrap();
+    Registry::open_existing(tmp.path().join("reg")).unwrap();
 }
 
 #[test]

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use indicatif::ProgressBar;
 use nt_classical::ClassicalOptions;
 use nt_core::TimeSeries;
 use nt_eval::{
@@ -64,6 +63,18 @@ pub(crate) fn plan(
     neural: &NeuralFlags,
 ) -> Result<EvalPlan> {
     let targets = settings::resolve_targets(series, target)?;
+    let rows = series.len();
+    settings::check_within_rows("--horizon", args.horizon, rows)?;
+    settings::check_within_rows("--step", args.step, rows)?;
+    for (flag, v) in [
+        ("--input-size", args.input_size),
+        ("--season", args.season),
+        ("--windows", args.windows),
+    ] {
+        if let Some(v) = v {
+            settings::check_within_rows(flag, v, rows)?;
+        }
+    }
     let season = settings::resolve_season(series, args.season)?;
     let input_size = settings::resolve_input_size(args.input_size, season, args.horizon)?;
     let levels = settings::resolve_levels(&args.level)?;
@@ -116,6 +127,9 @@ pub(crate) fn plan(
 
 /// Runs `nt backtest`.
 pub(crate) fn run(args: &BacktestArgs) -> Result<()> {
+    if let Some(path) = &args.eval.plot {
+        settings::check_plot_path(path)?;
+    }
     let series = settings::load_data(&args.data)?;
     let plan = plan(
         &series,
@@ -159,7 +173,7 @@ fn run_backtests(
         .iter()
         .map(|m| NamedModel::new(m.name.clone(), m))
         .collect();
-    let bars: RefCell<HashMap<String, ProgressBar>> = RefCell::new(HashMap::new());
+    let bars: RefCell<HashMap<String, progress::Progress>> = RefCell::new(HashMap::new());
     let quiet = plan.quiet;
     let on_progress = |p: Progress<'_>| {
         if let Progress::Window {

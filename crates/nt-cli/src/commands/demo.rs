@@ -11,9 +11,13 @@ use crate::settings;
 
 /// Runs `nt demo`.
 pub(crate) fn run(args: &DemoArgs) -> Result<()> {
+    settings::check_plot_path(&args.plot)?;
+    if args.neural_steps > 0 && !args.no_register {
+        settings::check_registry_dir(args.registry.as_deref())?;
+    }
     let (series, source) = match &args.data {
         Some(path) => (
-            settings::load_file(path, None, "error")?,
+            settings::load_file(path, None, "error", &[])?,
             path.display().to_string(),
         ),
         None => {
@@ -119,7 +123,15 @@ fn register_demo_model(
         out_dir: Some(staging.clone()),
         ..nt_neural::TrainOptions::default()
     };
-    nt_models::train(series, &[target.as_str()], &spec, &opts, &mut |_| {})?;
+    let steps = spec
+        .as_neural()
+        .map_or(1, |n| n.train_config().max_steps as u64);
+    let bar = crate::progress::bar(steps, "train demo-nhits on all rows", args.quiet);
+    nt_models::train(series, &[target.as_str()], &spec, &opts, &mut |p| {
+        bar.set_position(p.step as u64);
+        bar.set_message(format!("loss {:.4}", p.train_loss));
+    })?;
+    bar.finish_and_clear();
     let mut metrics = BTreeMap::from([
         ("backtest_mae".to_string(), mae),
         ("rank".to_string(), (rank + 1) as f64),

@@ -12,8 +12,17 @@ use crate::settings;
 
 /// Runs `nt forecast`.
 pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
+    if let Some(path) = &args.plot {
+        settings::check_plot_path(path)?;
+    }
     let series = settings::load_data(&args.data)?;
     let targets = settings::resolve_targets(&series, args.data.target.as_deref())?;
+    settings::check_within_rows("--horizon", args.horizon, series.len())?;
+    for (flag, v) in [("--input-size", args.input_size), ("--season", args.season)] {
+        if let Some(v) = v {
+            settings::check_within_rows(flag, v, series.len())?;
+        }
+    }
     let season = settings::resolve_season(&series, args.season)?;
     let input_size = settings::resolve_input_size(args.input_size, season, args.horizon)?;
     let levels = settings::resolve_levels(&args.level)?;

@@ -15,8 +15,8 @@ pub(crate) fn run(args: &ImportArgs) -> Result<()> {
         ))
         .into());
     }
-    let text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("reading --config {}", args.config.display()))?;
+    crate::settings::check_out_dir(&args.out)?;
+    let text = crate::settings::read_text_file(&args.config, "--config")?;
     let spec: NeuralSpec = serde_json::from_str(&text).map_err(|e| {
         UsageError(format!(
             "--config {}: line {} column {}: {e}; expected {{\"model\": \"nhits\", \"config\": {{...}}}}",

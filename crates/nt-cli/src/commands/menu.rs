@@ -37,7 +37,7 @@ pub(crate) fn classical_names() -> Vec<String> {
 
 /// `--model`'s help: every model name with its summary, from the catalog.
 pub(crate) fn model_help() -> String {
-    let mut out = String::from("The model to train:");
+    let mut out = String::from("The model to train (default: the --config's model, else nhits):");
     for e in nt_models::catalog() {
         out.push_str(&format!("\n  {:<22} {}", e.name, e.summary));
     }
@@ -47,7 +47,10 @@ pub(crate) fn model_help() -> String {
 /// `--model`'s short help: the names.
 pub(crate) fn model_names_help() -> String {
     let names: Vec<&str> = nt_models::catalog().iter().map(|e| e.name).collect();
-    format!("The model to train: {}", names.join(", "))
+    format!(
+        "The model to train (default: the --config's, else nhits): {}",
+        names.join(", ")
+    )
 }
 
 /// The models named in `names` (every classical model when `None`): classical ones configured

@@ -1,5 +1,7 @@
 //! `nt predict`: forecast with a saved model directory from the end of a data file.
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
 use nt_core::Horizon;
 
@@ -9,15 +11,43 @@ use crate::output::{print_forecasts, ForecastMeta};
 use crate::plot;
 use crate::settings;
 
+/// The model `--model` names: an existing directory is a model directory; anything else is a
+/// registry reference (NAME = production, NAME@V, NAME@latest) looked up in `registry`.
+fn load_model(model: &str, registry: Option<&Path>) -> Result<Box<dyn nt_models::Forecaster>> {
+    let path = Path::new(model);
+    if path.is_dir() {
+        return nt_models::load_dir(path).with_context(|| format!("loading model {model}"));
+    }
+    if path.exists() {
+        return Err(UsageError(format!(
+            "--model {model} is a file; expected a model directory (written by `nt train --out DIR`) or a registry reference NAME[@VERSION]"
+        ))
+        .into());
+    }
+    let (name, sel) = nt_registry::parse_model_ref(model).map_err(|e| {
+        UsageError(format!(
+            "--model {model}: no such model directory, and not a registry reference ({e})"
+        ))
+    })?;
+    let reg = super::registry::open_existing(registry).with_context(|| {
+        format!("--model {model}: no such model directory; looking it up in the registry")
+    })?;
+    let v = reg.get(&name, sel)?;
+    reg.load(&v.name, v.version)
+        .with_context(|| format!("loading {} from {}", v.reference(), reg.dir().display()))
+}
+
 /// Runs `nt predict`.
 pub(crate) fn run(args: &PredictArgs) -> Result<()> {
-    let mut model = nt_models::load_dir(&args.model)
-        .with_context(|| format!("loading model {}", args.model.display()))?;
+    if let Some(path) = &args.plot {
+        settings::check_plot_path(path)?;
+    }
+    let mut model = load_model(&args.model, args.registry.as_deref())?;
     if let PrecisionArg::Bf16 = args.precision {
         if !model.set_precision(nt_neural::Precision::Bf16) {
             return Err(UsageError(format!(
                 "--precision bf16: model {} ({}) has no bf16 path; use --precision f32",
-                args.model.display(),
+                args.model,
                 model.name()
             ))
             .into());
@@ -62,6 +92,8 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
                 target: None,
                 time_col: args.data.time_col.clone(),
                 fill: args.data.fill.clone(),
+                // Only the model's future columns: other columns of the file may be anything.
+                columns: model.futr_exog().to_vec(),
             })?)
         }
         None => None,
@@ -85,7 +117,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
         command: "predict",
         source: args.data.data.display().to_string(),
         fingerprint: series.fingerprint(),
-        model: args.model.display().to_string(),
+        model: args.model.clone(),
         rows: series.len(),
         calendar,
     };

@@ -20,9 +20,16 @@ pub(crate) fn open(flag: Option<&Path>) -> Result<Registry> {
     Registry::open(&dir).with_context(|| format!("opening the registry {}", dir.display()))
 }
 
+/// Opens an existing registry named by `--registry`, `$NT_REGISTRY` or `./nt-registry`: a
+/// mistyped path is an error and creates nothing.
+pub(crate) fn open_existing(flag: Option<&Path>) -> Result<Registry> {
+    let dir = Registry::resolve_dir(flag);
+    Registry::open_existing(&dir).with_context(|| format!("opening the registry {}", dir.display()))
+}
+
 /// Runs `nt registry …`.
 pub(crate) fn run(args: &RegistryArgs) -> Result<()> {
-    let reg = open(args.registry.as_deref())?;
+    let reg = open_existing(args.registry.as_deref())?;
     let json = args.format == RegFormat::Json;
     match &args.command {
         RegistryCommand::List => {
@@ -78,9 +85,17 @@ pub(crate) fn run(args: &RegistryArgs) -> Result<()> {
             let v = reg.set_stage(&name, version, Stage::Archived)?;
             report_stage(&v, json)?;
         }
-        RegistryCommand::Delete { model } => {
+        RegistryCommand::Delete { model, force } => {
             let (name, version) = parse_exact_ref(model)?;
-            reg.delete(&name, version)?;
+            let v = reg.get(&name, nt_registry::VersionSelector::Number(version))?;
+            if v.stage == Stage::Production && !force {
+                return Err(crate::exit::UsageError(format!(
+                    "{} is the production version (servers may be serving it): promote another version or archive it first, or pass --force",
+                    v.reference()
+                ))
+                .into());
+            }
+            reg.delete(&name, version, *force)?;
             if json {
                 return print_json(&json!({"deleted": format!("{name}@{version}")}));
             }
@@ -155,7 +170,7 @@ pub(crate) fn run(args: &RegistryArgs) -> Result<()> {
             fill,
             k,
         } => {
-            let series = settings::load_file(data, time_col.clone(), fill)?;
+            let series = settings::load_file(data, time_col.clone(), fill, &[])?;
             let targets = settings::resolve_targets(&series, target.as_deref())?;
             let profile = DataProfile::from_series(&series, &targets[0]).with_context(|| {
                 format!("profiling column {} of {}", targets[0], data.display())

@@ -5,42 +5,98 @@ use std::cell::RefCell;
 
 use anyhow::{Context, Result};
 use nt_classical::ClassicalOptions;
-use nt_models::NameOptions;
+use nt_models::{ModelSpec, NameOptions};
 use nt_neural::{TrainOptions, TrainProgress};
 
 use crate::cli::TrainArgs;
+use crate::exit::UsageError;
 use crate::progress;
 use crate::settings;
+
+/// `--horizon` when neither the flag nor a `--config` gives one.
+const DEFAULT_HORIZON: usize = 24;
+/// `--input-size` when neither the flag nor a `--config` gives one.
+const DEFAULT_INPUT_SIZE: usize = 120;
+
+/// The model to train: `--model` (which must agree with a `--config`'s model), else the
+/// `--config`'s, else nhits.
+fn resolve_model_name(flag: Option<&str>, config: Option<&ModelSpec>) -> Result<String> {
+    let flag = flag.map(str::to_ascii_lowercase);
+    match (flag, config) {
+        (Some(name), Some(spec)) => {
+            let base = crate::neural_flags::base_name(&name).ok_or_else(|| {
+                UsageError(format!(
+                    "--model {name}: unknown model; known: {}",
+                    nt_models::known_names()
+                ))
+            })?;
+            if base != spec.name() {
+                return Err(UsageError(format!(
+                    "--model {name} disagrees with the --config's model `{}`; give one of them",
+                    spec.name()
+                ))
+                .into());
+            }
+            Ok(name)
+        }
+        (Some(name), None) => Ok(name),
+        (None, Some(spec)) => Ok(spec.name().to_string()),
+        (None, None) => Ok("nhits".to_string()),
+    }
+}
 
 /// Runs `nt train`.
 pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     // A bad registry name is refused before any training, not after it.
+    // So are a bad output directory and registry path.
     if let Some(name) = &args.register {
         nt_registry::validate_name(name)?;
+        settings::check_registry_dir(args.registry.as_deref())?;
     }
+    settings::check_out_dir(&args.out)?;
+    let from_config = args.flags.config_spec()?;
     let series = settings::load_data(&args.data)?;
     let targets = settings::resolve_targets(&series, args.data.target.as_deref())?;
+    // A flag given explicitly wins; otherwise the --config's value; otherwise the default.
+    let config_window = from_config
+        .as_ref()
+        .and_then(|s| s.as_neural())
+        .map(|n| (n.input_size(), n.horizon()));
+    let horizon = args
+        .horizon
+        .or(config_window.map(|w| w.1))
+        .unwrap_or(DEFAULT_HORIZON);
+    let input_size = args
+        .input_size
+        .or(config_window.map(|w| w.0))
+        .unwrap_or(DEFAULT_INPUT_SIZE);
+    let model = resolve_model_name(args.model.as_deref(), from_config.as_ref())?;
+    let rows = series.len();
+    settings::check_within_rows("--horizon", horizon, rows)?;
+    settings::check_within_rows("--input-size", input_size, rows)?;
+    for (flag, v) in [("--season", args.season), ("--lags", args.lags)] {
+        if let Some(v) = v {
+            settings::check_within_rows(flag, v, rows)?;
+        }
+    }
     let season = settings::resolve_season(&series, args.season)?;
     let levels = settings::resolve_levels(&args.level)?;
     let name_opts = NameOptions {
         classical: ClassicalOptions {
             season,
             input_size: settings::resolve_input_size(
-                args.lags.or(Some(args.input_size)),
+                args.lags.or(args.input_size),
                 season,
-                args.horizon,
+                horizon,
             )?,
-            horizon: args.horizon,
+            horizon,
             levels,
         },
-        neural_input_size: args.input_size,
+        neural_input_size: input_size,
     };
-    let spec = args.flags.model_spec(
-        &args.model.to_ascii_lowercase(),
-        args.input_size,
-        args.horizon,
-        &name_opts,
-    )?;
+    let spec = args
+        .flags
+        .model_spec(&model, input_size, horizon, &name_opts)?;
     let opts = TrainOptions {
         out_dir: Some(args.out.clone()),
         resume: args.resume,
@@ -55,17 +111,71 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     let bar = RefCell::new(bar);
     let mut on_step = |p: &TrainProgress| {
         let bar = bar.borrow();
-        bar.set_position(p.step as u64);
         let val = p
             .val_loss
-            .map(|v| format!(" val {v:.4}"))
+            .map(|v| format!(", validation {v:.4} (data units)"))
             .unwrap_or_default();
-        bar.set_message(format!("loss {:.4}{val}", p.train_loss));
+        bar.set_message(format!("training loss {:.4} (scaled){val}", p.train_loss));
+        bar.set_position(p.step as u64);
     };
     let trained = nt_models::train(&series, &target_refs, &spec, &opts, &mut on_step)
         .with_context(|| format!("training {} on {}", spec.name(), args.data.data.display()))?;
     bar.borrow().finish_and_clear();
 
+    let r = trained.report.as_ref();
+    let neural = spec.as_neural();
+    let loss_name = neural.map(|n| loss_name(&n.train_config().loss));
+    let scaler = neural.map(|n| format!("{:?}", n.train_config().scaler).to_ascii_lowercase());
+    let summary = serde_json::json!({
+        "tool": "nt",
+        "command": "train",
+        "model": spec.name(),
+        "out": args.out.display().to_string(),
+        "targets": targets,
+        "loss": loss_name,
+        "steps": r.map(|r| r.steps),
+        "final_train_loss": r.map(|r| r.final_train_loss),
+        "train_loss_units": scaler.as_ref().map(|s| format!("windows scaled by the {s} scaler")),
+        "best_val_loss": r.and_then(|r| r.best_val_loss),
+        "val_loss_units": r.and_then(|r| r.best_val_loss).map(|_| "the data's units"),
+        "best_step": r.and_then(|r| r.best_step),
+        "stopped_early": r.map(|r| r.stopped_early),
+        "parameters": trained.model.params(),
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else if let Some(r) = r {
+        let targets_text = match targets.as_slice() {
+            [one] => format!("column {one}"),
+            many => format!("{} columns", many.len()),
+        };
+        println!(
+            "trained {} on {} ({targets_text}) in {} steps: final training {} {:.4} on windows scaled by the {} scaler{}; saved to {}",
+            spec.name(),
+            args.data.data.display(),
+            r.steps,
+            loss_name.as_deref().unwrap_or("loss"),
+            r.final_train_loss,
+            scaler.as_deref().unwrap_or("identity"),
+            r.best_val_loss
+                .map(|v| format!(
+                    "; best validation {} {v:.4} in the data's units, at step {}",
+                    loss_name.as_deref().unwrap_or("loss"),
+                    r.best_step.unwrap_or(0)
+                ))
+                .unwrap_or_default(),
+            args.out.display()
+        );
+    } else {
+        println!(
+            "fitted {} on {} (column {}, {} rows); saved to {}",
+            spec.name(),
+            args.data.data.display(),
+            targets[0],
+            series.len(),
+            args.out.display()
+        );
+    }
     if let Some(name) = &args.register {
         let target = &targets[0];
         let mut metrics = std::collections::BTreeMap::new();
@@ -106,48 +216,6 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
             println!("registered {}{skill} in {}", v.reference(), dir.display());
         }
     }
-    let r = trained.report.as_ref();
-    let summary = serde_json::json!({
-        "tool": "nt",
-        "command": "train",
-        "model": spec.name(),
-        "out": args.out.display().to_string(),
-        "targets": targets,
-        "steps": r.map(|r| r.steps),
-        "final_train_loss": r.map(|r| r.final_train_loss),
-        "best_val_loss": r.and_then(|r| r.best_val_loss),
-        "best_step": r.and_then(|r| r.best_step),
-        "stopped_early": r.map(|r| r.stopped_early),
-        "parameters": trained.model.params(),
-    });
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    } else if let Some(r) = r {
-        println!(
-            "trained {} on {} ({} targets) in {} steps: train loss {:.4}{}; saved to {}",
-            spec.name(),
-            args.data.data.display(),
-            targets.len(),
-            r.steps,
-            r.final_train_loss,
-            r.best_val_loss
-                .map(|v| format!(
-                    ", best val loss {v:.4} at step {}",
-                    r.best_step.unwrap_or(0)
-                ))
-                .unwrap_or_default(),
-            args.out.display()
-        );
-    } else {
-        println!(
-            "fitted {} on {} (column {}, {} rows); saved to {}",
-            spec.name(),
-            args.data.data.display(),
-            targets[0],
-            series.len(),
-            args.out.display()
-        );
-    }
     if !args.json {
         println!(
             "next: nt predict --model {} --data {}",
@@ -156,4 +224,14 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The loss's name as the output prints it (`mae`, `mse`, `huber`, `quantile`).
+fn loss_name(loss: &nt_neural::Loss) -> String {
+    match loss {
+        nt_neural::Loss::Mae => "mae".into(),
+        nt_neural::Loss::Mse => "mse".into(),
+        nt_neural::Loss::Huber { .. } => "huber loss".into(),
+        nt_neural::Loss::Quantile(_) => "quantile loss".into(),
+    }
 }

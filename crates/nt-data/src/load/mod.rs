@@ -51,6 +51,7 @@ pub struct LoadOptions {
 /// start, else text), and validates it into a [`TimeSeries`]: timestamps strictly increase,
 /// every cell of the loaded columns is a finite number after the fill policy.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<TimeSeries> {
+    check_regular_file(path)?;
     let mut magic = [0u8; 4];
     let mut file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     let mut got = 0;
@@ -78,6 +79,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<TimeSeries> {
 /// with a header line. See [`LoadOptions`] for the time axis and column rules and the crate
 /// documentation for every accepted shape.
 pub fn load_csv(path: &Path, opts: &LoadOptions) -> Result<TimeSeries> {
+    check_regular_file(path)?;
     let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
     text::read_csv_bytes(&bytes, &path.display().to_string(), opts)
 }
@@ -95,6 +97,43 @@ pub fn validate_length(series: &TimeSeries, needed: usize, what: &str) -> Result
     Ok(())
 }
 
+/// Longest excerpt of a cell an error message quotes, in characters.
+const EXCERPT_CHARS: usize = 64;
+
+/// `cell` as an error message quotes it: whole when short, else its first
+/// [`EXCERPT_CHARS`] characters and how long it was (a 5 MB cell is not echoed back).
+pub(crate) fn excerpt(cell: &str) -> String {
+    match cell.char_indices().nth(EXCERPT_CHARS) {
+        None => cell.to_string(),
+        Some((end, _)) => format!("{}… ({} bytes in all)", &cell[..end], cell.len()),
+    }
+}
+
+/// Checks that `path` is a regular file before it is opened: a directory, FIFO, socket or
+/// device would fail late or block forever (opening a FIFO waits for a writer).
+pub(crate) fn check_regular_file(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
+    if meta.is_dir() {
+        return Err(io_error(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "is a directory; expected a CSV or Parquet file",
+            ),
+        ));
+    }
+    if !meta.is_file() {
+        return Err(io_error(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file (a pipe, socket or device); save the data to a file first",
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn io_error(path: &Path, source: std::io::Error) -> Error {
     Error::Io {
         path: path.display().to_string(),
@@ -105,6 +144,39 @@ pub(crate) fn io_error(path: &Path, source: std::io::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fifo_or_a_directory_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("prices.csv");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        // Opening a FIFO with no writer blocks forever: run the load on a thread and give it
+        // ten seconds.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(load(&path, &LoadOptions::default()).map(|_| ()));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("loading a FIFO returns instead of blocking");
+        let e = got.unwrap_err();
+        assert!(e.is_bad_input(), "{e}");
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        for e in [
+            load(dir.path(), &LoadOptions::default()).unwrap_err(),
+            load_csv(dir.path(), &LoadOptions::default()).unwrap_err(),
+        ] {
+            assert!(
+                e.is_bad_input() && e.to_string().contains("is a directory"),
+                "{e}"
+            );
+        }
+    }
 
     #[test]
     fn validate_length_reports_needed_and_got() {

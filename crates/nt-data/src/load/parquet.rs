@@ -27,6 +27,7 @@ const MS_PER_DAY: i64 = 86_400_000;
 /// strings holding numbers; nulls are missing values handled by [`LoadOptions::fill`]. The
 /// "line" in error messages is the 1-based data row plus one, as if the file had a header line.
 pub fn load_parquet(path: &Path, opts: &LoadOptions) -> Result<TimeSeries> {
+    super::check_regular_file(path)?;
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     let parquet_error = |reason: String| Error::Parquet {

@@ -212,7 +212,10 @@ impl RawTable {
                     let ms = parse_timestamp(cell).ok_or_else(|| {
                         bad(
                             row,
-                            format!("expected a timestamp ({ACCEPTED_FORMATS}), found `{cell}`"),
+                            format!(
+                                "expected a timestamp ({ACCEPTED_FORMATS}), found `{}`",
+                                super::excerpt(cell)
+                            ),
                         )
                     })?;
                     out.push(ms);
@@ -337,12 +340,16 @@ impl RawTable {
                 match first_bad {
                     None => Ok(Some(values)),
                     Some((_, CellError::Text(_))) if numbers == 0 && !explicit => Ok(None),
-                    Some((row, CellError::Text(cell))) => {
-                        Err(bad(row, format!("expected a number, found `{cell}`")))
-                    }
+                    Some((row, CellError::Text(cell))) => Err(bad(
+                        row,
+                        format!("expected a number, found `{}`", super::excerpt(&cell)),
+                    )),
                     Some((row, CellError::Infinite(cell))) => Err(bad(
                         row,
-                        format!("expected a finite number, found `{cell}`"),
+                        format!(
+                            "expected a finite number, found `{}`",
+                            super::excerpt(&cell)
+                        ),
                     )),
                 }
             }

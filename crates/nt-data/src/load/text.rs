@@ -58,6 +58,32 @@ fn delimiter(bytes: &[u8]) -> u8 {
     }
 }
 
+/// Longest accepted header name, in characters.
+const MAX_HEADER_CHARS: usize = 256;
+
+/// Whether a header line is really a data row (a file without a header): every cell is a number
+/// or a timestamp, and at least one is a timestamp or a number with a fraction or exponent. A
+/// header of bare integers (`0,1,2`, pandas' default column names) stays a header.
+fn header_is_data(headers: &[String]) -> bool {
+    let mut telling = false;
+    for h in headers {
+        let h = h.trim();
+        if h.is_empty() {
+            return false;
+        }
+        let number = h.parse::<f64>().is_ok_and(f64::is_finite);
+        let integer = h.parse::<i64>().is_ok();
+        if number && !integer {
+            telling = true;
+        } else if !number && super::time::parse_timestamp(h).is_some() {
+            telling = true;
+        } else if !number {
+            return false;
+        }
+    }
+    telling
+}
+
 fn read_table(bytes: &[u8], path: &str) -> Result<RawTable> {
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
@@ -97,7 +123,30 @@ fn read_table(bytes: &[u8], path: &str) -> Result<RawTable> {
             column: format!("#{}", k + 1),
             reason: "invalid UTF-8 in the header; the file must be UTF-8 text".into(),
         })?;
+        if name.chars().count() > MAX_HEADER_CHARS {
+            return Err(Error::Csv {
+                path: path.into(),
+                line: header_line,
+                column: format!("#{}", k + 1),
+                reason: format!(
+                    "a header name of {} bytes (`{}`); column names are at most {MAX_HEADER_CHARS} characters",
+                    name.len(),
+                    super::excerpt(name)
+                ),
+            });
+        }
         headers.push(name.to_string());
+    }
+    if header_is_data(&headers) {
+        return Err(Error::Csv {
+            path: path.into(),
+            line: header_line,
+            column: String::new(),
+            reason: format!(
+                "the first line `{}` looks like data, not a header (its cells are numbers and dates); add a header line naming the columns, e.g. `date,price`",
+                super::excerpt(&headers.join(","))
+            ),
+        });
     }
     let width = headers.len();
     let mut cells: Vec<Vec<String>> = vec![Vec::new(); width];
@@ -226,6 +275,39 @@ mod tests {
             let opts = LoadOptions { fill, ..LoadOptions::default() };
             let _ = read_csv_from_str(&text, "fuzz.csv", &opts);
         }
+    }
+
+    #[test]
+    fn a_data_row_in_place_of_the_header_is_named() {
+        for text in [
+            "2024-01-01,1.5\n2024-01-02,1.6\n",
+            "1.5,2.5\n1.6,2.6\n",
+            "2024-01-01 00:00:00;3\n2024-01-01 01:00:00;4\n",
+        ] {
+            let e = read(text).unwrap_err().to_string();
+            assert!(e.contains("line 1") && e.contains("looks like data"), "{e}");
+        }
+        // Real headers, including pandas' integer column names and years, stay headers.
+        assert!(read("date,2020,2021\n2024-01-01,1,2\n").is_ok());
+        assert!(read(",0,1\n0,1.5,2.5\n1,1.6,2.6\n").is_ok());
+    }
+
+    #[test]
+    fn huge_cells_and_header_names_are_not_echoed_back() {
+        let big = "x".repeat(5_000_000);
+        let e = read(&format!("date,price\n2024-01-01,1\n2024-01-02,{big}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 500, "{} bytes of error", e.len());
+        assert!(e.contains("line 3") && e.contains("5000000 bytes"), "{e}");
+        let e = read(&format!("date,{big}\n2024-01-01,1\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 500, "{} bytes of error", e.len());
+        let e = read(&format!("date,price\n{big},1\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 500, "{} bytes of error", e.len());
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::config::TrainConfig;
 use crate::rng::Rng;
 use crate::{Error, Result};
 
-pub use spec::CatalogEntry;
+pub use spec::{CatalogEntry, MAX_PARAMS, MAX_SPEC_INTEGER, MAX_WINDOW};
 
 /// What the trainer and the model need from a network: `[B, W]` packed inputs (the target's
 /// `L` values, then any exogenous channels; see `NhitsConfig::packed_input_size`) to `[B, H, Q]`

@@ -133,7 +133,41 @@ pub(crate) fn flatten_legacy(value: Value) -> Value {
 
 /// Parses a config of architecture `A` from `fields` (the spec without its `model` tag).
 pub(crate) fn parse_config<A: Architecture>(fields: Value) -> std::result::Result<A, String> {
+    check_integers(&fields, "").map_err(|e| format!("{}: {e}", A::NAME))?;
     serde_json::from_value::<A>(fields).map_err(|e| format!("{}: {e}", A::NAME))
+}
+
+/// The largest integer a spec's size fields may hold (2^24): larger windows, widths or counts
+/// cannot be trained here and would only overflow or exhaust memory while the network is built.
+pub const MAX_SPEC_INTEGER: u64 = 1 << 24;
+
+/// Refuses integers above [`MAX_SPEC_INTEGER`] anywhere in a spec (the `seed` excepted, which is
+/// any u64), naming the field, before any size is used.
+fn check_integers(v: &Value, path: &str) -> std::result::Result<(), String> {
+    match v {
+        Value::Object(map) => map.iter().try_for_each(|(k, v)| {
+            if k == "seed" {
+                return Ok(());
+            }
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            check_integers(v, &p)
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| check_integers(v, &format!("{path}[{i}]"))),
+        Value::Number(n) => match n.as_u64() {
+            Some(x) if x > MAX_SPEC_INTEGER => Err(format!(
+                "`{path}` is {x}; at most {MAX_SPEC_INTEGER} is accepted"
+            )),
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
 /// Generates [`NeuralSpec`] and its dispatch from the list of architectures.
@@ -231,6 +265,12 @@ macro_rules! architectures {
     };
 }
 
+/// The longest input window or horizon a neural spec may have (2^20 steps).
+pub const MAX_WINDOW: u64 = 1 << 20;
+
+/// The most weights a neural network may have (2^28, 1 GiB of f32).
+pub const MAX_PARAMS: u64 = 1 << 28;
+
 impl NeuralSpec {
     /// The architecture's name (`nhits`, `nbeats`, `dlinear`, ...).
     pub fn name(&self) -> &'static str {
@@ -254,13 +294,40 @@ impl NeuralSpec {
 
     /// Validates the architecture and the training settings.
     pub fn validate(&self) -> Result<()> {
-        self.arch().validate_architecture()?;
+        self.validate_architecture()?;
         self.train_config().validate()
     }
 
     /// Checks the architecture only, and the loss (what importing or loading weights needs).
     pub fn validate_architecture(&self) -> Result<()> {
+        for (field, v) in [
+            ("input_size", self.input_size()),
+            ("horizon", self.horizon()),
+        ] {
+            if v as u64 > MAX_WINDOW {
+                return Err(crate::Error::invalid(
+                    field,
+                    format!("{v} is too long; at most {MAX_WINDOW} steps"),
+                ));
+            }
+        }
         self.arch().validate_architecture()?;
+        let weights = self
+            .weight_specs()
+            .iter()
+            .try_fold(0u64, |sum, w| {
+                w.shape
+                    .iter()
+                    .try_fold(1u64, |n, &d| n.checked_mul(d as u64))
+                    .and_then(|n| sum.checked_add(n))
+            })
+            .filter(|&n| n <= MAX_PARAMS);
+        if weights.is_none() {
+            return Err(crate::Error::invalid(
+                "model",
+                format!("the network would have more than {MAX_PARAMS} weights; make it smaller"),
+            ));
+        }
         self.train_config().loss.validate()
     }
 
