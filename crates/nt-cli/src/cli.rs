@@ -262,9 +262,14 @@ pub(crate) struct ImportArgs {
     #[arg(value_name = "WEIGHTS")]
     pub(crate) weights: PathBuf,
     /// The model spec JSON describing the same architecture: `{"model": "nhits", "input_size": 24, ...}`
-    /// (the older `{"model": ..., "config": {...}}` is read too).
+    /// (the older `{"model": ..., "config": {...}}` is read too), or the bare config without
+    /// `model` that tools/reference writes, with `--model`.
     #[arg(long, value_name = "FILE.json")]
     pub(crate) config: PathBuf,
+    /// The architecture of a bare `--config` (nhits, nbeats, dlinear, nlinear, ...); when the
+    /// config names its model, the two must agree.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) model: Option<String>,
     /// The model directory to write.
     #[arg(long, value_name = "DIR")]
     pub(crate) out: PathBuf,

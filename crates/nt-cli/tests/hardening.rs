@@ -436,3 +436,33 @@ fn text_columns_are_harmless_when_not_selected() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+#[test]
+fn import_takes_the_bare_config_the_reference_script_writes() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../nt-neural/tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    let bare = fixtures.join("nhits_small.json");
+    let weights = fixtures.join("nhits_small.safetensors");
+    let out = dir.path().join("imported");
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "import".to_string(),
+            s(&weights).to_string(),
+            "--config".into(),
+            s(&bare).to_string(),
+            "--out".into(),
+            s(&out).to_string(),
+        ];
+        a.extend(extra.iter().map(|x| x.to_string()));
+        a
+    };
+    let run = |a: Vec<String>| nt(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    // Without --model: refused, saying what to add.
+    let o = run(args(&[]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--model"), "{}", stderr(&o));
+    assert!(!out.exists());
+    let o = run(args(&["--model", "nhits"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(out.join("model.json").exists());
+}
