@@ -49,7 +49,9 @@ pub struct PredictRequest {
     /// Quantile levels to return (each one the model was trained with); default: all of them.
     #[serde(default)]
     pub quantiles: Option<Vec<f64>>,
-    /// Version to use (default: the production version).
+    /// Version to use (≥ 1; default: the one the path's reference names, the production
+    /// version for a bare name). With `NAME@N` in the path it must be N; with `NAME@latest` or
+    /// `NAME@production` it must be absent (422 otherwise).
     #[serde(default)]
     pub version: Option<u32>,
 }
@@ -90,7 +92,7 @@ pub struct PredictResponse {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchItem {
-    /// Model name.
+    /// Model reference: `NAME` (production), `NAME@3`, `NAME@latest` or `NAME@production`.
     pub model: String,
     /// The history.
     pub history: History,
@@ -100,7 +102,8 @@ pub struct BatchItem {
     /// Quantile levels to return.
     #[serde(default)]
     pub quantiles: Option<Vec<f64>>,
-    /// Version to use (default: production).
+    /// Version to use (≥ 1; as in a predict request, it must not contradict `model`'s
+    /// reference).
     #[serde(default)]
     pub version: Option<u32>,
 }

@@ -4,6 +4,7 @@ pub mod api;
 mod batcher;
 mod error;
 mod metrics;
+mod model_ref;
 pub mod openapi;
 mod routes;
 mod serve;

@@ -241,9 +241,23 @@ impl AppState {
         })
     }
 
-    /// The loaded model `name` at `version` (the production version when `None`), loading it
-    /// from the store on a miss.
-    pub(crate) async fn model(&self, name: &str, version: Option<u32>) -> Result<Arc<Loaded>> {
+    /// The loaded model `name` at the version `sel` names, loading it from the store on a
+    /// miss. `Latest` is resolved to its number first (one store call), then served as that
+    /// number.
+    pub(crate) async fn model(&self, name: &str, sel: Selector) -> Result<Arc<Loaded>> {
+        let version = match sel {
+            Selector::Production => None,
+            Selector::Number(v) => Some(v),
+            Selector::Latest => {
+                let store = self.inner.store.clone();
+                let n = name.to_string();
+                Some(
+                    blocking(move || store.resolve(&n, Selector::Latest))
+                        .await?
+                        .version,
+                )
+            }
+        };
         let cached = match version {
             None => self.production_of(name),
             Some(v) => self.cached_version(name, v),
@@ -268,7 +282,8 @@ impl AppState {
         let info = match blocking(move || store.resolve(&n, sel)).await {
             Err(Error::NotFound { .. }) if version.is_none() => {
                 return Err(Error::not_found(format!(
-                    "a production version of model `{name}` (promote one, or name a `version`)"
+                    "a production version of model `{name}` (promote one, or name a version: \
+                     `{name}@latest`, `{name}@N` or `version`)"
                 )))
             }
             other => other?,
@@ -435,7 +450,7 @@ impl AppState {
     /// Promotes `version` of `name`: loads it first (so a version that cannot load is never
     /// promoted), records the promotion in the store, then switches traffic to it at once.
     pub(crate) async fn promote(&self, name: &str, version: u32) -> Result<VersionInfo> {
-        let loaded = self.model(name, Some(version)).await?;
+        let loaded = self.model(name, Selector::Number(version)).await?;
         let store = self.inner.store.clone();
         let n = name.to_string();
         let info = blocking(move || store.promote(&n, version)).await?;

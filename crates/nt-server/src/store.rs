@@ -13,13 +13,27 @@ use utoipa::ToSchema;
 
 use crate::error::{Error, Result};
 
-/// Which version of a model a request names.
+/// Which version of a model a request names (`NAME`, `NAME@production`: production;
+/// `NAME@latest`: latest; `NAME@3`: a number).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Selector {
     /// The version in the `production` stage.
     Production,
+    /// The highest version number still registered.
+    Latest,
     /// A numbered version.
     Number(u32),
+}
+
+impl Selector {
+    /// The selector as written after `@` (`production`, `latest`, `3`).
+    pub fn label(self) -> String {
+        match self {
+            Selector::Production => "production".into(),
+            Selector::Latest => "latest".into(),
+            Selector::Number(n) => n.to_string(),
+        }
+    }
 }
 
 /// One registered version, as the server reports it (`GET /v1/models/{name}`).
@@ -216,6 +230,11 @@ impl ModelStore for MemoryStore {
     fn resolve(&self, name: &str, sel: Selector) -> Result<VersionInfo> {
         match sel {
             Selector::Number(v) => Ok(self.find(name, v)?.info),
+            Selector::Latest => self
+                .versions(name)?
+                .into_iter()
+                .max_by_key(|v| v.version)
+                .ok_or_else(|| Error::not_found(format!("a version of model `{name}`"))),
             Selector::Production => self
                 .versions(name)?
                 .into_iter()
@@ -321,6 +340,7 @@ impl ModelStore for RegistryStore {
     fn resolve(&self, name: &str, sel: Selector) -> Result<VersionInfo> {
         let sel = match sel {
             Selector::Production => nt_registry::VersionSelector::Production,
+            Selector::Latest => nt_registry::VersionSelector::Latest,
             Selector::Number(v) => nt_registry::VersionSelector::Number(v),
         };
         Ok(self.registry.get(name, sel)?.into())

@@ -269,7 +269,7 @@ async fn record_metrics(State(state): State<AppState>, req: Request, next: Next)
         .and_then(|p| {
             p.iter()
                 .find(|(k, _)| *k == "name")
-                .map(|(_, v)| v.to_string())
+                .map(|(_, v)| v.split('@').next().unwrap_or(v).to_string())
         });
     let label = match name {
         Some(n) if state.is_known(&n) => n,

@@ -8,7 +8,8 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::api::{Health, JsonBody, ModelDetail, ModelEntry, ModelList, PromoteRequest, Readiness};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, Error, ErrorBody};
+use crate::model_ref::ModelRef;
 use crate::state::{blocking, AppState};
 use crate::store::VersionInfo;
 
@@ -73,22 +74,39 @@ pub(crate) async fn list_models(
     Ok(Json(ModelList { models }))
 }
 
-/// One model: every version with stage, metrics, spec.
+/// One model: every version with stage, metrics, spec. With a reference (`NAME@3`,
+/// `NAME@latest`, `NAME@production`) `versions` holds only the version it names.
 #[utoipa::path(get, path = "/v1/models/{name}", tag = "models",
-    params(("name" = String, Path, description = "Model name")),
+    params(("name" = String, Path, description = "Model name (every version), or a reference `NAME@3`, `NAME@latest`, `NAME@production` (that version)")),
     responses((status = 200, description = "The model", body = ModelDetail),
-              (status = 404, description = "Unknown model", body = ErrorBody)))]
+              (status = 404, description = "Unknown model or version", body = ErrorBody),
+              (status = 422, description = "Not a model reference", body = ErrorBody)))]
 pub(crate) async fn get_model(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(reference): Path<String>,
 ) -> Result<Json<ModelDetail>, ApiError> {
+    let r = ModelRef::parse(&reference, "name")?;
     let store = state.store().clone();
-    let n = name.clone();
-    let versions = blocking(move || store.versions(&n)).await?;
-    let production = versions
+    let (n, sel, explicit) = (r.name.clone(), r.selector, r.explicit);
+    let (all, picked) = blocking(move || {
+        let all = store.versions(&n)?;
+        let picked = if explicit {
+            Some(store.resolve(&n, sel)?)
+        } else {
+            None
+        };
+        Ok((all, picked))
+    })
+    .await?;
+    let production = all
         .iter()
         .find(|v| v.stage == "production")
         .map(|v| v.version);
+    let versions = match picked {
+        Some(v) => vec![v],
+        None => all,
+    };
+    let name = r.name;
     Ok(Json(ModelDetail {
         serving: serving(&state, &name),
         name,
@@ -98,7 +116,8 @@ pub(crate) async fn get_model(
 }
 
 /// Makes a version the production version and switches traffic to it at once (requests in
-/// flight finish on the version they started with). Needs the API key.
+/// flight finish on the version they started with). Needs the API key. `{name}` is the model
+/// name (or `NAME@N` with N the body's `version`).
 #[utoipa::path(post, path = "/v1/models/{name}/promote", tag = "models",
     params(("name" = String, Path, description = "Model name")),
     request_body = PromoteRequest,
@@ -109,10 +128,25 @@ pub(crate) async fn get_model(
               (status = 404, description = "Unknown model or version", body = ErrorBody)))]
 pub(crate) async fn promote(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(reference): Path<String>,
     JsonBody(req): JsonBody<PromoteRequest>,
 ) -> Result<Json<VersionInfo>, ApiError> {
-    Ok(Json(state.promote(&name, req.version).await?))
+    let r = ModelRef::parse(&reference, "name")?;
+    if r.explicit && r.selector != crate::store::Selector::Number(req.version) {
+        return Err(Error::invalid(
+            "name",
+            format!(
+                "promote names the model and the body its `version` ({}); `{reference}` \
+                 names another version",
+                req.version
+            ),
+        )
+        .into());
+    }
+    if req.version == 0 {
+        return Err(Error::invalid("version", "versions start at 1, got 0").into());
+    }
+    Ok(Json(state.promote(&r.name, req.version).await?))
 }
 
 /// Prometheus metrics (text format 0.0.4).

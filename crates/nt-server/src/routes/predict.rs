@@ -13,6 +13,7 @@ use crate::api::{
 };
 use crate::batcher::{ArrivingGuard, Batcher, OwnedInputs};
 use crate::error::{ApiError, Error, Result};
+use crate::model_ref::ModelRef;
 use crate::state::{AppState, Loaded};
 
 /// A validated request: the model's input windows (one per target column, in target order)
@@ -379,12 +380,14 @@ fn respond(
     })
 }
 
-/// Forecast from a model's recent history (the production version unless `version` is set).
+/// Forecast from a model's recent history. `{name}` is a model reference: `NAME` (the
+/// production version, or the body's `version`), `NAME@3`, `NAME@latest`, `NAME@production`;
+/// a body `version` that contradicts the reference is a 422.
 #[utoipa::path(
     post,
     path = "/v1/models/{name}/predict",
     tag = "predict",
-    params(("name" = String, Path, description = "Model name")),
+    params(("name" = String, Path, description = "Model reference: `NAME` (production), `NAME@3`, `NAME@latest` or `NAME@production`")),
     request_body = PredictRequest,
     responses(
         (status = 200, description = "The forecast", body = PredictResponse),
@@ -397,17 +400,20 @@ fn respond(
 )]
 pub(crate) async fn predict(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    Path(reference): Path<String>,
     request: Request,
 ) -> std::result::Result<Json<PredictResponse>, ApiError> {
+    let model_ref = ModelRef::parse(&reference, "name")?;
+    let name = &model_ref.name;
     // Counted while its body is parsed, so the model's compute thread may wait for it.
-    let arriving = if state.is_known(&name) {
-        Some(ArrivingGuard::new(state.arriving(&name)?))
+    let arriving = if state.is_known(name) {
+        Some(ArrivingGuard::new(state.arriving(name)?))
     } else {
         None
     };
     let JsonBody(req) = JsonBody::<PredictRequest>::from_request(request, &()).await?;
-    let loaded = state.model(&name, req.version).await?;
+    let sel = model_ref.with_version(req.version, "version")?;
+    let loaded = state.model(name, sel).await?;
     let p = prepare(
         &state,
         &loaded,
@@ -453,7 +459,9 @@ pub(crate) async fn predict_batch(
     let mut prepared = Vec::with_capacity(req.items.len());
     for (i, item) in req.items.iter().enumerate() {
         let prefix = format!("items[{i}].");
-        let l = match state.model(&item.model, item.version).await {
+        let model_ref = ModelRef::parse(&item.model, &format!("{prefix}model"))?;
+        let sel = model_ref.with_version(item.version, &format!("{prefix}version"))?;
+        let l = match state.model(&model_ref.name, sel).await {
             Ok(l) => l,
             Err(Error::NotFound { what }) => {
                 return Err(Error::NotFound {
