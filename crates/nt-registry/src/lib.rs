@@ -5,6 +5,7 @@ mod collections;
 pub mod embedding;
 mod error;
 mod events;
+mod health;
 pub mod filter;
 pub mod index;
 mod maintenance;
@@ -21,6 +22,7 @@ pub use collections::{
 pub use embedding::{model_embedding, ArchSummary, EMBEDDING_DIM};
 pub use error::{Error, Result};
 pub use filter::Filter;
+pub use health::{DbFileId, RegistryHealth};
 pub use profile::DataProfile;
 pub use store::{Registry, BLOBS_DIR, DB_FILE};
 pub use types::{
