@@ -149,6 +149,10 @@ pub(crate) struct EvalArgs {
     /// Hide progress bars.
     #[arg(long)]
     pub(crate) quiet: bool,
+    /// Smallest MAE skill against the random walk that counts as beating it (a fraction, 0.01 =
+    /// 1%), on top of a Diebold–Mariano p-value below 0.05: significance alone is not enough.
+    #[arg(long, value_name = "F", default_value_t = nt_eval::DEFAULT_MIN_SKILL)]
+    pub(crate) min_skill: f64,
 }
 
 /// `nt backtest`.
@@ -344,10 +348,16 @@ pub(crate) struct DemoArgs {
     /// Hide progress bars.
     #[arg(long)]
     pub(crate) quiet: bool,
-    /// Registry the demo's NHITS is registered in (default: $NT_REGISTRY, else ./nt-registry).
+    /// Registry the demo's best model is registered in (default: $NT_REGISTRY, else
+    /// ./nt-registry): the best model that beats the random walk, promoted to production; when
+    /// none does, the NHITS, not promoted.
     #[arg(long, value_name = "DIR")]
     pub(crate) registry: Option<PathBuf>,
-    /// Do not register the demo's NHITS.
+    /// Smallest MAE skill against the random walk that counts as beating it (a fraction), on
+    /// top of a Diebold–Mariano p-value below 0.05.
+    #[arg(long, value_name = "F", default_value_t = nt_eval::DEFAULT_MIN_SKILL)]
+    pub(crate) min_skill: f64,
+    /// Do not register anything.
     #[arg(long)]
     pub(crate) no_register: bool,
 }

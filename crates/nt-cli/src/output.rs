@@ -21,6 +21,12 @@ pub(crate) struct BacktestJson<'a> {
     pub(crate) pooled: &'a [ModelScore],
     /// Model names by pooled MAE, best first.
     pub(crate) leaderboard: Vec<&'a str>,
+    /// The smallest MAE skill that counts as beating the random walk (`--min-skill`).
+    pub(crate) min_skill: f64,
+    /// Each model's pooled verdict against the random walk (beats, loses, tie, unknown).
+    pub(crate) verdicts: std::collections::BTreeMap<&'a str, nt_eval::Verdict>,
+    /// The sentence the table prints: which models beat the random walk, or that none does.
+    pub(crate) beats_random_walk: String,
     /// One full report per target: settings, data fingerprint and split, every model's scores.
     pub(crate) targets: &'a [BacktestReport],
 }
@@ -32,19 +38,24 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     }
 }
 
-/// Formats `x` with 4 significant-ish digits in a width that suits both 0.2033 and 1234.5.
+/// Formats `x` with at least 4 significant digits (0.2033, 0.002912, 12.34, 1234.6), in
+/// scientific notation outside 1e-4..1e6, so that errors on FX prices (MAE ≈ 0.0029) can be
+/// told apart.
 fn fmt_num(x: f64) -> String {
     if !x.is_finite() {
         return "-".into();
     }
     let a = x.abs();
-    if a != 0.0 && !(1e-3..1e5).contains(&a) {
-        format!("{x:.3e}")
-    } else if a >= 100.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.4}")
+    if a == 0.0 {
+        return "0.0000".into();
     }
+    if !(1e-4..1e6).contains(&a) {
+        return format!("{x:.3e}");
+    }
+    // Digits after the point for 4 significant digits; at least 1, at most 7 (a ≥ 1e-4).
+    let magnitude = a.log10().floor() as i32;
+    let decimals = (3 - magnitude).clamp(1, 7) as usize;
+    format!("{x:.decimals$}")
 }
 
 fn coverage(score: &ModelScore, level: f64) -> Option<f64> {
@@ -58,7 +69,15 @@ fn coverage(score: &ModelScore, level: f64) -> Option<f64> {
 }
 
 /// The leaderboard as an aligned table: models by MAE, with skill against the random walk.
-pub(crate) fn leaderboard_table(scores: &[ModelScore], baseline: &str, levels: &[f64]) -> String {
+///
+/// "beats"/"loses" need both a DM p-value below 0.05 and an MAE skill of at least `min_skill`
+/// (in absolute value); see [`nt_eval::Verdict`].
+pub(crate) fn leaderboard_table(
+    scores: &[ModelScore],
+    baseline: &str,
+    levels: &[f64],
+    min_skill: f64,
+) -> String {
     let ranked = nt_eval::leaderboard(scores);
     let mut header: Vec<String> = [
         "#", "model", "MAE", "RMSE", "sMAPE%", "MASE", "dir.acc", "Theil U", "skill", "DM p",
@@ -74,15 +93,11 @@ pub(crate) fn leaderboard_table(scores: &[ModelScore], baseline: &str, levels: &
     let mut rows: Vec<Vec<String>> = Vec::new();
     for (rank, m) in ranked.iter().enumerate() {
         let Some(s) = &m.scores else { continue };
-        let verdict = if m.name == baseline {
+        let is_baseline = m.name == baseline;
+        let verdict = if is_baseline {
             "baseline".to_string()
         } else {
-            match (&s.dm, s.skill_mae) {
-                (Some(dm), Some(skill)) if dm.p_value < 0.05 && skill > 0.0 => "beats".into(),
-                (Some(dm), Some(skill)) if dm.p_value < 0.05 && skill < 0.0 => "loses".into(),
-                (_, Some(_)) => "tie".into(),
-                _ => "-".into(),
-            }
+            nt_eval::Verdict::of(s, min_skill).as_str().to_string()
         };
         let mut row = vec![
             (rank + 1).to_string(),
@@ -91,10 +106,15 @@ pub(crate) fn leaderboard_table(scores: &[ModelScore], baseline: &str, levels: &
             fmt_num(s.rmse),
             fmt_opt(Some(s.smape), 2),
             fmt_opt(s.mase, 3),
-            fmt_opt(s.directional_accuracy, 3),
+            // The random walk predicts no move: its directional accuracy is 0 by construction.
+            if is_baseline {
+                "-".into()
+            } else {
+                fmt_opt(s.directional_accuracy, 3)
+            },
             fmt_opt(s.theils_u, 3),
             s.skill_mae
-                .map(|k| format!("{:+.1}%", k * 100.0))
+                .map(|k| format!("{:+.2}%", k * 100.0))
                 .unwrap_or_else(|| "-".into()),
             fmt_opt(s.dm.as_ref().map(|d| d.p_value), 3),
             verdict,
@@ -106,6 +126,7 @@ pub(crate) fn leaderboard_table(scores: &[ModelScore], baseline: &str, levels: &
         rows.push(row);
     }
     let mut out = render_table(&header, &rows);
+    let _ = writeln!(out, "{}", beats_line(scores, baseline, min_skill));
     for m in scores.iter().filter(|m| m.error.is_some()) {
         let _ = writeln!(
             out,
@@ -115,6 +136,30 @@ pub(crate) fn leaderboard_table(scores: &[ModelScore], baseline: &str, levels: &
         );
     }
     out
+}
+
+/// The models that beat the random walk, or the plain statement that none does.
+pub(crate) fn beats_line(scores: &[ModelScore], baseline: &str, min_skill: f64) -> String {
+    let winners: Vec<&str> = nt_eval::leaderboard(scores)
+        .iter()
+        .filter(|m| m.name != baseline)
+        .filter(|m| {
+            m.scores
+                .as_ref()
+                .is_some_and(|s| nt_eval::Verdict::of(s, min_skill) == nt_eval::Verdict::Beats)
+        })
+        .map(|m| m.name.as_str())
+        .collect();
+    let rule = format!(
+        "skill ≥ {:.1}% and DM p < {}",
+        min_skill * 100.0,
+        nt_eval::DM_ALPHA
+    );
+    if winners.is_empty() {
+        format!("no model beats the random walk ({rule}).")
+    } else {
+        format!("beat the random walk ({rule}): {}.", winners.join(", "))
+    }
 }
 
 fn render_table(header: &[String], rows: &[Vec<String>]) -> String {
@@ -186,9 +231,11 @@ pub(crate) fn report_header(source: &str, report: &BacktestReport) -> String {
 }
 
 /// A legend under the table saying what the columns mean.
-pub(crate) const LEGEND: &str = "MASE < 1 and Theil U < 1 beat the random walk; skill = 1 − MAE/MAE(random walk); \
-DM p = Diebold–Mariano p-value against the random walk (squared loss); vs RW: beats/loses when p < 0.05; \
-covNN = share of actuals inside the NN% interval.";
+pub(crate) const LEGEND: &str = "skill = 1 − MAE/MAE(random walk); Theil U = RMSE/RMSE(random walk), < 1 beats it;
+MASE = MAE/(in-sample seasonal-naive MAE on the train rows): < 1 beats that in-sample benchmark, not the random walk;
+DM p = Diebold–Mariano p-value against the random walk (squared loss);
+vs RW: beats/loses when |skill| ≥ --min-skill and DM p < 0.05, else tie;
+dir.acc = share of moves called right (the random walk calls none: -); covNN = share of actuals inside the NN% interval.";
 
 /// CSV: one row per (target, model) with every score; `ALL` rows hold the pooled scores when there
 /// are several targets.
@@ -455,6 +502,11 @@ mod tests {
         assert_eq!(fmt_num(0.20331), "0.2033");
         assert_eq!(fmt_num(1234.56), "1234.6");
         assert_eq!(fmt_num(1.5e-6), "1.500e-6");
+        // FX-sized errors keep 4 significant digits, so close models can be told apart.
+        assert_eq!(fmt_num(0.0029123), "0.002912");
+        assert_ne!(fmt_num(0.0029123), fmt_num(0.0029456));
+        assert_eq!(fmt_num(12.3456), "12.35");
+        assert_eq!(fmt_num(-0.5), "-0.5000");
         assert_eq!(iso_time(0), "1970-01-01T00:00:00Z");
     }
 }

@@ -233,21 +233,42 @@ fn bad_input_exits_2_naming_the_problem() {
 fn nt_registry_env_var_names_the_default_registry() {
     let dir = tempfile::tempdir().unwrap();
     let reg = dir.path().join("env-reg");
-    let o = Command::new(env!("CARGO_BIN_EXE_nt"))
-        .args(["registry", "list", "--format", "json"])
-        .env("NT_REGISTRY", &reg)
-        .output()
-        .unwrap();
-    let doc = ok_json(&o);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_nt"))
+            .args(args)
+            .env("NT_REGISTRY", &reg)
+            .output()
+            .unwrap()
+    };
+    // Listing a registry that is not there is an error naming it, and creates nothing.
+    let o = run(&["registry", "list", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("env-reg"), "{}", stderr(&o));
+    assert!(!reg.exists());
+    // Registering creates it where $NT_REGISTRY says.
+    let data = common::hourly_load_csv(dir.path(), 10, common::daily_sine);
+    let out = dir.path().join("m");
+    let o = run(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "naive",
+        "--out",
+        out.to_str().unwrap(),
+        "--register",
+        "m",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = ok_json(&run(&["registry", "list", "--format", "json"]));
     assert_eq!(doc["registry"], reg.display().to_string());
     assert!(reg.join("registry.db").exists());
+    assert_eq!(doc["models"][0]["name"], "m");
 }
 
-#[test]
-fn demo_registers_its_nhits_and_prints_how_to_serve_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = dir.path().join("reg");
-    let plot = dir.path().join("demo.svg");
+/// Runs `nt demo` (small, quiet, JSON leaderboard) into `reg` with `--min-skill min_skill`.
+fn small_demo(dir: &Path, reg: &Path, min_skill: &str) -> (serde_json::Value, String) {
+    let plot = dir.join("demo.svg");
     let o = nt(&[
         "demo",
         "--rows",
@@ -257,23 +278,81 @@ fn demo_registers_its_nhits_and_prints_how_to_serve_it() {
         "--neural-steps",
         "6",
         "--quiet",
+        "--format",
+        "json",
+        "--min-skill",
+        min_skill,
         "--plot",
         plot.to_str().unwrap(),
         "--registry",
         reg.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
-    let out = stdout(&o);
-    assert!(out.contains("registered the demo's NHITS (rank"), "{out}");
+    let err = stderr(&o);
+    (ok_json(&o), err)
+}
+
+#[test]
+fn demo_promotes_the_best_model_that_beats_the_random_walk_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("reg");
+    let (doc, err) = small_demo(dir.path(), &reg, "0.01");
+    // The leaderboard's first model whose verdict is `beats`, if any, is the one promoted.
+    let winner = doc["leaderboard"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .find(|n| doc["verdicts"][*n] == "beats");
+    match winner {
+        Some(w) => {
+            assert!(
+                err.contains(&format!("promoted demo-{w}@1 to production")),
+                "{err}"
+            );
+            assert!(
+                err.contains(&format!("nt serve --registry {}", reg.display())),
+                "{err}"
+            );
+            let v = ok_json(&reg_cmd(
+                &reg,
+                &["show", &format!("demo-{w}"), "--format", "json"],
+            ));
+            assert_eq!(v["stage"], "production");
+            assert_eq!(
+                v["metrics"]["rank"].as_f64(),
+                Some(
+                    1.0 + doc["leaderboard"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .position(|n| n == w)
+                        .unwrap() as f64
+                )
+            );
+            assert!(v["metrics"]["backtest_mae"].as_f64().unwrap() > 0.0);
+            assert!(v["profile"]["length"].as_u64().unwrap() == 1200);
+        }
+        None => assert!(err.contains("no model beats the random walk"), "{err}"),
+    }
+    // With a bar no model clears, nothing is promoted: the NHITS is registered, not in
+    // production, and the output says so.
+    let reg2 = dir.path().join("reg2");
+    let (doc, err) = small_demo(dir.path(), &reg2, "0.99");
     assert!(
-        out.contains(&format!("nt serve --registry {}", reg.display())),
-        "{out}"
+        doc["beats_random_walk"]
+            .as_str()
+            .unwrap()
+            .starts_with("no model beats"),
+        "{doc}"
     );
-    let v = ok_json(&reg_cmd(&reg, &["show", "demo-nhits", "--format", "json"]));
-    let rank = v["metrics"]["rank"].as_f64().unwrap();
-    assert!(rank >= 1.0 && rank <= v["metrics"]["models"].as_f64().unwrap());
-    assert!(v["metrics"]["backtest_mae"].as_f64().unwrap() > 0.0);
-    assert!(v["profile"]["length"].as_u64().unwrap() == 1200);
-    // Promoted, so the printed `nt serve` command serves it without naming a version.
-    assert_eq!(v["stage"], "production");
+    assert!(
+        err.contains("no model beats the random walk, so none was promoted"),
+        "{err}"
+    );
+    let v = ok_json(&reg_cmd(
+        &reg2,
+        &["show", "demo-nhits@latest", "--format", "json"],
+    ));
+    assert_ne!(v["stage"], "production");
+    assert!(err.contains("demo-nhits@1"), "{err}");
 }

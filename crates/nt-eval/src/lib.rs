@@ -6,6 +6,7 @@ mod error;
 mod report;
 mod scoring;
 mod split;
+mod verdict;
 
 pub use backtest::{
     backtest, backtest_many, no_progress, BacktestConfig, NamedModel, Progress, Refit, Scale,
@@ -18,6 +19,7 @@ pub use report::{
     WindowForecast, WindowInterval,
 };
 pub use split::{Split, SplitPlan};
+pub use verdict::{Verdict, DEFAULT_MIN_SKILL, DM_ALPHA};
 
 #[cfg(test)]
 mod send_sync {

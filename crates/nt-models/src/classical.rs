@@ -29,7 +29,8 @@ impl ClassicalModel {
         spec.validate()?;
         let fitted = spec.fit_model(train, target)?;
         let meta = ModelMeta {
-            data_fingerprint: Some(train.select(&[target])?.fingerprint()),
+            // The whole series as loaded: the same fingerprint every command prints for a file.
+            data_fingerprint: Some(train.fingerprint()),
             train_rows: Some(train.len()),
             metrics: None,
             origin: "nt-classical".into(),

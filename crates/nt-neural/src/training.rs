@@ -43,7 +43,8 @@ pub struct TrainedModel {
 /// What a model remembers about its training, stored in `model.json`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelMeta {
-    /// sha256 of the training data (target columns of the rows it saw), when trained here.
+    /// sha256 of the training data as loaded (`TimeSeries::fingerprint` of the whole series, the
+    /// value every command prints for the same file), when trained here.
     pub data_fingerprint: Option<String>,
     /// Rows per series it trained on (including the validation tail).
     pub train_rows: Option<usize>,
@@ -178,14 +179,9 @@ pub fn train(
 ) -> Result<TrainedModel> {
     spec.validate()?;
     let data = prepare(series, targets, spec)?;
-    let mut seen: Vec<&str> = targets.to_vec();
-    seen.extend(
-        spec.hist_exog()
-            .iter()
-            .chain(spec.futr_exog())
-            .map(String::as_str),
-    );
-    let fingerprint = series.select(&seen)?.fingerprint();
+    // The whole series as loaded, not only the columns used: the fingerprint every command
+    // (backtest, forecast, predict) prints for the same file.
+    let fingerprint = series.fingerprint();
     let device = default_device();
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);

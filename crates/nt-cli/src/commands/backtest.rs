@@ -35,6 +35,8 @@ pub(crate) struct EvalPlan {
     pub(crate) plot: Option<PathBuf>,
     /// Hide progress bars.
     pub(crate) quiet: bool,
+    /// The smallest skill that counts as beating the random walk.
+    pub(crate) min_skill: f64,
 }
 
 /// Parses `--train-window expanding|sliding:N`.
@@ -78,6 +80,13 @@ pub(crate) fn plan(
     let season = settings::resolve_season(series, args.season)?;
     let input_size = settings::resolve_input_size(args.input_size, season, args.horizon)?;
     let levels = settings::resolve_levels(&args.level)?;
+    if !(args.min_skill.is_finite() && (0.0..1.0).contains(&args.min_skill)) {
+        return Err(UsageError(format!(
+            "--min-skill {}: expected a fraction in [0, 1), e.g. 0.01 for 1%",
+            args.min_skill
+        ))
+        .into());
+    }
     let split = match args.split {
         SplitArg::Ratio => Split::default(),
         SplitArg::Ett => Split::Ett { rows_per_day: None },
@@ -122,6 +131,7 @@ pub(crate) fn plan(
         format: args.format,
         plot: args.plot.clone(),
         quiet: args.quiet,
+        min_skill: args.min_skill,
     })
 }
 
@@ -228,6 +238,16 @@ fn print_report(
                     .iter()
                     .map(|m| m.name.as_str())
                     .collect(),
+                min_skill: plan.min_skill,
+                verdicts: pooled
+                    .iter()
+                    .filter(|m| m.name != baseline)
+                    .filter_map(|m| {
+                        let s = m.scores.as_ref()?;
+                        Some((m.name.as_str(), nt_eval::Verdict::of(s, plan.min_skill)))
+                    })
+                    .collect(),
+                beats_random_walk: output::beats_line(pooled, baseline, plan.min_skill),
                 targets: reports,
             };
             println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -245,7 +265,12 @@ fn print_report(
                 if reports.len() > 1 {
                     print!(
                         "{}",
-                        output::leaderboard_table(&r.models, baseline, &plan.config.levels)
+                        output::leaderboard_table(
+                            &r.models,
+                            baseline,
+                            &plan.config.levels,
+                            plan.min_skill,
+                        )
                     );
                     println!();
                 }
@@ -255,7 +280,7 @@ fn print_report(
             }
             print!(
                 "{}",
-                output::leaderboard_table(pooled, baseline, &plan.config.levels)
+                output::leaderboard_table(pooled, baseline, &plan.config.levels, plan.min_skill)
             );
             println!("{}", output::LEGEND);
         }

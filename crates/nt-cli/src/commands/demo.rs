@@ -12,7 +12,7 @@ use crate::settings;
 /// Runs `nt demo`.
 pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     settings::check_plot_path(&args.plot)?;
-    if args.neural_steps > 0 && !args.no_register {
+    if !args.no_register {
         settings::check_registry_dir(args.registry.as_deref())?;
     }
     let (series, source) = match &args.data {
@@ -65,6 +65,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         format: args.format,
         plot: Some(args.plot.clone()),
         quiet: args.quiet,
+        min_skill: args.min_skill,
     };
     let plan: EvalPlan = backtest::plan(&series, args.target.as_deref(), &eval, &neural)?;
     if args.format == Format::Table {
@@ -77,14 +78,15 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         );
     }
     let (_, pooled) = backtest::execute(&series, &source, &plan, "demo")?;
-    if args.neural_steps > 0 && !args.no_register {
+    if !args.no_register {
         register_demo_model(args, &series, &plan, &pooled)?;
     }
     Ok(())
 }
 
-/// Trains the demo's NHITS on all rows, registers it as `demo-nhits` with its backtest rank and
-/// skill, and prints the command that serves it.
+/// Registers the demo's result: the best model that beats the random walk (skill ≥ the minimum
+/// and DM p < 0.05), trained on all rows as `demo-<model>` and promoted to production; when no
+/// model beats it, the NHITS is registered without promotion and the output says so.
 fn register_demo_model(
     args: &DemoArgs,
     series: &nt_core::TimeSeries,
@@ -92,28 +94,42 @@ fn register_demo_model(
     pooled: &[nt_eval::ModelScore],
 ) -> Result<()> {
     use std::collections::BTreeMap;
+    let baseline = nt_eval::BASELINE;
+    let ranked: Vec<&nt_eval::ModelScore> = nt_eval::leaderboard(pooled)
+        .into_iter()
+        .filter(|m| m.scores.is_some())
+        .collect();
+    let winner = ranked.iter().find(|m| {
+        m.name != baseline
+            && m.scores
+                .as_ref()
+                .is_some_and(|s| nt_eval::Verdict::of(s, plan.min_skill) == nt_eval::Verdict::Beats)
+    });
+    let chosen = match winner {
+        Some(w) => w.name.as_str(),
+        None => "nhits",
+    };
     let Some(spec) = plan
         .models
         .iter()
-        .find(|m| m.name == "nhits")
+        .find(|m| m.name == chosen)
         .map(|m| m.spec.clone())
     else {
+        let line = "no model beats the random walk, so nothing was registered or promoted";
+        if args.format == Format::Table {
+            println!("\n{line}");
+        } else {
+            eprintln!("{line}");
+        }
         return Ok(());
     };
-    let mut ranked: Vec<(&str, f64, Option<f64>)> = pooled
-        .iter()
-        .filter_map(|m| {
-            m.scores
-                .as_ref()
-                .map(|s| (m.name.as_str(), s.mae, s.skill_mae))
-        })
-        .collect();
-    ranked.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let Some(rank) = ranked.iter().position(|m| m.0 == "nhits") else {
-        eprintln!("note: the NHITS failed in the backtest; nothing registered");
+    let Some(rank) = ranked.iter().position(|m| m.name == chosen) else {
+        eprintln!("note: the {chosen} failed in the backtest; nothing registered");
         return Ok(());
     };
-    let (_, mae, skill) = ranked[rank];
+    let scores = ranked[rank].scores.as_ref();
+    let mae = scores.map_or(f64::NAN, |s| s.mae);
+    let skill = scores.and_then(|s| s.skill_mae);
     let target = plan.targets[0].clone();
     let registry = super::registry::open(args.registry.as_deref())?;
     let staging = registry
@@ -126,12 +142,16 @@ fn register_demo_model(
     let steps = spec
         .as_neural()
         .map_or(1, |n| n.train_config().max_steps as u64);
-    let bar = crate::progress::bar(steps, "train demo-nhits on all rows", args.quiet);
-    nt_models::train(series, &[target.as_str()], &spec, &opts, &mut |p| {
+    let bar = crate::progress::bar(steps, format!("train {chosen} on all rows"), args.quiet);
+    let trained = nt_models::train(series, &[target.as_str()], &spec, &opts, &mut |p| {
+        bar.set_message(format!("training loss {:.4} (scaled)", p.train_loss));
         bar.set_position(p.step as u64);
-        bar.set_message(format!("loss {:.4}", p.train_loss));
-    })?;
+    });
     bar.finish_and_clear();
+    if let Err(e) = trained {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e.into());
+    }
     let mut metrics = BTreeMap::from([
         ("backtest_mae".to_string(), mae),
         ("rank".to_string(), (rank + 1) as f64),
@@ -141,9 +161,10 @@ fn register_demo_model(
         metrics.insert("skill".to_string(), s);
     }
     let tags = BTreeMap::from([("source".to_string(), "nt demo".to_string())]);
+    let name = format!("demo-{chosen}");
     let registered = super::registry::register_dir(
         args.registry.as_deref(),
-        "demo-nhits",
+        &name,
         &staging,
         series,
         &target,
@@ -152,19 +173,31 @@ fn register_demo_model(
     );
     let _ = std::fs::remove_dir_all(&staging);
     let (dir, v) = registered?;
-    // The served version: promoted, so `nt serve` answers for it without naming a version.
-    let v = registry.set_stage(&v.name, v.version, nt_registry::Stage::Production)?;
-    let line = format!(
-        "registered the demo's NHITS (rank {} of {} by MAE{}) as {} (production) in {}\nserve it: nt serve --registry {}   then POST http://127.0.0.1:8080/v1/models/demo-nhits/predict",
-        rank + 1,
-        ranked.len(),
-        skill
-            .map(|s| format!(", skill vs random walk {s:+.3}"))
-            .unwrap_or_default(),
-        v.reference(),
-        dir.display(),
-        dir.display()
-    );
+    let skill_text = skill
+        .map(|s| format!(", skill vs random walk {:+.2}%", s * 100.0))
+        .unwrap_or_default();
+    let line = if winner.is_some() {
+        // The served version: promoted, so `nt serve` answers for it without naming a version.
+        let v = registry.set_stage(&v.name, v.version, nt_registry::Stage::Production)?;
+        format!(
+            "promoted {} to production: the best model that beats the random walk (rank {} of {} by MAE{skill_text}), registered in {}\nserve it: nt serve --registry {}   then POST http://127.0.0.1:8080/v1/models/{name}/predict",
+            v.reference(),
+            rank + 1,
+            ranked.len(),
+            dir.display(),
+            dir.display()
+        )
+    } else {
+        format!(
+            "no model beats the random walk, so none was promoted to production; the NHITS is registered as {} (rank {} of {} by MAE{skill_text}) in {}, not promoted\ntry it anyway: nt serve --registry {}   then POST http://127.0.0.1:8080/v1/models/{}/predict",
+            v.reference(),
+            rank + 1,
+            ranked.len(),
+            dir.display(),
+            dir.display(),
+            v.reference()
+        )
+    };
     if args.format == Format::Table {
         println!("\n{line}");
     } else {
