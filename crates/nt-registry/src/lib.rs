@@ -22,7 +22,7 @@ pub use collections::{
 pub use embedding::{model_embedding, ArchSummary, EMBEDDING_DIM};
 pub use error::{Error, Result};
 pub use filter::Filter;
-pub use health::{DbFileId, RegistryHealth};
+pub use health::{remove_stale_sidecars, DbFileId, DbFiles, RegistryHealth};
 pub use profile::DataProfile;
 pub use store::{Registry, BLOBS_DIR, DB_FILE};
 pub use types::{
