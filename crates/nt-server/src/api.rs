@@ -174,12 +174,19 @@ pub struct Health {
 /// `GET /ready`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Readiness {
-    /// Whether the initial model load finished.
+    /// Whether the server is ready: the initial model load finished, every production version
+    /// loaded, and the registry is available.
     pub ready: bool,
     /// Production versions loaded, `name@version`.
     pub models: Vec<String>,
-    /// Production versions that failed to load, with the reason.
+    /// Production versions that failed to load, `name@version` (the reasons are in the
+    /// server's log: they may name its files).
     pub failed: Vec<String>,
+    /// `available`, or `unavailable` while the registry's database is gone or does not answer.
+    pub registry: String,
+    /// Why the server is not ready (absent when it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A JSON body extractor: content type `application/json` (or none), at most the configured

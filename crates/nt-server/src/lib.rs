@@ -3,6 +3,7 @@
 pub mod api;
 mod batcher;
 mod error;
+mod health;
 mod metrics;
 mod model_ref;
 pub mod openapi;
@@ -17,4 +18,6 @@ pub use metrics::Metrics;
 pub use routes::{app, app_with, route_rules, Access, RouteRule};
 pub use serve::{check_listen_config, serve, serve_router, shutdown_signal};
 pub use state::{AppState, ServerConfig};
-pub use store::{MemoryStore, ModelStore, ModelSummary, RegistryStore, Selector, VersionInfo};
+pub use store::{
+    MemoryStore, ModelStore, ModelSummary, RegistryStore, Selector, StoreHealth, VersionInfo,
+};

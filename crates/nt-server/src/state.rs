@@ -103,6 +103,8 @@ struct Inner {
     ready: AtomicBool,
     generation: AtomicU64,
     failed: Mutex<Vec<String>>,
+    /// Why the store is unavailable, while it is (see `health.rs`).
+    store_down: Mutex<Option<String>>,
 }
 
 /// The state every route shares: cheap to clone (one `Arc`), `Send + Sync`.
@@ -146,6 +148,7 @@ impl AppState {
                 ready: AtomicBool::new(false),
                 generation: AtomicU64::new(0),
                 failed: Mutex::new(Vec::new()),
+                store_down: Mutex::new(None),
             }),
         })
     }
@@ -183,8 +186,8 @@ impl AppState {
         v
     }
 
-    /// Models whose production version failed to load at the last refresh (`name@version:
-    /// reason`).
+    /// Models whose production version failed to load at the last refresh (`name@version`;
+    /// the reason is logged, never put here, as it may name files of the server).
     pub fn failed_loads(&self) -> Vec<String> {
         self.inner
             .failed
@@ -392,7 +395,7 @@ impl AppState {
                         Ok(l) => self.swap_production(l),
                         Err(e) => {
                             tracing::error!(model = %m.name, version = v, error = %e, "cannot load production version");
-                            failed.push(format!("{}@{v}: {e}", m.name));
+                            failed.push(format!("{}@{v}", m.name));
                         }
                     }
                 }
@@ -461,8 +464,19 @@ impl AppState {
         Ok(info)
     }
 
-    /// Polls the store's generation and refreshes when it changed; returns whether it did.
+    /// Checks the store's health ([`AppState::check_store`]), then polls its generation and
+    /// refreshes when it changed or the store just came back; returns whether it refreshed.
+    /// While the store is unavailable nothing is reloaded or dropped: the loaded models stay
+    /// served.
     pub async fn poll_reload(&self) -> Result<bool> {
+        match self.check_store().await? {
+            crate::health::StoreState::Down => return Ok(false),
+            crate::health::StoreState::Recovered => {
+                self.refresh().await?;
+                return Ok(true);
+            }
+            crate::health::StoreState::Up => {}
+        }
         let store = self.inner.store.clone();
         let gen = blocking(move || store.generation()).await?;
         if gen == self.inner.generation.load(Ordering::Acquire) {
@@ -470,6 +484,19 @@ impl AppState {
         }
         self.refresh().await?;
         Ok(true)
+    }
+
+    /// Why the store is unavailable, while it is (`None` when it answers).
+    pub fn store_unavailable(&self) -> Option<String> {
+        self.inner.store_down.lock().ok().and_then(|d| d.clone())
+    }
+
+    /// Records whether the store is unavailable; returns what was recorded before.
+    pub(crate) fn set_store_unavailable(&self, reason: Option<String>) -> Option<String> {
+        match self.inner.store_down.lock() {
+            Ok(mut d) => std::mem::replace(&mut *d, reason),
+            Err(_) => None,
+        }
     }
 
     /// Starts the hot-reload task: every `reload_interval`, [`AppState::poll_reload`]. Errors

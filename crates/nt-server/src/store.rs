@@ -5,7 +5,7 @@
 //! `tokio::task::spawn_blocking`, never on an async worker.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use nt_models::Forecaster;
 use serde::{Deserialize, Serialize};
@@ -99,9 +99,15 @@ pub trait ModelStore: Send + Sync + std::fmt::Debug + 'static {
     /// A counter that grows on every committed change.
     fn generation(&self) -> Result<u64>;
     /// The registry behind this store, for the `/agentdb` collection routes (none for
-    /// stores that are not a registry).
+    /// stores that are not a registry, or while it is unavailable).
     fn registry(&self) -> Option<Arc<nt_registry::Registry>> {
         None
+    }
+    /// Checks that the store can be used (for a registry: its database file is still the one
+    /// it opened and answers), and recovers when it can. Called by the server's poll loop every
+    /// `reload_interval`; must be cheap. Default: always available.
+    fn check_health(&self) -> StoreHealth {
+        StoreHealth::Available
     }
 }
 
@@ -279,20 +285,126 @@ impl ModelStore for MemoryStore {
 
 /// The registry-backed [`ModelStore`] `nt serve --registry DIR` uses: every call goes to the
 /// SQLite registry (blocking); weights are verified against their sha256 on load.
+///
+/// It watches its database file ([`ModelStore::check_health`]): when the file is removed or
+/// replaced, or stops answering, the store drops its registry (closing the connection, so
+/// nothing is written into a file nobody will read again) and answers every call with
+/// [`Error::Unavailable`]; once a database file is at the path again, it reopens the directory.
+/// It never creates a registry in place of a missing file.
 #[derive(Debug, Clone)]
 pub struct RegistryStore {
-    registry: Arc<nt_registry::Registry>,
+    dir: std::path::PathBuf,
+    current: Arc<RwLock<Option<OpenRegistry>>>,
+    /// The files of the registry opened last (kept once it is dropped: its `-wal` and `-shm`
+    /// must not be applied to another database file put at the path).
+    last_files: Arc<Mutex<Option<nt_registry::DbFiles>>>,
 }
+
+/// The open registry and the identities of its files, taken right after opening.
+#[derive(Debug, Clone)]
+struct OpenRegistry {
+    registry: Arc<nt_registry::Registry>,
+    files: Option<nt_registry::DbFiles>,
+}
+
+/// What [`ModelStore::check_health`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreHealth {
+    /// The store answers.
+    Available,
+    /// The store cannot be used now (its database was removed, replaced or does not answer);
+    /// it may recover by itself. The reason is for the log.
+    Unavailable {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+const UNAVAILABLE: &str = "the registry is unavailable (its database file was removed or \
+                           replaced, or does not answer); the models already loaded are still \
+                           served";
 
 impl RegistryStore {
     /// A store over an open registry.
     pub fn new(registry: Arc<nt_registry::Registry>) -> Self {
-        Self { registry }
+        let files = registry.db_files().ok();
+        Self {
+            dir: registry.dir().to_path_buf(),
+            current: Arc::new(RwLock::new(Some(OpenRegistry { registry, files }))),
+            last_files: Arc::new(Mutex::new(files)),
+        }
     }
 
     /// Opens (creating if needed) the registry in `dir`.
     pub fn open(dir: &std::path::Path) -> Result<Self> {
         Ok(Self::new(Arc::new(nt_registry::Registry::open(dir)?)))
+    }
+
+    /// The open registry, or [`Error::Unavailable`].
+    fn reg(&self) -> Result<Arc<nt_registry::Registry>> {
+        self.current
+            .read()
+            .ok()
+            .and_then(|c| c.as_ref().map(|o| o.registry.clone()))
+            .ok_or_else(|| Error::Unavailable {
+                reason: UNAVAILABLE.into(),
+            })
+    }
+
+    fn set(&self, value: Option<OpenRegistry>) {
+        if let Ok(mut c) = self.current.write() {
+            *c = value;
+        }
+    }
+
+    /// Reopens the directory when a database file is there again (never creating one).
+    fn reopen(&self) -> StoreHealth {
+        let db = self.dir.join(nt_registry::DB_FILE);
+        if !db.is_file() {
+            return StoreHealth::Unavailable {
+                reason: format!("the database file {} is missing", nt_registry::DB_FILE),
+            };
+        }
+        let last = self.last_files.lock().ok().and_then(|l| *l);
+        if let Some(files) = last {
+            match nt_registry::remove_stale_sidecars(&self.dir, &files) {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    removed = n,
+                    "removed the -wal/-shm files the previous database file left behind"
+                ),
+                Err(e) => {
+                    return StoreHealth::Unavailable {
+                        reason: format!("removing the previous database file's WAL: {e}"),
+                    }
+                }
+            }
+        }
+        match nt_registry::Registry::open(&self.dir) {
+            Ok(r) => match r.db_files() {
+                Ok(files) => match r.health(files.db) {
+                    nt_registry::RegistryHealth::Healthy => {
+                        if let Ok(mut l) = self.last_files.lock() {
+                            *l = Some(files);
+                        }
+                        self.set(Some(OpenRegistry {
+                            registry: Arc::new(r),
+                            files: Some(files),
+                        }));
+                        StoreHealth::Available
+                    }
+                    nt_registry::RegistryHealth::Unavailable { reason } => {
+                        StoreHealth::Unavailable { reason }
+                    }
+                },
+                Err(e) => StoreHealth::Unavailable {
+                    reason: format!("reopening: {e}"),
+                },
+            },
+            Err(e) => StoreHealth::Unavailable {
+                reason: format!("reopening: {e}"),
+            },
+        }
     }
 }
 
@@ -317,7 +429,7 @@ impl From<nt_registry::ModelVersion> for VersionInfo {
 impl ModelStore for RegistryStore {
     fn list(&self) -> Result<Vec<ModelSummary>> {
         Ok(self
-            .registry
+            .reg()?
             .list()?
             .into_iter()
             .map(|s| ModelSummary {
@@ -330,7 +442,7 @@ impl ModelStore for RegistryStore {
     }
 
     fn versions(&self, name: &str) -> Result<Vec<VersionInfo>> {
-        let vs = self.registry.versions(name)?;
+        let vs = self.reg()?.versions(name)?;
         if vs.is_empty() {
             return Err(Error::not_found(format!("model `{name}`")));
         }
@@ -343,25 +455,49 @@ impl ModelStore for RegistryStore {
             Selector::Latest => nt_registry::VersionSelector::Latest,
             Selector::Number(v) => nt_registry::VersionSelector::Number(v),
         };
-        Ok(self.registry.get(name, sel)?.into())
+        Ok(self.reg()?.get(name, sel)?.into())
     }
 
     fn load(&self, name: &str, version: u32) -> Result<Box<dyn Forecaster>> {
-        Ok(self.registry.load(name, version)?)
+        Ok(self.reg()?.load(name, version)?)
     }
 
     fn promote(&self, name: &str, version: u32) -> Result<VersionInfo> {
         Ok(self
-            .registry
+            .reg()?
             .set_stage(name, version, nt_registry::Stage::Production)?
             .into())
     }
 
     fn generation(&self) -> Result<u64> {
-        Ok(self.registry.generation()?)
+        Ok(self.reg()?.generation()?)
     }
 
     fn registry(&self) -> Option<Arc<nt_registry::Registry>> {
-        Some(self.registry.clone())
+        self.reg().ok()
+    }
+
+    fn check_health(&self) -> StoreHealth {
+        let open = self.current.read().ok().and_then(|c| c.clone());
+        let Some(open) = open else {
+            return self.reopen();
+        };
+        let health = match open.files {
+            Some(files) => open.registry.health(files.db),
+            None => match open.registry.db_file_id() {
+                Ok(id) => open.registry.health(id),
+                Err(_) => nt_registry::RegistryHealth::Unavailable {
+                    reason: format!("the database file {} is missing", nt_registry::DB_FILE),
+                },
+            },
+        };
+        match health {
+            nt_registry::RegistryHealth::Healthy => StoreHealth::Available,
+            nt_registry::RegistryHealth::Unavailable { reason } => {
+                // Drop our handle: the connection closes once the requests holding it finish.
+                self.set(None);
+                StoreHealth::Unavailable { reason }
+            }
+        }
     }
 }

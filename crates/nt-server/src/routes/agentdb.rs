@@ -23,6 +23,13 @@ use crate::error::{ApiError, Error, ErrorBody, Result};
 use crate::state::{blocking, AppState};
 
 fn registry(state: &AppState) -> Result<Arc<Registry>> {
+    if state.store_unavailable().is_some() {
+        return Err(Error::Unavailable {
+            reason: "the registry is unavailable (its database file was removed or replaced, \
+                     or does not answer)"
+                .into(),
+        });
+    }
     state.store().registry().ok_or_else(|| Error::Unavailable {
         reason: "collections need a registry-backed server (nt serve --registry DIR)".into(),
     })

@@ -140,6 +140,12 @@ pub fn app_with(state: AppState, extra: Router<AppState>) -> Router {
     for (rule, handler) in route_table() {
         // Inside the access check: a write without the key is 401 whatever its query says.
         let handler = handler.route_layer(middleware::from_fn(no_query));
+        let handler = match rule.access {
+            Access::Write | Access::AgentDbWrite => {
+                handler.route_layer(middleware::from_fn_with_state(state.clone(), require_store))
+            }
+            Access::Open | Access::Read => handler,
+        };
         let handler =
             match rule.access {
                 Access::Open => handler,
@@ -311,6 +317,19 @@ async fn require_write(State(state): State<AppState>, req: Request, next: Next) 
         Some(k) if key_ok(k, req.headers()) => next.run(req).await,
         Some(_) => ApiError(Error::Unauthorized).into_response(),
     }
+}
+
+/// Writes need the store: while it is unavailable they answer 503 before their body is read.
+async fn require_store(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if state.store_unavailable().is_some() {
+        return ApiError(Error::Unavailable {
+            reason: "the registry is unavailable: writes are refused until it is back (the \
+                     models already loaded are still served)"
+                .into(),
+        })
+        .into_response();
+    }
+    next.run(req).await
 }
 
 async fn require_read(State(state): State<AppState>, req: Request, next: Next) -> Response {

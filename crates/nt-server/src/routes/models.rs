@@ -23,22 +23,15 @@ pub(crate) async fn health() -> Json<Health> {
     })
 }
 
-/// Readiness: 200 once the production models are loaded, 503 before.
+/// Readiness: 200 once every production model is loaded and the registry is available; 503
+/// while loading, when a production version failed to load, or while the registry is
+/// unavailable (the body says which, without naming files).
 #[utoipa::path(get, path = "/ready", tag = "ops",
     responses((status = 200, description = "Ready", body = Readiness),
-              (status = 503, description = "Still loading", body = Readiness)))]
+              (status = 503, description = "Loading, a production version failed to load, or the registry is unavailable", body = Readiness)))]
 pub(crate) async fn ready(State(state): State<AppState>) -> Response {
-    let ready = state.is_ready();
-    let body = Readiness {
-        ready,
-        models: state
-            .production_versions()
-            .into_iter()
-            .map(|(n, v)| format!("{n}@{v}"))
-            .collect(),
-        failed: state.failed_loads(),
-    };
-    let status = if ready {
+    let body = state.readiness();
+    let status = if body.ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
