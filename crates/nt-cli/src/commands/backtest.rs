@@ -17,7 +17,7 @@ use crate::cli::{BacktestArgs, EvalArgs, Format, ScaleArg, SplitArg};
 use crate::exit::UsageError;
 use crate::neural_flags::NeuralFlags;
 use crate::output;
-use crate::plot::{self, PlotData, PlotForecast};
+use crate::plot;
 use crate::progress;
 use crate::settings;
 
@@ -164,7 +164,7 @@ pub(crate) fn execute(
     let (reports, pooled) = run_backtests(series, plan)?;
     print_report(source, plan, &reports, &pooled, command)?;
     if let Some(path) = &plan.plot {
-        let data = plot_data(series, &reports[0], &pooled, source)?;
+        let data = plot::backtest_plot(series, &reports[0], &pooled, source)?;
         plot::write_plot(path, &data)
             .with_context(|| format!("writing plot {}", path.display()))?;
         if plan.format == Format::Table {
@@ -286,67 +286,6 @@ fn print_report(
         }
     }
     Ok(())
-}
-
-/// The plot of a backtest: the last origin's history tail, what happened next, and the forecasts of
-/// the random walk and the best three other models, with the best model's bands.
-fn plot_data(
-    series: &TimeSeries,
-    report: &BacktestReport,
-    pooled: &[ModelScore],
-    source: &str,
-) -> Result<PlotData> {
-    let target = &report.data.target;
-    let values = series.column(target)?;
-    let horizon = report.settings.horizon;
-    let Some(last) = report.forecasts.iter().map(|f| f.origin_index).max() else {
-        return Err(UsageError("nothing to plot: the backtest kept no forecasts".into()).into());
-    };
-    let tail = (4 * horizon).max(48);
-    let start = (last + 1).saturating_sub(tail);
-    let ts = series.timestamps();
-    let end = (last + 1 + horizon).min(values.len());
-    let mut chosen: Vec<&str> = vec![report.baseline.as_str()];
-    chosen.extend(
-        nt_eval::leaderboard(pooled)
-            .iter()
-            .map(|m| m.name.as_str())
-            .filter(|n| *n != report.baseline)
-            .take(3),
-    );
-    let forecasts = chosen
-        .iter()
-        .enumerate()
-        .filter_map(|(k, name)| {
-            let f = report.forecasts_of(name).find(|f| f.origin_index == last)?;
-            let steps = f.point.len().min(end - last - 1);
-            Some(PlotForecast {
-                label: name.to_string(),
-                timestamps: ts[last + 1..last + 1 + steps].to_vec(),
-                point: f.point[..steps].to_vec(),
-                bands: if k == 1 {
-                    f.intervals
-                        .iter()
-                        .map(|i| {
-                            (
-                                i.level,
-                                i.lower[..steps].to_vec(),
-                                i.upper[..steps].to_vec(),
-                            )
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                },
-            })
-        })
-        .collect();
-    Ok(PlotData {
-        title: format!("{source}: {target}, last backtest window (horizon {horizon})"),
-        history: (ts[start..=last].to_vec(), values[start..=last].to_vec()),
-        actual: Some((ts[last + 1..end].to_vec(), values[last + 1..end].to_vec())),
-        forecasts,
-    })
 }
 
 #[cfg(test)]

@@ -124,7 +124,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
     print_forecasts(&meta, &results, &future, args.format)?;
     if let Some(path) = &args.plot {
         let (target, f) = &results[0];
-        let data = plot::forecast_plot(&series, target, &future, model.name(), f)?;
+        let data = plot::forecast_plot(&series, target, &future, model.name(), f, &meta.source)?;
         plot::write_plot(path, &data)?;
         if args.format == Format::Table {
             println!("plot written to {}", path.display());
