@@ -466,3 +466,60 @@ fn import_takes_the_bare_config_the_reference_script_writes() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(out.join("model.json").exists());
 }
+
+#[test]
+fn a_failed_model_is_an_error_and_early_stopping_uses_the_validation_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = hourly_load_csv(dir.path(), 20, daily_sine);
+    let d = s(&data);
+    let base = [
+        "backtest",
+        "--data",
+        d,
+        "--models",
+        "naive,dlinear",
+        "--horizon",
+        "12",
+        "--input-size",
+        "24",
+        "--max-steps",
+        "20",
+        "--early-stop",
+        "2",
+        "--windows",
+        "5",
+        "--quiet",
+    ];
+    // The ratio split has a validation segment: early stopping validates on it and runs.
+    let o = nt(&base);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A rolling split has none: the model cannot run as asked. The table is still printed, and
+    // the exit code and message say which model failed and why.
+    let mut rolling = base.to_vec();
+    rolling.extend(["--split", "rolling"]);
+    let o = nt(&rolling);
+    let err = refused(&rolling, "dlinear");
+    assert!(
+        err.contains("failed") && err.contains("validation"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("baseline"));
+}
+
+#[test]
+fn values_too_large_for_f64_are_a_located_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("timestamp,price\n");
+    for i in 0..200 {
+        let v = (1.5 + (i as f64 / 3.0).sin()) * 1e307;
+        csv.push_str(&format!(
+            "2024-01-{:02}T{:02}:00:00Z,{v}\n",
+            1 + i / 24,
+            i % 24
+        ));
+    }
+    let path = dir.path().join("big.csv");
+    std::fs::write(&path, csv).unwrap();
+    refused(&["forecast", "--data", s(&path)], "line 2");
+    refused(&["backtest", "--data", s(&path), "--quiet"], "line 2");
+}

@@ -17,7 +17,7 @@ pub use gaps::{gaps, Gap};
 pub use load::load_parquet;
 pub use load::{
     load, load_csv, parse_timestamp, read_csv_from_str, validate_length, LoadOptions,
-    ACCEPTED_FORMATS, TIME_COLUMN_NAMES, UNIX_SECONDS_LIMIT,
+    ACCEPTED_FORMATS, MAX_ABS_VALUE, TIME_COLUMN_NAMES, UNIX_SECONDS_LIMIT,
 };
 pub use scalers::{Scaler, ScalerKind};
 pub use synthetic::{sample_market, simulate_market, MarketConfig, MarketPath, Regime};

@@ -8,7 +8,8 @@ use nt_core::{metrics, FitDyn, Forecast, Horizon, Predict, TimeSeries};
 use serde::{Deserialize, Serialize};
 
 use crate::report::{
-    Actuals, BacktestReport, DataInfo, ModelScore, MultiReport, WindowForecast, WindowInterval,
+    Actuals, BacktestReport, DataInfo, ModelScore, MultiReport, Scores, WindowForecast,
+    WindowInterval,
 };
 use crate::scoring::{Tally, TargetScale};
 use crate::{Error, Result, Split, SplitPlan};
@@ -341,13 +342,30 @@ fn pooled_score(runs: &[TargetRun], m: Option<usize>, baseline: &Tally, dm_h: us
     }
     let tallies: Vec<&Tally> = parts.iter().map(|(_, p)| &p.tally).collect();
     let tally = Tally::pool(&tallies);
+    let (windows, scores, error) = match finite_scores(tally.scores(baseline, dm_h)) {
+        Ok(s) => (tally.windows, s, None),
+        Err(e) => (0, None, Some(e)),
+    };
     ModelScore {
         name,
-        windows: tally.windows,
-        scores: tally.scores(baseline, dm_h),
+        windows,
+        scores,
         fit_seconds,
         predict_seconds,
-        error: None,
+        error,
+    }
+}
+
+/// Scores whose errors are finite, or the failure to report instead: an MAE or MSE that
+/// overflowed to infinity (values too large for f64 arithmetic) is a failed model, never a
+/// silent `null`/`NaN` in the report.
+fn finite_scores(scores: Option<Scores>) -> std::result::Result<Option<Scores>, String> {
+    match scores {
+        Some(s) if !(s.mae.is_finite() && s.mse.is_finite() && s.smape.is_finite()) => Err(format!(
+            "its errors overflowed (MAE {}, MSE {}): the values are too large for f64 arithmetic; rescale the data",
+            s.mae, s.mse
+        )),
+        other => Ok(other),
     }
 }
 
@@ -373,21 +391,23 @@ struct TargetRun {
 
 impl TargetRun {
     fn into_report(self, cfg: &BacktestConfig) -> BacktestReport {
-        let score = |run: &ModelRun| ModelScore {
-            name: run.name.clone(),
-            windows: if run.error.is_some() {
-                0
-            } else {
-                run.tally.windows
-            },
-            scores: if run.error.is_some() {
-                None
-            } else {
-                run.tally.scores(&self.baseline.tally, self.dm_h)
-            },
-            fit_seconds: run.fit_seconds,
-            predict_seconds: run.predict_seconds,
-            error: run.error.clone(),
+        let score = |run: &ModelRun| {
+            let scores = match &run.error {
+                Some(e) => Err(e.clone()),
+                None => finite_scores(run.tally.scores(&self.baseline.tally, self.dm_h)),
+            };
+            let (windows, scores, error) = match scores {
+                Ok(s) => (run.tally.windows, s, None),
+                Err(e) => (0, None, Some(e)),
+            };
+            ModelScore {
+                name: run.name.clone(),
+                windows,
+                scores,
+                fit_seconds: run.fit_seconds,
+                predict_seconds: run.predict_seconds,
+                error,
+            }
         };
         let mut models = vec![score(&self.baseline)];
         models.extend(self.models.iter().map(score));
@@ -459,6 +479,14 @@ fn run_target(
     let train_mean = train.iter().sum::<f64>() / train.len() as f64;
     let train_std =
         (train.iter().map(|v| (v - train_mean).powi(2)).sum::<f64>() / train.len() as f64).sqrt();
+    if !(train_mean.is_finite() && train_std.is_finite()) {
+        return Err(Error::config(
+            "data",
+            format!(
+                "the train rows of `{target}` are too large for f64 arithmetic (their mean or standard deviation overflows); rescale the column"
+            ),
+        ));
+    }
     let divisor = match cfg.scale {
         Scale::Original => 1.0,
         Scale::Standardized if train_std > 0.0 => train_std,

@@ -729,3 +729,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn values_too_large_for_f64_are_refused_not_scored_as_nulls() {
+    // A walk scaled to 1e200: squared errors and the train variance overflow f64.
+    let s = walk();
+    let huge: Vec<f64> = s.column("y").unwrap().iter().map(|v| v * 1e200).collect();
+    let s = TimeSeries::new(
+        s.timestamps().to_vec(),
+        vec![nt_core::Column {
+            name: "y".into(),
+            values: huge,
+        }],
+    )
+    .unwrap();
+    let models = [NamedModel::new("rw", &RandomWalk)];
+    for scale in [nt_eval::Scale::Standardized, nt_eval::Scale::Original] {
+        let c = BacktestConfig { scale, ..cfg(6) };
+        let e = backtest(&s, "y", &models, &c, &no_progress).unwrap_err();
+        assert!(e.to_string().contains("too large"), "{scale:?}: {e}");
+    }
+}

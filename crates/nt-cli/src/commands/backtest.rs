@@ -102,7 +102,7 @@ pub(crate) fn plan(
         levels: levels.clone(),
     };
     let neural_input = settings::resolve_neural_input_size(args.input_size, args.horizon)?;
-    let models = menu::build(args.models.as_deref(), &options, neural, neural_input)?;
+    let mut models = menu::build(args.models.as_deref(), &options, neural, neural_input)?;
     let config = BacktestConfig {
         horizon: args.horizon,
         input_size: None,
@@ -124,6 +124,30 @@ pub(crate) fn plan(
         keep_forecasts: args.plot.is_some(),
     };
     config.validate()?;
+    let n_val = config
+        .split
+        .plan(series, config.horizon, config.step)
+        .map(|p| p.n_val)
+        .unwrap_or(0);
+    for m in &mut models {
+        let nt_models::ModelSpec::Neural(n) = &mut m.spec else {
+            continue;
+        };
+        // Early stopping validates on the split's validation segment: with a single fit on
+        // train + val (the protocol), the last n_val rows that fit sees are exactly that segment.
+        let t = n.train_config_mut();
+        if t.early_stop_patience.is_some()
+            && t.val_size.is_none()
+            && t.val_fraction == 0.0
+            && n_val > 0
+        {
+            t.val_size = Some(n_val);
+        }
+        // Several columns: one global model over all of them, as `nt train --target all`.
+        if targets.len() > 1 {
+            m.global = Some(menu::GlobalFit::new(targets.clone()));
+        }
+    }
     Ok(EvalPlan {
         config,
         models,
@@ -163,6 +187,11 @@ pub(crate) fn execute(
 ) -> Result<(Vec<BacktestReport>, Vec<ModelScore>)> {
     let (reports, pooled) = run_backtests(series, plan)?;
     print_report(source, plan, &reports, &pooled, command)?;
+    // A model that was asked for and failed is an error, after the others' results are shown.
+    let failed: Vec<String> = pooled
+        .iter()
+        .filter_map(|m| m.error.as_ref().map(|e| format!("{}: {e}", m.name)))
+        .collect();
     if let Some(path) = &plan.plot {
         let data = plot::backtest_plot(series, &reports[0], &pooled, source)?;
         plot::write_plot(path, &data)
@@ -170,6 +199,14 @@ pub(crate) fn execute(
         if plan.format == Format::Table {
             println!("plot written to {}", path.display());
         }
+    }
+    if !failed.is_empty() {
+        return Err(UsageError(format!(
+            "{} of the requested models failed (the others' scores are above): {}",
+            failed.len(),
+            failed.join("; ")
+        ))
+        .into());
     }
     Ok((reports, pooled))
 }

@@ -1,10 +1,12 @@
 //! The menu of models the CLI offers, by name: every entry of `nt_models::catalog()`, classical
 //! ones configured from shared options, neural ones from the training flags.
 
+use std::sync::{Arc, Mutex};
+
 use anyhow::Result;
 use nt_classical::ClassicalOptions;
-use nt_core::{Fit, FitDyn, Predict, TimeSeries};
-use nt_models::{ModelSpec, NameOptions};
+use nt_core::{Fit, FitDyn, Forecast, Horizon, Predict, TimeSeries};
+use nt_models::{Forecaster, ModelSpec, NameOptions};
 
 use crate::neural_flags::{is_neural, NeuralFlags};
 
@@ -15,14 +17,108 @@ pub(crate) struct MenuModel {
     pub(crate) name: String,
     /// Its configuration.
     pub(crate) spec: ModelSpec,
+    /// For a neural model in a backtest over several columns: the one global model trained
+    /// over all of them (as `nt train --target all` trains), shared by every column's run.
+    pub(crate) global: Option<GlobalFit>,
+}
+
+impl MenuModel {
+    /// A model fitted per column.
+    pub(crate) fn new(name: String, spec: ModelSpec) -> Self {
+        Self {
+            name,
+            spec,
+            global: None,
+        }
+    }
+}
+
+/// One neural model trained over several columns at once, cached by the rows it was trained
+/// on: the backtest of each column asks for a fit on the same rows and gets the same model.
+#[derive(Clone)]
+pub(crate) struct GlobalFit {
+    /// The columns it is trained on.
+    pub(crate) targets: Vec<String>,
+    /// The last fit: (rows, first and last timestamp) and the model.
+    cache: Arc<Mutex<Option<(FitKey, Arc<dyn Forecaster>)>>>,
+}
+
+/// Identifies the rows a fit saw: their count and first and last timestamps.
+type FitKey = (usize, Option<i64>, Option<i64>);
+
+impl GlobalFit {
+    /// A global fit over `targets`.
+    pub(crate) fn new(targets: Vec<String>) -> Self {
+        Self {
+            targets,
+            cache: Arc::new(Mutex::new(None)),
+        }
+    }
+}
+
+impl std::fmt::Debug for GlobalFit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobalFit")
+            .field("targets", &self.targets)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A shared global model forecasting one of its columns.
+struct ColumnForecaster {
+    model: Arc<dyn Forecaster>,
+    column: String,
+}
+
+impl std::fmt::Debug for ColumnForecaster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ColumnForecaster")
+            .field("model", &self.model.name())
+            .field("column", &self.column)
+            .finish()
+    }
+}
+
+impl Predict for ColumnForecaster {
+    fn predict(&self, history: &TimeSeries, horizon: Horizon) -> nt_core::Result<Forecast> {
+        self.model
+            .predict_series(history, &self.column, None, horizon.get())
+            .map_err(|e| nt_core::Error::model(self.model.name(), e.to_string()))
+    }
 }
 
 impl Fit for MenuModel {
     type Fitted = Box<dyn Predict>;
     /// Fits classical models; trains neural ones on the rows given (their validation tail
-    /// included).
+    /// included), once over every column when [`global`](Self::global) is set.
     fn fit(&self, train: &TimeSeries, target: &str) -> nt_core::Result<Self::Fitted> {
-        self.spec.fit_dyn(train, target)
+        let (Some(global), ModelSpec::Neural(_)) = (&self.global, &self.spec) else {
+            return self.spec.fit_dyn(train, target);
+        };
+        let ts = train.timestamps();
+        let key: FitKey = (train.len(), ts.first().copied(), ts.last().copied());
+        let mut cache = global.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let model = match cache.as_ref() {
+            Some((k, m)) if *k == key => m.clone(),
+            _ => {
+                let targets: Vec<&str> = global.targets.iter().map(String::as_str).collect();
+                let trained = nt_models::train(
+                    train,
+                    &targets,
+                    &self.spec,
+                    &nt_neural::TrainOptions::default(),
+                    &mut |_| {},
+                )
+                .map_err(|e| nt_core::Error::model(self.spec.name(), e.to_string()))?;
+                let model: Arc<dyn Forecaster> = Arc::from(trained.model);
+                *cache = Some((key, model.clone()));
+                model
+            }
+        };
+        Ok(Box::new(ColumnForecaster {
+            model,
+            column: target.to_string(),
+        }))
     }
 }
 
@@ -92,10 +188,58 @@ pub(crate) fn build(
                 other => other.into(),
             })?
         };
-        out.push(MenuModel { name, spec });
+        out.push(MenuModel::new(name, spec));
     }
     if out.is_empty() {
         return Err(crate::exit::UsageError("--models: no model named".into()).into());
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_global_fit_trains_once_over_every_column_and_serves_each() {
+        let n = 240;
+        let col = |name: &str, phase: f64| nt_core::Column {
+            name: name.into(),
+            values: (0..n)
+                .map(|i| 10.0 + (i as f64 * std::f64::consts::TAU / 24.0 + phase).sin())
+                .collect(),
+        };
+        let series = TimeSeries::new(
+            (0..n as i64).map(|i| i * 3_600_000).collect(),
+            vec![col("a", 0.0), col("b", 1.0)],
+        )
+        .unwrap();
+        let flags = NeuralFlags {
+            max_steps: Some(3),
+            ..NeuralFlags::default()
+        };
+        let spec = ModelSpec::Neural(flags.spec("dlinear", 24, 6).unwrap());
+        let mut m = MenuModel::new("dlinear".into(), spec);
+        let global = GlobalFit::new(vec!["a".into(), "b".into()]);
+        m.global = Some(global.clone());
+        let fa = m.fit(&series, "a").unwrap();
+        let first = global.cache.lock().unwrap().as_ref().unwrap().1.clone();
+        let fb = m.fit(&series, "b").unwrap();
+        let second = global.cache.lock().unwrap().as_ref().unwrap().1.clone();
+        // One model, trained on both columns, shared by both columns' runs.
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(first.targets(), ["a".to_string(), "b".to_string()]);
+        let h = Horizon::new(6).unwrap();
+        let pa = fa.predict(&series, h).unwrap();
+        let pb = fb.predict(&series, h).unwrap();
+        assert_ne!(
+            pa.point_values(),
+            pb.point_values(),
+            "each column forecasts its own history"
+        );
+        // Other rows: a new fit.
+        m.fit(&series.slice(0..200), "a").unwrap();
+        let third = global.cache.lock().unwrap().as_ref().unwrap().1.clone();
+        assert!(!Arc::ptr_eq(&first, &third));
+    }
 }

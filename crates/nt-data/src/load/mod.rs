@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, FillPolicy, Result};
 
+pub use table::MAX_ABS_VALUE;
 pub use text::read_csv_from_str;
 pub use time::{parse_timestamp, ACCEPTED_FORMATS, UNIX_SECONDS_LIMIT};
 

@@ -37,6 +37,10 @@ pub(crate) struct RawTable {
     pub(crate) lines: Vec<u64>,
 }
 
+/// The largest magnitude a loaded value may have (1e100). Beyond it, squared errors, variances
+/// and interval bounds overflow f64 and scores turn into infinities and NaNs.
+pub const MAX_ABS_VALUE: f64 = 1e100;
+
 /// Cells read as missing values in text columns (compared case-insensitively after trimming).
 const MISSING_TOKENS: &[&str] = &["", "nan", "na", "n/a", "null", "none"];
 
@@ -116,6 +120,19 @@ impl RawTable {
                 path: self.path,
                 columns: text_columns.join(", "),
             });
+        }
+        for (name, values) in &columns {
+            if let Some(row) = values.iter().position(|v| v.abs() > MAX_ABS_VALUE) {
+                return Err(Error::Csv {
+                    path: self.path.clone(),
+                    line: self.lines[row],
+                    column: name.clone(),
+                    reason: format!(
+                        "{:e} is beyond ±{MAX_ABS_VALUE:e}: errors, squared errors and intervals of such values overflow; rescale the column (e.g. divide by a power of ten)",
+                        values[row]
+                    ),
+                });
+            }
         }
         let mut table = FillTable {
             path: &self.path,

@@ -293,6 +293,18 @@ mod tests {
     }
 
     #[test]
+    fn values_beyond_the_f64_safe_range_are_named() {
+        let e = read("date,price\n2024-01-01,1\n2024-01-02,-1e308\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3") && e.contains("price") && e.contains("rescale"),
+            "{e}"
+        );
+        assert!(read("date,price\n2024-01-01,1\n2024-01-02,1e99\n").is_ok());
+    }
+
+    #[test]
     fn huge_cells_and_header_names_are_not_echoed_back() {
         let big = "x".repeat(5_000_000);
         let e = read(&format!("date,price\n2024-01-01,1\n2024-01-02,{big}\n"))
