@@ -149,8 +149,10 @@ pub(crate) async fn health(
 
 /// Creates a collection: `{name, dimension, index_type?, distance_metric?, metadata_schema?}`
 /// (`index_type` one of `hnsw`, `flat`; `distance_metric` `cosine`).
+/// Needs the key (`Authorization: Bearer KEY` or `X-API-Key: KEY`), unless the server runs with
+/// key-less AgentDB writes (`nt serve --agentdb-open-writes`, loopback only).
 #[utoipa::path(post, path = "/agentdb/collections", tag = "agentdb",
-    request_body = Object, security(("api_key" = [])),
+    request_body = Object, security(("api_key" = []), ("api_key_header" = []), ()),
     responses((status = 201, description = "Created", body = Object),
               (status = 400, description = "Invalid spec", body = ErrorBody),
               (status = 409, description = "Exists", body = ErrorBody),
@@ -175,9 +177,11 @@ pub(crate) struct InsertResponse {
 }
 
 /// Inserts (or replaces) one document: `{id: hex, embedding: [f32], metadata?}`.
+/// Needs the key (`Authorization: Bearer KEY` or `X-API-Key: KEY`), unless the server runs with
+/// key-less AgentDB writes (`nt serve --agentdb-open-writes`, loopback only).
 #[utoipa::path(post, path = "/agentdb/collections/{c}/insert", tag = "agentdb",
     params(("c" = String, Path, description = "Collection")),
-    request_body = Object, security(("api_key" = [])),
+    request_body = Object, security(("api_key" = []), ("api_key_header" = []), ()),
     responses((status = 200, description = "Inserted", body = InsertResponse),
               (status = 400, description = "Bad id or dimension", body = ErrorBody),
               (status = 404, description = "Unknown collection", body = ErrorBody),
@@ -201,9 +205,11 @@ pub(crate) struct BatchInsertBody {
 
 /// Inserts many documents: `{documents: [...]}` → `{inserted, failed, errors}` (`errors`: why
 /// each refused document was refused); one id twice in a batch refuses the batch (400).
+/// Needs the key (`Authorization: Bearer KEY` or `X-API-Key: KEY`), unless the server runs with
+/// key-less AgentDB writes (`nt serve --agentdb-open-writes`, loopback only).
 #[utoipa::path(post, path = "/agentdb/collections/{c}/batch_insert", tag = "agentdb",
     params(("c" = String, Path, description = "Collection")),
-    request_body = Object, security(("api_key" = [])),
+    request_body = Object, security(("api_key" = []), ("api_key_header" = []), ()),
     responses((status = 200, description = "Counts", body = Object),
               (status = 404, description = "Unknown collection", body = ErrorBody),
               (status = 422, description = "Unknown field, or `collection` differs from the path", body = ErrorBody)))]
@@ -343,9 +349,11 @@ pub(crate) async fn get_document(
 }
 
 /// Deletes one document; 404 when absent.
+/// Needs the key (`Authorization: Bearer KEY` or `X-API-Key: KEY`), unless the server runs with
+/// key-less AgentDB writes (`nt serve --agentdb-open-writes`, loopback only).
 #[utoipa::path(delete, path = "/agentdb/collections/{c}/documents/{id}", tag = "agentdb",
     params(("c" = String, Path, description = "Collection"), ("id" = String, Path, description = "Hex id")),
-    security(("api_key" = [])),
+    security(("api_key" = []), ("api_key_header" = []), ()),
     responses((status = 200, description = "Deleted", body = InsertResponse),
               (status = 404, description = "Absent", body = ErrorBody)))]
 pub(crate) async fn delete_document(

@@ -118,7 +118,9 @@ pub(crate) async fn get_model(
     responses((status = 200, description = "The promoted version", body = VersionInfo),
               (status = 401, description = "Missing or wrong API key", body = ErrorBody),
               (status = 403, description = "Server runs without an API key", body = ErrorBody),
-              (status = 404, description = "Unknown model or version", body = ErrorBody)))]
+              (status = 404, description = "Unknown model or version", body = ErrorBody),
+              (status = 422, description = "The path names another version than the body", body = ErrorBody),
+              (status = 503, description = "Registry unavailable", body = ErrorBody)))]
 pub(crate) async fn promote(
     State(state): State<AppState>,
     Path(reference): Path<String>,
