@@ -373,7 +373,38 @@ fn level_label(level: f64) -> String {
     }
 }
 
-/// Prints forecasts (one per target) that cover the timestamps `future`, in `format`.
+/// `x` rounded to 9 decimals: levels and quantiles computed as `(1 − 0.8) / 2` print as 0.1,
+/// not 0.09999999999999998.
+fn round9(x: f64) -> f64 {
+    (x * 1e9).round() / 1e9
+}
+
+/// A quantile as a JSON key: `"0.1"`, `"0.975"`.
+fn quantile_key(q: f64) -> String {
+    round9(q).to_string()
+}
+
+/// An error when a forecast holds a non-finite value: printing it as `null` would pass for a
+/// result.
+fn check_finite(target: &str, f: &Forecast) -> anyhow::Result<()> {
+    let bad = |what: String, step: usize| {
+        anyhow::Error::from(crate::exit::UsageError(format!(
+            "the forecast of `{target}` is not finite ({what} at step {step}): the values are too large for the model's arithmetic (neural models compute in f32, |x| < 3.4e38); rescale the data"
+        )))
+    };
+    if let Some(i) = f.point_values().iter().position(|v| !v.is_finite()) {
+        return Err(bad("point".into(), i + 1));
+    }
+    for b in f.quantiles() {
+        if let Some(i) = b.values.iter().position(|v| !v.is_finite()) {
+            return Err(bad(format!("quantile {}", quantile_key(b.q)), i + 1));
+        }
+    }
+    Ok(())
+}
+
+/// Prints forecasts (one per target) that cover the timestamps `future`, in `format`; an error
+/// (nothing printed) when any forecast holds a non-finite value.
 pub(crate) fn print_forecasts(
     meta: &ForecastMeta,
     results: &[(String, Forecast)],
@@ -381,6 +412,9 @@ pub(crate) fn print_forecasts(
     format: crate::cli::Format,
 ) -> anyhow::Result<()> {
     use crate::cli::Format;
+    for (target, f) in results {
+        check_finite(target, f)?;
+    }
     match format {
         Format::Json => {
             let forecasts: Vec<ForecastJson<'_>> = results
@@ -393,7 +427,7 @@ pub(crate) fn print_forecasts(
                     intervals: bands(f)
                         .into_iter()
                         .map(|(level, lower, upper)| IntervalJson {
-                            level,
+                            level: round9(level),
                             lower,
                             upper,
                         })
@@ -401,7 +435,7 @@ pub(crate) fn print_forecasts(
                     quantiles: f
                         .quantiles()
                         .iter()
-                        .map(|b| (b.q.to_string(), b.values.as_slice()))
+                        .map(|b| (quantile_key(b.q), b.values.as_slice()))
                         .collect(),
                 })
                 .collect();
@@ -495,6 +529,18 @@ mod tests {
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
         assert_eq!(csv_cell("say \"x\""), "\"say \"\"x\"\"\"");
         assert_eq!(csv_cell("plain"), "plain");
+    }
+
+    #[test]
+    fn quantile_keys_carry_no_float_noise_and_non_finite_forecasts_are_refused() {
+        assert_eq!(quantile_key((1.0 - 0.8) / 2.0), "0.1");
+        assert_eq!(quantile_key(1.0 - (1.0 - 0.95) / 2.0), "0.975");
+        assert_eq!(quantile_key(0.5), "0.5");
+        let ok = Forecast::point(vec![1.0, 2.0]);
+        assert!(check_finite("y", &ok).is_ok());
+        let bad = Forecast::point(vec![1.0, f64::INFINITY]);
+        let e = check_finite("y", &bad).unwrap_err().to_string();
+        assert!(e.contains("step 2") && e.contains("`y`"), "{e}");
     }
 
     #[test]
