@@ -33,7 +33,7 @@ pub(crate) fn color(k: usize) -> RGBColor {
 const LABEL_FONT: u32 = 14;
 const TITLE_FONT: u32 = 22;
 /// The most x ticks; fewer when their labels would not fit the width.
-const MAX_X_TICKS: usize = 10;
+const MAX_X_TICKS: usize = 12;
 
 /// The x range shown: from the first history point, zoomed in so that the span after the forecast
 /// origin (the last history point) is at least a third of the width, to the last point drawn.
@@ -213,7 +213,9 @@ where
     let (chart_area, legend_area) = area.split_horizontally(width.saturating_sub(legend_w));
 
     // X ticks: as many as fit, each label measured.
-    let mut ticks = time_ticks(x0, x1, MAX_X_TICKS);
+    // No tick in the first 2% of the width: its label would sit on the value axis.
+    let first_tick = x0.saturating_add((x1 - x0) / 50);
+    let mut ticks = time_ticks(first_tick, x1, MAX_X_TICKS);
     let chart_w = width.saturating_sub(legend_w + 120).max(100);
     while ticks.len() > 2 {
         let widest = ticks.iter().map(|(_, l)| text_width(l)).max().unwrap_or(0);
@@ -221,7 +223,7 @@ where
             break;
         }
         let n = ticks.len() - 1;
-        ticks = time_ticks(x0, x1, n);
+        ticks = time_ticks(first_tick, x1, n);
     }
     let widest_x = ticks.iter().map(|(_, l)| text_width(l)).max().unwrap_or(0);
     let y_step = (y1 - y0) / 8.0;
@@ -277,10 +279,27 @@ where
             .filter(|(t, v)| *t >= x0 && v.is_finite())
             .collect()
     };
+    // Paths after the origin start from the last history point, so they read as its continuation.
+    let origin = data
+        .history
+        .0
+        .last()
+        .zip(data.history.1.last())
+        .map(|(t, v)| (*t, *v))
+        .filter(|(_, v)| v.is_finite());
+    let from_origin = |t: &[i64], v: &[f64]| -> Vec<(i64, f64)> {
+        let mut points = visible(t, v);
+        if let (Some(o), Some(first)) = (origin, points.first()) {
+            if o.0 < first.0 {
+                points.insert(0, o);
+            }
+        }
+        points
+    };
     for (k, f) in data.forecasts.iter().enumerate() {
         for (i, (_, lo, hi)) in sorted_bands(&f.bands).into_iter().enumerate() {
-            let upper = visible(&f.timestamps, hi);
-            let mut lower = visible(&f.timestamps, lo);
+            let upper = from_origin(&f.timestamps, hi);
+            let mut lower = from_origin(&f.timestamps, lo);
             lower.reverse();
             let polygon: Vec<(i64, f64)> = upper.into_iter().chain(lower).collect();
             chart
@@ -297,18 +316,21 @@ where
         .map_err(err)?;
     if let Some((at, av)) = &data.actual {
         chart
-            .draw_series(LineSeries::new(visible(at, av), BLACK.stroke_width(3)))
+            .draw_series(LineSeries::new(from_origin(at, av), BLACK.stroke_width(3)))
             .map_err(err)?;
     }
     for (k, f) in data.forecasts.iter().enumerate() {
-        let points = visible(&f.timestamps, &f.point);
+        let points = from_origin(&f.timestamps, &f.point);
         chart
-            .draw_series(LineSeries::new(points.clone(), color(k).stroke_width(2)))
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                color(k).stroke_width(2),
+            ))
             .map_err(err)?;
-        // A one-step forecast is a single point: mark it so it shows.
-        if points.len() == 1 {
+        // A one-step forecast is a single point (or a segment from a lone origin): mark it.
+        if f.timestamps.len() == 1 {
             chart
-                .draw_series(points.iter().map(|p| Circle::new(*p, 4, color(k).filled())))
+                .draw_series(points.last().map(|p| Circle::new(*p, 4, color(k).filled())))
                 .map_err(err)?;
         }
     }
