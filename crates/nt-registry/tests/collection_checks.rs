@@ -1,5 +1,6 @@
 //! The checks the collections make on what callers send: unknown fields, index kinds,
 //! names, metadata types, duplicate ids in a batch, sort paths (issue 10).
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use nt_registry::{
     CollectionSpec, Document, DocumentQuery, Error, Registry, SearchQuery, SortBy, INDEX_TYPES,
