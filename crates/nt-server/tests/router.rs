@@ -668,6 +668,11 @@ fn shared_types_are_send_and_sync() {
     check::<nt_server::Metrics>();
     check::<std::sync::Arc<dyn ModelStore>>();
     check::<nt_server::Error>();
+    check::<nt_server::StoreHealth>();
+    check::<nt_server::Selector>();
+    check::<nt_server::RouteRule>();
+    check::<nt_registry::DbFiles>();
+    check::<nt_registry::RegistryHealth>();
 }
 
 /// `precision: Bf16` serves the same model with bfloat16 weights: every point within 1% of the
