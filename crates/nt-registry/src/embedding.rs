@@ -13,14 +13,18 @@ use nt_neural::{Family, ScalerType};
 use crate::profile::DataProfile;
 
 /// Length of every model embedding.
-pub const EMBEDDING_DIM: usize = 36;
+pub const EMBEDDING_DIM: usize = 40;
+
+/// Length of the data-profile block.
+pub const PROFILE_LEN: usize = PROFILE_RANGE.end - PROFILE_RANGE.start;
 
 /// Indices of the data-profile block inside the embedding.
-pub const PROFILE_RANGE: Range<usize> = 16..30;
+pub const PROFILE_RANGE: Range<usize> = 16..34;
 
 /// Version of the embedding's definition; stored embeddings of another version are recomputed
-/// when the registry opens (2: the model's family instead of an NHITS/N-BEATS one-hot).
-pub const EMBEDDING_VERSION: u32 = 2;
+/// when the registry opens (2: the model's family instead of an NHITS/N-BEATS one-hot; 3: four
+/// features of the log returns in the data block).
+pub const EMBEDDING_VERSION: u32 = 3;
 
 /// `(name, definition)` of each embedding component, by index.
 pub const COMPONENTS: [(&str, &str); EMBEDDING_DIM] = [
@@ -96,6 +100,22 @@ pub const COMPONENTS: [(&str, &str); EMBEDDING_DIM] = [
         "tanh(excess kurtosis of the differences / 10)",
     ),
     (
+        "return_volatility",
+        "clamp((log10(sd of log returns) + 2.5) / 1.5, -1, 1); 0 without returns",
+    ),
+    (
+        "return_kurtosis",
+        "tanh(excess kurtosis of the log returns / 5); 0 without returns",
+    ),
+    (
+        "return_acf_1",
+        "autocorrelation of the log returns at lag 1; 0 without returns",
+    ),
+    (
+        "squared_return_acf_1",
+        "autocorrelation of the squared log returns at lag 1 (volatility clustering); 0 without returns",
+    ),
+    (
         "has_profile",
         "1 when a data profile was recorded (the block is all 0 otherwise)",
     ),
@@ -136,10 +156,19 @@ pub fn skill_of(metrics: &BTreeMap<String, f64>) -> Option<f64> {
 }
 
 /// The data block (indices [`PROFILE_RANGE`]) of a profile.
-pub fn profile_block(p: Option<&DataProfile>) -> [f32; 14] {
+pub fn profile_block(p: Option<&DataProfile>) -> [f32; PROFILE_LEN] {
     let Some(p) = p else {
-        return [0.0; 14];
+        return [0.0; PROFILE_LEN];
     };
+    let r = p.returns.as_ref();
+    let returns = [
+        r.filter(|r| r.volatility > 0.0)
+            .map(|r| ((r.volatility.log10() + 2.5) / 1.5).clamp(-1.0, 1.0) as f32)
+            .unwrap_or(0.0),
+        r.map(|r| (r.kurtosis / 5.0).tanh() as f32).unwrap_or(0.0),
+        r.map(|r| r.acf1 as f32).unwrap_or(0.0),
+        r.map(|r| r.squared_acf1 as f32).unwrap_or(0.0),
+    ];
     let log_step = p
         .step_seconds
         .filter(|s| *s > 0.0)
@@ -161,6 +190,10 @@ pub fn profile_block(p: Option<&DataProfile>) -> [f32; 14] {
         p.trend_strength.clamp(0.0, 1.0) as f32,
         (p.diff_skewness / 2.0).tanh() as f32,
         (p.diff_kurtosis / 10.0).tanh() as f32,
+        returns[0],
+        returns[1],
+        returns[2],
+        returns[3],
         1.0,
     ]
 }

@@ -5,8 +5,8 @@ mod collections;
 pub mod embedding;
 mod error;
 mod events;
-mod health;
 pub mod filter;
+mod health;
 pub mod index;
 mod maintenance;
 pub mod profile;
@@ -23,7 +23,7 @@ pub use embedding::{model_embedding, ArchSummary, EMBEDDING_DIM};
 pub use error::{Error, Result};
 pub use filter::Filter;
 pub use health::{remove_stale_sidecars, DbFileId, DbFiles, RegistryHealth};
-pub use profile::DataProfile;
+pub use profile::{DataProfile, ReturnProfile};
 pub use store::{Registry, BLOBS_DIR, DB_FILE};
 pub use types::{
     parse_exact_ref, parse_model_ref, validate_name, Event, EventKind, GcReport, ModelSummary,

@@ -13,7 +13,7 @@ pub const SEASON_CANDIDATES: [usize; 7] = [4, 5, 7, 12, 24, 52, 168];
 pub const ACF_LAGS: [usize; 4] = [1, 2, 5, 10];
 
 /// Statistics of one column of a series. Every field is scale-free (the same for `x` and
-/// `a·x + b`, `a > 0`), so series of different units compare.
+/// `a·x + b`, `a > 0`; the return features for `a·x`), so series of different units compare.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataProfile {
     /// Rows.
@@ -40,6 +40,47 @@ pub struct DataProfile {
     pub diff_skewness: f64,
     /// Excess kurtosis of the first differences.
     pub diff_kurtosis: f64,
+    /// Scale-free features of the log returns, when every value is positive (prices): what
+    /// tells one random walk from another (a daily stock from daily FX), which the level
+    /// features above cannot. `None` for series with zero or negative values, and in profiles
+    /// recorded before they existed.
+    #[serde(default)]
+    pub returns: Option<ReturnProfile>,
+}
+
+/// Features of the log returns `ln(x_t / x_{t-1})` of a positive series.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReturnProfile {
+    /// Standard deviation of the log returns (per step): about 0.015–0.02 for a daily stock,
+    /// 0.005 for daily FX, 0.001 for hourly FX.
+    pub volatility: f64,
+    /// Excess kurtosis of the log returns (0 for Gaussian returns; fat tails above).
+    pub kurtosis: f64,
+    /// Autocorrelation of the log returns at lag 1.
+    pub acf1: f64,
+    /// Autocorrelation of the squared log returns at lag 1 (volatility clustering).
+    pub squared_acf1: f64,
+}
+
+impl ReturnProfile {
+    /// The features of `x`'s log returns, or `None` when a value is not positive or fewer than
+    /// 4 returns exist.
+    pub fn of(x: &[f64]) -> Option<Self> {
+        if x.len() < 5 || x.iter().any(|v| !(*v > 0.0)) {
+            return None;
+        }
+        let r: Vec<f64> = x.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+        if r.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let squared: Vec<f64> = r.iter().map(|v| v * v).collect();
+        Some(Self {
+            volatility: variance(&r).sqrt(),
+            kurtosis: moments(&r).1,
+            acf1: acf(&r, 1),
+            squared_acf1: acf(&squared, 1),
+        })
+    }
 }
 
 fn mean(x: &[f64]) -> f64 {
@@ -185,6 +226,7 @@ impl DataProfile {
             trend_strength,
             diff_skewness,
             diff_kurtosis,
+            returns: ReturnProfile::of(x),
         })
     }
 }

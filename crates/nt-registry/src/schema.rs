@@ -5,6 +5,7 @@
 //! |---|---|
 //! | 1 | models, versions, events, collections, documents, the generation counter |
 //! | 2 | `versions.spec` holds the typed, flat `ModelSpec` JSON (was the nested neural form); embeddings recomputed for embedding version 2 (model family instead of an NHITS/N-BEATS one-hot, 36 components) |
+//! | 3 | embeddings recomputed for embedding version 3 (four log-return features in the data block, 40 components); profiles recorded before have no returns, so those components are 0 |
 //!
 //! A later issue adds its tables as a further entry of [`MIGRATIONS`].
 
@@ -66,12 +67,16 @@ CREATE TABLE IF NOT EXISTS documents(
 ";
 
 /// The schema version [`migrate`] brings a database to.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 type Migration = fn(&Transaction<'_>) -> Result<()>;
 
 /// `(version, migration)`: each brings the schema from `version - 1` to `version`.
-const MIGRATIONS: [(u32, Migration); 1] = [(2, typed_specs_and_embeddings)];
+const MIGRATIONS: [(u32, Migration); 2] = [
+    (2, typed_specs_and_embeddings),
+    // Embedding version 3 (log-return features): the same recomputation, on typed specs.
+    (3, typed_specs_and_embeddings),
+];
 
 fn sql(e: rusqlite::Error) -> Error {
     Error::Sqlite {

@@ -219,12 +219,9 @@ pub(crate) fn run(args: &RegistryArgs) -> Result<()> {
                 &["model", "score", "data sim", "skill", "kind", "window"],
                 &rows,
             );
-            if let Some(best) = recs.first() {
-                println!(
-                    "\nbest configuration ({}):\n{}",
-                    best.model.reference(),
-                    serde_json::to_string_pretty(&best.model.spec)?
-                );
+            if let Some(top) = recs.first() {
+                println!("\n{}", recommendation_heading(top));
+                println!("{}", serde_json::to_string_pretty(&top.model.spec)?);
             }
         }
         RegistryCommand::Gc => {
@@ -251,6 +248,23 @@ pub(crate) fn run(args: &RegistryArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What the top recommendation is called: "best" only when its skill against the random walk
+/// is known and positive; otherwise what is known, and no more.
+fn recommendation_heading(top: &nt_registry::Recommendation) -> String {
+    let r = top.model.reference();
+    match top.skill {
+        Some(s) if s > 0.0 => format!(
+            "best configuration ({r}: trained on the most similar data, skill vs random walk {s:+.3}):"
+        ),
+        Some(s) => format!(
+            "closest configuration ({r}: trained on the most similar data, but it did not beat the random walk there, skill {s:+.3}):"
+        ),
+        None => format!(
+            "closest configuration ({r}: trained on the most similar data; its skill against the random walk is unknown, so backtest it before trusting it):"
+        ),
+    }
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
@@ -413,4 +427,44 @@ pub(crate) fn register_dir(
         .register(name, model_dir, req)
         .with_context(|| format!("registering {} as {name}", model_dir.display()))?;
     Ok((reg.dir().to_path_buf(), v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_known_positive_skill_is_called_best() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = Registry::open(dir.path().join("reg")).unwrap();
+        let series = nt_testing::synthetic::random_walk(200, 1.0, 3);
+        let out = dir.path().join("m");
+        let spec = nt_models::ModelSpec::from_name(
+            "naive",
+            4,
+            &nt_models::NameOptions {
+                classical: nt_classical::ClassicalOptions::default(),
+                neural_input_size: 8,
+            },
+        )
+        .unwrap();
+        let opts = nt_neural::TrainOptions {
+            out_dir: Some(out.clone()),
+            ..nt_neural::TrainOptions::default()
+        };
+        nt_models::train(&series, &["y"], &spec, &opts, &mut |_| {}).unwrap();
+        let model = reg.register("m", &out, RegisterRequest::default()).unwrap();
+        let rec = |skill| nt_registry::Recommendation {
+            data_similarity: 0.9,
+            skill,
+            score: 0.9,
+            model: model.clone(),
+        };
+        assert!(recommendation_heading(&rec(Some(0.1))).starts_with("best configuration"));
+        for unknown_or_losing in [None, Some(-0.05), Some(0.0)] {
+            let h = recommendation_heading(&rec(unknown_or_losing));
+            assert!(h.starts_with("closest configuration"), "{h}");
+        }
+        assert!(recommendation_heading(&rec(None)).contains("unknown"));
+    }
 }
