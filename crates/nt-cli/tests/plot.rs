@@ -19,8 +19,11 @@ fn texts(svg: &str) -> Vec<String> {
         .collect()
 }
 
-/// The polylines of an SVG plot: `(stroke colour, stroke width, points)`.
-fn polylines(svg: &str) -> Vec<(String, String, Vec<(f64, f64)>)> {
+/// One SVG polyline: `(stroke colour, stroke width, points)`.
+type Polyline = (String, String, Vec<(f64, f64)>);
+
+/// The polylines of an SVG plot.
+fn polylines(svg: &str) -> Vec<Polyline> {
     let attr = |el: &str, name: &str| -> String {
         let key = format!("{name}=\"");
         el.find(&key)

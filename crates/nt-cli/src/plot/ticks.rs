@@ -213,7 +213,7 @@ pub(crate) fn value_label(v: f64, step: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
-    if big >= 1e6 || big < 1e-4 {
+    if !(1e-4..1e6).contains(&big) {
         let digits = if step > 0.0 && big > 0.0 {
             ((big / step).log10().ceil() as i64).clamp(1, 6) as usize
         } else {
