@@ -27,6 +27,7 @@ const SESSION_AGREEMENT: f64 = 0.8;
 /// |---|---|---|
 /// | [`Regular`](Calendar::Regular) | anything else (24/7 data, weekly data, irregular data) | last + k · step |
 /// | [`BusinessDays`](Calendar::BusinessDays) | daily steps and no weekend rows | the next Mon–Fri days, time of day kept |
+/// | [`Days`](Calendar::Days) | daily steps over two weeks or more and some other days of the week never seen | the next days of the week seen |
 /// | [`Session`](Calendar::Session) | sub-daily steps and the same daily gap every day, or no weekend rows | inside the session, on its days |
 /// | [`Monthly`](Calendar::Monthly) | every row on the same day of the month (or every row on its month's last day) | the same day of the next months |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,13 @@ pub enum Calendar {
     },
     /// One row a day, Monday to Friday (UTC), at the time of day of the last row.
     BusinessDays,
+    /// One row a day on some days of the week only (UTC), at the time of day of the last row:
+    /// a Sunday–Thursday market, or weekday data stamped at local midnight east of UTC (Monday
+    /// 00:00 in Tokyo is Sunday 15:00 UTC).
+    Days {
+        /// The days with rows: bit 0 = Monday … bit 6 = Sunday; never empty.
+        weekdays: u8,
+    },
     /// Rows every `step_ms` within a daily session, from the time of day `open_ms` to the time of
     /// day `last_ms` inclusive (milliseconds after UTC midnight; `open_ms > last_ms` is a session
     /// that spans midnight). With `weekdays_only`, sessions fall on Monday to Friday only.
@@ -115,6 +123,20 @@ fn no_weekend_rows(ts: &[i64]) -> bool {
     saturday.saturating_add(2 * DAY_MS) <= last && !ts.iter().any(|&t| is_weekend(t))
 }
 
+/// All seven days of the week, as a [`Calendar::Days`] mask.
+const ALL_DAYS: u8 = 0b111_1111;
+
+/// The days of the week (bit 0 = Monday) that have rows, when the timestamps span at least two
+/// weeks (so every day of the week passed twice) and some day never has a row; `None` otherwise.
+fn days_seen(ts: &[i64]) -> Option<u8> {
+    let (first, last) = (*ts.first()?, *ts.last()?);
+    if last.saturating_sub(first) < 14 * DAY_MS {
+        return None;
+    }
+    let mask = ts.iter().fold(0u8, |m, &t| m | 1 << weekday(t));
+    (mask != ALL_DAYS && mask != 0).then_some(mask)
+}
+
 /// The daily session of sub-daily timestamps spaced by `step`: `(open, last)` times of day when
 /// the most recent gaps (spacings wider than `step`) agree on the time of day of the row after the
 /// gap (the open) and of the row before it (the close).
@@ -174,7 +196,9 @@ impl Calendar {
     ///   change it.
     /// - "No weekend rows": a whole Saturday and Sunday (UTC) lie between the first and last
     ///   timestamps and no timestamp falls on either day.
-    /// - A daily step with no weekend rows is [`BusinessDays`](Self::BusinessDays).
+    /// - A daily step with no weekend rows is [`BusinessDays`](Self::BusinessDays); a daily step
+    ///   over at least two weeks (14 days between the first and last rows) with other days of the
+    ///   week never seen is [`Days`](Self::Days) on the days seen.
     /// - A sub-daily step is a [`Session`](Self::Session) when the gaps wider than the step (the
     ///   last 20 of them) agree, at least 80% of them and two or more, on the time of day of the
     ///   row after the gap (the open) and of the row before it (the last row of a session); or, if
@@ -208,11 +232,15 @@ impl Calendar {
             if let Some(m) = monthly(timestamps) {
                 return Ok(m);
             }
-            return Ok(if step == DAY_MS && weekdays_only {
-                Calendar::BusinessDays
-            } else {
-                Calendar::Regular { step_ms: step }
-            });
+            if step == DAY_MS && weekdays_only {
+                return Ok(Calendar::BusinessDays);
+            }
+            if step == DAY_MS {
+                if let Some(weekdays) = days_seen(timestamps) {
+                    return Ok(Calendar::Days { weekdays });
+                }
+            }
+            return Ok(Calendar::Regular { step_ms: step });
         }
         if let Some((open_ms, last_ms)) = daily_session(timestamps, step) {
             return Ok(Calendar::Session {
@@ -240,7 +268,7 @@ impl Calendar {
     pub fn step_ms(&self) -> i64 {
         match *self {
             Calendar::Regular { step_ms } | Calendar::Session { step_ms, .. } => step_ms,
-            Calendar::BusinessDays => DAY_MS,
+            Calendar::BusinessDays | Calendar::Days { .. } => DAY_MS,
             Calendar::Monthly { .. } => 30 * DAY_MS,
         }
     }
@@ -266,6 +294,17 @@ impl Calendar {
             Calendar::BusinessDays => {
                 let mut c = t.checked_add(DAY_MS)?;
                 while is_weekend(c) {
+                    c = c.checked_add(DAY_MS)?;
+                }
+                Some(c)
+            }
+            Calendar::Days { weekdays } => {
+                let mut c = t.checked_add(DAY_MS)?;
+                // At most six days are skipped; an empty mask (not inferred) steps every day.
+                for _ in 0..6 {
+                    if weekdays & (1 << weekday(c)) != 0 || weekdays & ALL_DAYS == 0 {
+                        break;
+                    }
                     c = c.checked_add(DAY_MS)?;
                 }
                 Some(c)
@@ -342,6 +381,25 @@ fn duration(ms: i64) -> String {
     format!("{ms}ms")
 }
 
+/// The days of a [`Calendar::Days`] mask: a run such as `Sun–Thu`, or a list `Mon, Wed, Fri`.
+fn day_names(mask: u8) -> String {
+    const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let has = |d: usize| mask & (1 << (d % 7)) != 0;
+    let count = (0..7).filter(|&d| has(d)).count();
+    // A cyclic run starts at a day present whose previous day is absent.
+    if let Some(start) = (0..7).find(|&d| has(d) && !has(d + 6)) {
+        let run = (0..7).take_while(|&k| has(start + k)).count();
+        if run == count {
+            return format!("{}–{}", NAMES[start], NAMES[(start + run - 1) % 7]);
+        }
+    }
+    (0..7)
+        .filter(|&d| has(d))
+        .map(|d| NAMES[d])
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A time of day in ms after midnight as `HH:MM` (`HH:MM:SS` when the seconds are not zero).
 fn clock(ms: i64) -> String {
     let s = ms.rem_euclid(DAY_MS) / 1000;
@@ -387,6 +445,13 @@ impl fmt::Display for Calendar {
                         }
                     ),
                 }
+            }
+            Calendar::Days { weekdays } => {
+                write!(
+                    f,
+                    "days {} (UTC, holidays not modelled)",
+                    day_names(weekdays)
+                )
             }
             Calendar::Monthly { month_end: true } => f.write_str("monthly, on the last day"),
             Calendar::Monthly { month_end: false } => f.write_str("monthly, on the same day"),

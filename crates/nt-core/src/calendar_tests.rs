@@ -320,3 +320,45 @@ fn durations_and_clocks_read_well() {
     assert_eq!(clock(9 * HOUR + 30 * MIN), "09:30");
     assert_eq!(clock(9 * HOUR + 1000), "09:00:01");
 }
+
+#[test]
+fn weekday_data_stamped_east_of_utc_skips_its_weekend_in_utc() {
+    // Tokyo closes stamped at local midnight (+09:00): Monday 00:00 JST is Sunday 15:00 UTC.
+    let local_weekdays = grid(at("2024-01-01"), DAY_MS, 40, |t| !is_weekend(t));
+    let ts: Vec<i64> = local_weekdays.iter().map(|t| t - 9 * HOUR).collect();
+    let cal = Calendar::infer(&ts).unwrap();
+    assert_eq!(cal.to_string(), "days Sun–Thu (UTC, holidays not modelled)");
+    // The last row is Friday 2024-02-09 JST = Thursday 15:00 UTC; next is Monday JST.
+    assert_eq!(iso(*ts.last().unwrap()), "Thu 2024-02-08 15:00");
+    let next = cal.extend(*ts.last().unwrap(), 2).unwrap();
+    assert_eq!(
+        isos(&next),
+        ["Sun 2024-02-11 15:00", "Mon 2024-02-12 15:00"]
+    );
+}
+
+#[test]
+fn a_sunday_to_thursday_market_and_other_day_sets() {
+    // Tadawul trades Sunday to Thursday.
+    let ts = grid(at("2024-01-07"), DAY_MS, 30, |t| {
+        weekday(t) != 4 && weekday(t) != 5
+    });
+    let cal = Calendar::infer(&ts).unwrap();
+    assert_eq!(
+        cal,
+        Calendar::Days {
+            weekdays: 0b100_1111
+        }
+    );
+    assert_eq!(cal.to_string(), "days Sun–Thu (UTC, holidays not modelled)");
+    assert_eq!(day_names(0b001_0101), "Mon, Wed, Fri");
+    assert_eq!(day_names(0b110_0000), "Sat–Sun");
+    // Under two weeks of data, a missing day may be chance: every day stays possible.
+    let short = grid(at("2024-01-07"), DAY_MS, 12, |t| {
+        weekday(t) != 4 && weekday(t) != 5
+    });
+    assert_eq!(
+        Calendar::infer(&short).unwrap(),
+        Calendar::Regular { step_ms: DAY_MS }
+    );
+}
