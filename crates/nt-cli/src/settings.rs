@@ -66,14 +66,14 @@ pub(crate) fn check_plot_path(path: &Path) -> Result<()> {
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
+    if path.is_dir() {
+        return Err(UsageError(format!("{flag} is a directory; name a .svg or .png file")).into());
+    }
     if ext != "svg" && ext != "png" {
         return Err(UsageError(format!(
             "{flag}: unknown extension `{ext}`; expected .svg or .png"
         ))
         .into());
-    }
-    if path.is_dir() {
-        return Err(UsageError(format!("{flag} is a directory; name a .svg or .png file")).into());
     }
     check_parent_dir(path, &flag)
 }

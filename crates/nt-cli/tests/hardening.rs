@@ -523,3 +523,75 @@ fn values_too_large_for_f64_are_a_located_error() {
     refused(&["forecast", "--data", s(&path)], "line 2");
     refused(&["backtest", "--data", s(&path), "--quiet"], "line 2");
 }
+
+/// Cases of the same kinds that the issue did not list (see the session note).
+#[test]
+fn unlisted_cases_of_the_same_kinds_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = hourly_load_csv(dir.path(), 20, daily_sine);
+    let d = s(&data);
+    let out = dir.path().join("m");
+    // A network too large to build (2^48 weights), from a spec whose integers are in range.
+    let cfg = dir.path().join("wide.json");
+    std::fs::write(
+        &cfg,
+        r#"{"model": "nhits", "input_size": 24, "horizon": 12, "mlp_units": [[16777216, 16777216], [16777216, 16777216], [16777216, 16777216]]}"#,
+    )
+    .unwrap();
+    refused(
+        &["train", "--data", d, "--config", s(&cfg), "--out", s(&out)],
+        "weights",
+    );
+    // --config naming a directory.
+    refused(
+        &[
+            "train",
+            "--data",
+            d,
+            "--config",
+            s(dir.path()),
+            "--out",
+            s(&out),
+        ],
+        "not a regular file",
+    );
+    // --plot naming a directory.
+    refused(
+        &["backtest", "--data", d, "--plot", s(dir.path())],
+        "is a directory",
+    );
+    // --min-skill out of range.
+    for bad in ["--min-skill=-0.1", "--min-skill=1.5", "--min-skill=NaN"] {
+        refused(&["backtest", "--data", d, bad, "--quiet"], "--min-skill");
+    }
+    // --columns with an empty entry, or naming a column that is not there.
+    refused(
+        &["forecast", "--data", d, "--columns", "load,"],
+        "--columns",
+    );
+    refused(&["forecast", "--data", d, "--columns", "nope"], "nope");
+    // nt import: --model disagreeing with the config's own model.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../nt-neural/tests/fixtures");
+    let named = dir.path().join("named.json");
+    std::fs::write(
+        &named,
+        r#"{"model": "nhits", "input_size": 8, "horizon": 4}"#,
+    )
+    .unwrap();
+    refused(
+        &[
+            "import",
+            s(&fixtures.join("nhits_small.safetensors")),
+            "--config",
+            s(&named),
+            "--model",
+            "dlinear",
+            "--out",
+            s(&out),
+        ],
+        "disagrees",
+    );
+    // --data naming a directory.
+    refused(&["backtest", "--data", s(dir.path())], "is a directory");
+    assert!(!out.exists(), "nothing was written by any refused command");
+}
