@@ -66,7 +66,7 @@ impl ReturnProfile {
     /// The features of `x`'s log returns, or `None` when a value is not positive or fewer than
     /// 4 returns exist.
     pub fn of(x: &[f64]) -> Option<Self> {
-        if x.len() < 5 || x.iter().any(|v| !(*v > 0.0)) {
+        if x.len() < 5 || x.iter().any(|v| v.is_nan() || *v <= 0.0) {
             return None;
         }
         let r: Vec<f64> = x.windows(2).map(|w| (w[1] / w[0]).ln()).collect();

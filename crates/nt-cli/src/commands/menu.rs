@@ -40,11 +40,14 @@ pub(crate) struct GlobalFit {
     /// The columns it is trained on.
     pub(crate) targets: Vec<String>,
     /// The last fit: (rows, first and last timestamp) and the model.
-    cache: Arc<Mutex<Option<(FitKey, Arc<dyn Forecaster>)>>>,
+    cache: Arc<Mutex<Option<CachedFit>>>,
 }
 
 /// Identifies the rows a fit saw: their count and first and last timestamps.
 type FitKey = (usize, Option<i64>, Option<i64>);
+
+/// The rows a global model was trained on, and the model.
+type CachedFit = (FitKey, Arc<dyn Forecaster>);
 
 impl GlobalFit {
     /// A global fit over `targets`.

@@ -73,9 +73,8 @@ fn header_is_data(headers: &[String]) -> bool {
         }
         let number = h.parse::<f64>().is_ok_and(f64::is_finite);
         let integer = h.parse::<i64>().is_ok();
-        if number && !integer {
-            telling = true;
-        } else if !number && super::time::parse_timestamp(h).is_some() {
+        let timestamp = !number && super::time::parse_timestamp(h).is_some();
+        if (number && !integer) || timestamp {
             telling = true;
         } else if !number {
             return false;
