@@ -26,6 +26,7 @@ const SESSION_AGREEMENT: f64 = 0.8;
 /// | variant | when inferred | next timestamps |
 /// |---|---|---|
 /// | [`Regular`](Calendar::Regular) | anything else (24/7 data, weekly data, irregular data) | last + k · step |
+/// | [`Rows`](Calendar::Rows) | timestamps 0, 1, 2, … (no time axis) | the next row numbers |
 /// | [`BusinessDays`](Calendar::BusinessDays) | daily steps and no weekend rows | the next Mon–Fri days, time of day kept |
 /// | [`Days`](Calendar::Days) | daily steps over two weeks or more and some other days of the week never seen | the next days of the week seen |
 /// | [`Session`](Calendar::Session) | sub-daily steps and the same daily gap every day, or no weekend rows | inside the session, on its days |
@@ -38,6 +39,9 @@ pub enum Calendar {
         /// The spacing, milliseconds (≥ 1).
         step_ms: i64,
     },
+    /// Row numbers 0, 1, 2, …: the data had no time axis (see `TimeSeries::from_values`); the
+    /// next "timestamps" are the next row numbers.
+    Rows,
     /// One row a day, Monday to Friday (UTC), at the time of day of the last row.
     BusinessDays,
     /// One row a day on some days of the week only (UTC), at the time of day of the last row:
@@ -207,6 +211,7 @@ impl Calendar {
     ///   latest times. One session a day: a lunch break makes the gaps disagree.
     /// - Rows on one day of every month (or every month's last day), 28–31 days apart, are
     ///   [`Monthly`](Self::Monthly).
+    /// - Timestamps 0, 1, 2, … (a series without a time axis) are [`Rows`](Self::Rows).
     /// - Anything else is [`Regular`](Self::Regular).
     ///
     /// Holidays are not modelled. Errors: fewer than two timestamps
@@ -225,6 +230,9 @@ impl Calendar {
                 previous: timestamps[i],
                 current: timestamps[i + 1],
             });
+        }
+        if timestamps.iter().zip(0i64..).all(|(t, i)| *t == i) {
+            return Ok(Calendar::Rows);
         }
         let step = mode_step(timestamps).unwrap_or(1).max(1);
         let weekdays_only = no_weekend_rows(timestamps);
@@ -264,10 +272,12 @@ impl Calendar {
         Ok(Calendar::Regular { step_ms: step })
     }
 
-    /// The usual spacing of rows (ms): the step, a day for business days, 30 days for months.
+    /// The usual spacing of rows (ms): the step, a day for business days, 30 days for months, 1
+    /// for row numbers.
     pub fn step_ms(&self) -> i64 {
         match *self {
             Calendar::Regular { step_ms } | Calendar::Session { step_ms, .. } => step_ms,
+            Calendar::Rows => 1,
             Calendar::BusinessDays | Calendar::Days { .. } => DAY_MS,
             Calendar::Monthly { .. } => 30 * DAY_MS,
         }
@@ -291,6 +301,7 @@ impl Calendar {
     pub fn next(&self, t: i64) -> Option<i64> {
         match *self {
             Calendar::Regular { step_ms } => t.checked_add(step_ms.max(1)),
+            Calendar::Rows => t.checked_add(1),
             Calendar::BusinessDays => {
                 let mut c = t.checked_add(DAY_MS)?;
                 while is_weekend(c) {
@@ -417,6 +428,7 @@ impl fmt::Display for Calendar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Calendar::Regular { step_ms } => write!(f, "every {}", duration(step_ms)),
+            Calendar::Rows => f.write_str("row numbers (the data has no time axis)"),
             Calendar::BusinessDays => f.write_str("business days (Mon–Fri, holidays not modelled)"),
             Calendar::Session {
                 step_ms,

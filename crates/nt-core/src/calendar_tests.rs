@@ -249,12 +249,19 @@ fn too_short_or_unsorted_histories_are_errors() {
 }
 
 #[test]
-fn row_numbers_are_regular() {
+fn row_numbers_are_rows() {
     // Series without a time axis use 0, 1, 2, …: all on 1970-01-01, no weekend to judge by.
     let ts: Vec<i64> = (0..500).collect();
     let cal = Calendar::infer(&ts).unwrap();
-    assert_eq!(cal, Calendar::Regular { step_ms: 1 });
+    assert_eq!(cal, Calendar::Rows);
+    assert_eq!(cal.to_string(), "row numbers (the data has no time axis)");
     assert_eq!(cal.extend(499, 2).unwrap(), vec![500, 501]);
+    // Unit steps from elsewhere are a regular millisecond step.
+    let ts: Vec<i64> = (10..500).collect();
+    assert_eq!(
+        Calendar::infer(&ts).unwrap(),
+        Calendar::Regular { step_ms: 1 }
+    );
 }
 
 #[test]

@@ -12,6 +12,11 @@ use crate::exit::UsageError;
 /// third of the width (the drawing enforces the same share in time; see `draw::x_range`).
 const HISTORY_PER_STEP: usize = 2;
 
+/// True when `series` has no time axis (its timestamps are the row numbers).
+fn rows_axis(series: &TimeSeries) -> bool {
+    matches!(series.calendar(), Ok(nt_core::Calendar::Rows))
+}
+
 /// The file name of `source` (a path as the user gave it), or `source` itself when it is not a
 /// path: the plot's title names the data without a long directory prefix.
 pub(crate) fn source_name(source: &str) -> String {
@@ -48,6 +53,7 @@ pub(crate) fn forecast_plot(
             values[values.len() - tail..].to_vec(),
         ),
         actual: None,
+        rows_axis: rows_axis(series),
         forecasts: vec![PlotForecast {
             label: label.to_string(),
             timestamps: future[..steps].to_vec(),
@@ -129,5 +135,6 @@ pub(crate) fn backtest_plot(
         history: (ts[start..=last].to_vec(), values[start..=last].to_vec()),
         actual: Some((ts[last + 1..end].to_vec(), values[last + 1..end].to_vec())),
         forecasts,
+        rows_axis: rows_axis(series),
     })
 }

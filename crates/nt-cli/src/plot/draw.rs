@@ -6,7 +6,7 @@ use plotters::coord::combinators::BindKeyPoints;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::ticks::{time_ticks, value_label};
+use super::ticks::{row_ticks, time_ticks, value_label};
 use super::PlotData;
 use crate::exit::UsageError;
 
@@ -215,7 +215,14 @@ where
     // X ticks: as many as fit, each label measured.
     // No tick in the first 2% of the width: its label would sit on the value axis.
     let first_tick = x0.saturating_add((x1 - x0) / 50);
-    let mut ticks = time_ticks(first_tick, x1, MAX_X_TICKS);
+    let axis_ticks = |n: usize| {
+        if data.rows_axis {
+            row_ticks(first_tick, x1, n)
+        } else {
+            time_ticks(first_tick, x1, n)
+        }
+    };
+    let mut ticks = axis_ticks(MAX_X_TICKS);
     let chart_w = width.saturating_sub(legend_w + 120).max(100);
     while ticks.len() > 2 {
         let widest = ticks.iter().map(|(_, l)| text_width(l)).max().unwrap_or(0);
@@ -223,7 +230,7 @@ where
             break;
         }
         let n = ticks.len() - 1;
-        ticks = time_ticks(first_tick, x1, n);
+        ticks = axis_ticks(n);
     }
     let widest_x = ticks.iter().map(|(_, l)| text_width(l)).max().unwrap_or(0);
     let y_step = (y1 - y0) / 8.0;

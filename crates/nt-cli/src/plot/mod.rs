@@ -47,6 +47,9 @@ pub(crate) struct PlotData {
     pub(crate) actual: Option<(Vec<i64>, Vec<f64>)>,
     /// Forecasts to overlay.
     pub(crate) forecasts: Vec<PlotForecast>,
+    /// The x values are row numbers (the data has no time axis): ticks are labelled as numbers,
+    /// not as dates in January 1970.
+    pub(crate) rows_axis: bool,
 }
 
 /// Registers a system sans-serif font once; false when none was found.

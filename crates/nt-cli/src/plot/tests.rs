@@ -15,6 +15,7 @@ fn sample() -> PlotData {
             point: vec![23.0; 24],
             bands: vec![(0.8, vec![20.0; 24], vec![26.0; 24])],
         }],
+        rows_axis: false,
     }
 }
 
@@ -135,6 +136,7 @@ fn one_model(history: usize, steps: usize, value: impl Fn(usize) -> f64) -> Plot
             point: (history..history + steps).map(&value).collect(),
             bands: Vec::new(),
         }],
+        rows_axis: false,
     }
 }
 
@@ -186,4 +188,18 @@ fn nothing_finite_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let e = write_plot(&dir.path().join("nan.svg"), &data).unwrap_err();
     assert!(e.to_string().contains("nothing to plot"), "{e}");
+}
+
+#[test]
+fn row_numbers_are_ticked_as_numbers() {
+    let ticks = ticks::row_ticks(3, 330, 10);
+    let labels: Vec<&str> = ticks.iter().map(|(_, l)| l.as_str()).collect();
+    assert_eq!(labels, ["50", "100", "150", "200", "250", "300"]);
+    let mut data = one_model(300, 30, |i| i as f64);
+    data.rows_axis = true;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rows.svg");
+    write_plot(&path, &data).unwrap();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(!svg.contains("1970"), "row numbers drawn as dates");
 }

@@ -94,6 +94,24 @@ pub(crate) fn time_ticks(x0: i64, x1: i64, max: usize) -> Vec<(i64, String)> {
     out
 }
 
+/// Ticks for row numbers in `[x0, x1]`: multiples of 1, 2 or 5 × 10^k, at most `max` of them,
+/// labelled as plain numbers.
+pub(crate) fn row_ticks(x0: i64, x1: i64, max: usize) -> Vec<(i64, String)> {
+    let (x0, x1) = (x0.min(x1), x0.max(x1));
+    let max = max.max(2);
+    let mut scale: i64 = 1;
+    loop {
+        for m in [1, 2, 5] {
+            let step = scale.saturating_mul(m);
+            let at = stepped(step, 0, x0, x1, max + 1);
+            if at.len() <= max || step == i64::MAX {
+                return at.into_iter().map(|t| (t, t.to_string())).collect();
+            }
+        }
+        scale = scale.saturating_mul(10);
+    }
+}
+
 /// Ticks of `unit` in `[x0, x1]`, stopping once there are more than `limit`.
 fn ticks_of(unit: Unit, x0: i64, x1: i64, limit: usize) -> Vec<i64> {
     let mut out = Vec::new();
