@@ -290,7 +290,8 @@ impl ModelStore for MemoryStore {
 /// replaced, or stops answering, the store drops its registry (closing the connection, so
 /// nothing is written into a file nobody will read again) and answers every call with
 /// [`Error::Unavailable`]; once a database file is at the path again, it reopens the directory.
-/// It never creates a registry in place of a missing file.
+/// It never creates a registry in place of a missing file, nor in a file that is not yet a
+/// SQLite database (empty, or still being copied).
 #[derive(Debug, Clone)]
 pub struct RegistryStore {
     dir: std::path::PathBuf,
@@ -323,6 +324,16 @@ pub enum StoreHealth {
 const UNAVAILABLE: &str = "the registry is unavailable (its database file was removed or \
                            replaced, or does not answer); the models already loaded are still \
                            served";
+
+/// Whether `path` starts with SQLite's 16-byte header and holds at least its 100-byte header.
+fn is_sqlite_file(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 100];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head.starts_with(b"SQLite format 3\0")
+}
 
 impl RegistryStore {
     /// A store over an open registry.
@@ -363,6 +374,16 @@ impl RegistryStore {
         if !db.is_file() {
             return StoreHealth::Unavailable {
                 reason: format!("the database file {} is missing", nt_registry::DB_FILE),
+            };
+        }
+        // SQLite would take an empty (or truncated, or half-copied) file for a new database
+        // and the registry would create an empty one in it: wait for a real database file.
+        if !is_sqlite_file(&db) {
+            return StoreHealth::Unavailable {
+                reason: format!(
+                    "the file {} is not a SQLite database (empty or still being copied?)",
+                    nt_registry::DB_FILE
+                ),
             };
         }
         let last = self.last_files.lock().ok().and_then(|l| *l);

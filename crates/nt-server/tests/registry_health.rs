@@ -136,6 +136,17 @@ async fn a_removed_database_file_is_the_registry_unavailable_state_until_it_is_b
         !db.exists(),
         "a registry was created in place of the removed one"
     );
+    // Nor in an empty file put at the path (SQLite would take it for a new database).
+    std::fs::write(&db, b"").unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (s, j) = call(&app, "GET", "/ready", None).await;
+    assert_eq!(
+        (s, &j["registry"]),
+        (StatusCode::SERVICE_UNAVAILABLE, &json!("unavailable")),
+        "{j}"
+    );
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
+    std::fs::remove_file(&db).unwrap();
 
     // Back: the server recovers by itself and writes work again.
     std::fs::copy(&backup, &db).unwrap();
