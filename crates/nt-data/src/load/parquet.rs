@@ -13,6 +13,7 @@ use arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray};
 use arrow_schema::{DataType, TimeUnit};
 use nt_core::TimeSeries;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::metadata::ParquetMetaData;
 
 use super::table::{RawColumn, RawTable};
 use super::{io_error, LoadOptions};
@@ -36,6 +37,7 @@ pub fn load_parquet(path: &Path, opts: &LoadOptions) -> Result<TimeSeries> {
     };
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(e.to_string()))?;
+    check_column_ranges(builder.metadata()).map_err(parquet_error)?;
     let schema = builder.schema().clone();
     let reader = builder.build().map_err(|e| parquet_error(e.to_string()))?;
     let headers: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
@@ -59,6 +61,26 @@ pub fn load_parquet(path: &Path, opts: &LoadOptions) -> Result<TimeSeries> {
         lines: (2..2 + rows as u64).collect(),
     }
     .into_series(opts)
+}
+
+/// Rejects a footer whose column chunks have a negative offset or size: the parquet crate
+/// panics on those while reading (`ColumnChunkMetaData::byte_range`), and a corrupt file can
+/// hold them (found by the `parquet_reader` fuzz target, `fuzz/regressions/parquet_reader/`).
+fn check_column_ranges(meta: &ParquetMetaData) -> std::result::Result<(), String> {
+    for (r, group) in meta.row_groups().iter().enumerate() {
+        for c in group.columns() {
+            let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+            if start < 0 || c.compressed_size() < 0 {
+                return Err(format!(
+                    "row group {r}, column `{}`: negative offset {start} or size {} in the \
+                     metadata (corrupt file)",
+                    c.column_path(),
+                    c.compressed_size()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The raw column a field of this type is read into.
