@@ -62,8 +62,9 @@ for t in "${targets[@]}"; do
     else
         secs="$mode"
     fi
-    mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
-    log="fuzz/artifacts/$t/last-run.log"
+    # The log stays out of the artifacts directory, where cargo fuzz looks for the crash file.
+    mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t" fuzz/target/logs
+    log="fuzz/target/logs/$t.log"
     echo "== fuzz $t for ${secs} s"
     t0=$SECONDS
     set +e
@@ -78,7 +79,7 @@ for t in "${targets[@]}"; do
         failed+=("$t")
         echo "!! $t failed (exit $rc); the end of its log ($log):"
         tail -n 60 "$log"
-        ls -1 "fuzz/artifacts/$t" | grep -v last-run.log | sed "s|^|   artifact: fuzz/artifacts/$t/|" || true
+        ls -1t "fuzz/artifacts/$t" | sed "s|^|   artifact: fuzz/artifacts/$t/|" || true
     else
         tail -n 3 "$log"
     fi

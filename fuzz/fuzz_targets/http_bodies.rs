@@ -34,6 +34,8 @@ struct Harness {
     app: Router,
     /// `(method, uri)` of every route, path parameters filled in.
     routes: Vec<(&'static str, String)>,
+    /// `NT_FUZZ_VERBOSE` set: print each request's route and answer (to check the seeds).
+    verbose: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -125,6 +127,7 @@ fn harness() -> &'static Harness {
             rt,
             app: app(state),
             routes,
+            verbose: std::env::var_os("NT_FUZZ_VERBOSE").is_some(),
             _dir: dir,
         }
     })
@@ -160,6 +163,12 @@ fuzz_target!(|data: &[u8]| {
         (status, bytes)
     });
     let text = String::from_utf8_lossy(&bytes);
+    if h.verbose {
+        eprintln!(
+            "{method} {uri} -> {status}: {}",
+            &text[..text.len().min(200)]
+        );
+    }
     assert!(
         !status.is_server_error(),
         "{method} {uri} answered {status}: {text}\nbody sent: {:?}",
