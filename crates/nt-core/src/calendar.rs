@@ -30,6 +30,7 @@ const SESSION_AGREEMENT: f64 = 0.8;
 /// | [`BusinessDays`](Calendar::BusinessDays) | daily steps and no weekend rows | the next Mon–Fri days, time of day kept |
 /// | [`Days`](Calendar::Days) | daily steps over two weeks or more and some other days of the week never seen | the next days of the week seen |
 /// | [`Session`](Calendar::Session) | sub-daily steps and the same daily gap every day, or no weekend rows | inside the session, on its days |
+/// | [`WeeklySession`](Calendar::WeeklySession) | sub-daily steps and the same weekly gap every week (FX: Fri 21:00 – Sun 22:00) | inside the week's session |
 /// | [`Monthly`](Calendar::Monthly) | every row on the same day of the month (or every row on its month's last day) | the same day of the next months |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -63,6 +64,18 @@ pub enum Calendar {
         last_ms: i64,
         /// Sessions on Monday to Friday only.
         weekdays_only: bool,
+    },
+    /// Rows every `step_ms` from a time of the week to another, then a gap until the next week's
+    /// open: a market that trades from Sunday 22:00 to Friday 21:00 UTC. `open_ms` and `last_ms`
+    /// are the times of week (ms after Monday 00:00 UTC) of a week's first and last rows
+    /// (`open_ms > last_ms` when the week's session spans Monday 00:00, as that one does).
+    WeeklySession {
+        /// The spacing of rows inside the session, milliseconds (≥ 1, under a day).
+        step_ms: i64,
+        /// Time of week of the first row, ms after Monday 00:00 UTC.
+        open_ms: i64,
+        /// Time of week of the last row, ms after Monday 00:00 UTC.
+        last_ms: i64,
     },
     /// One row a month at the time of day of the last row: on the same day of every month, or,
     /// with `month_end`, on each month's last day.
@@ -141,25 +154,57 @@ fn days_seen(ts: &[i64]) -> Option<u8> {
     (mask != ALL_DAYS && mask != 0).then_some(mask)
 }
 
-/// The daily session of sub-daily timestamps spaced by `step`: `(open, last)` times of day when
-/// the most recent gaps (spacings wider than `step`) agree on the time of day of the row after the
-/// gap (the open) and of the row before it (the close).
-fn daily_session(ts: &[i64], step: i64) -> Option<(i64, i64)> {
+/// Time of week of `t` (unix ms, UTC), ms after Monday 00:00.
+fn time_of_week(t: i64) -> i64 {
+    // 1970-01-01 00:00 was a Thursday: three days after Monday 00:00.
+    t.saturating_add(3 * DAY_MS).rem_euclid(WEEK_MS)
+}
+
+/// The gaps (spacings wider than `step`) of the timestamps, the last [`RECENT_GAPS`] of them: the
+/// index of the row after each gap.
+fn recent_gaps(ts: &[i64], step: i64) -> Vec<usize> {
     let gaps: Vec<usize> = (1..ts.len())
         .filter(|&i| ts[i].saturating_sub(ts[i - 1]) > step)
         .collect();
-    let recent = &gaps[gaps.len().saturating_sub(RECENT_GAPS)..];
-    if recent.len() < 2 {
+    gaps[gaps.len().saturating_sub(RECENT_GAPS)..].to_vec()
+}
+
+/// `(open, last)`: the position in its period (`phase` maps a timestamp to it) of the row after
+/// each gap and of the row before it, when two or more gaps and at least 80% of them agree.
+fn agreed_gap(ts: &[i64], gaps: &[usize], phase: impl Fn(i64) -> i64) -> Option<(i64, i64)> {
+    if gaps.len() < 2 {
         return None;
     }
-    let agreed = |mut tods: Vec<i64>| -> Option<i64> {
-        tods.sort_unstable();
-        let (value, count) = mode(&tods)?;
-        (count >= 2 && count as f64 >= SESSION_AGREEMENT * tods.len() as f64).then_some(value)
+    let agreed = |mut at: Vec<i64>| -> Option<i64> {
+        at.sort_unstable();
+        let (value, count) = mode(&at)?;
+        (count >= 2 && count as f64 >= SESSION_AGREEMENT * at.len() as f64).then_some(value)
     };
-    let open = agreed(recent.iter().map(|&i| time_of_day(ts[i])).collect())?;
-    let last = agreed(recent.iter().map(|&i| time_of_day(ts[i - 1])).collect())?;
+    let open = agreed(gaps.iter().map(|&i| phase(ts[i])).collect())?;
+    let last = agreed(gaps.iter().map(|&i| phase(ts[i - 1])).collect())?;
     Some((open, last))
+}
+
+/// The daily session of sub-daily timestamps spaced by `step`: `(open, last)` times of day when
+/// the most recent gaps come about daily (at least half of them within 36 hours of the previous
+/// one) and agree on the time of day of the row after the gap (the open) and of the row before it.
+fn daily_session(ts: &[i64], step: i64) -> Option<(i64, i64)> {
+    let gaps = recent_gaps(ts, step);
+    let daily = gaps
+        .windows(2)
+        .filter(|w| ts[w[1]].saturating_sub(ts[w[0]]) <= 36 * 3_600_000)
+        .count();
+    if 2 * daily < gaps.len().saturating_sub(1) {
+        return None;
+    }
+    agreed_gap(ts, &gaps, time_of_day)
+}
+
+/// The weekly session of sub-daily timestamps spaced by `step` (a market open from Sunday
+/// evening to Friday evening): `(open, last)` times of week when the most recent gaps agree on
+/// them.
+fn weekly_session(ts: &[i64], step: i64) -> Option<(i64, i64)> {
+    agreed_gap(ts, &recent_gaps(ts, step), time_of_week)
 }
 
 /// `Monthly` when every timestamp has the time of day of the last one, consecutive rows are 28 to
@@ -208,7 +253,10 @@ impl Calendar {
     ///   row after the gap (the open) and of the row before it (the last row of a session); or, if
     ///   that fails, when there are no weekend rows (a 24-hour, weekdays-only session). Only the
     ///   most recent gaps count, so a session that moves in UTC with daylight saving takes its
-    ///   latest times. One session a day: a lunch break makes the gaps disagree.
+    ///   latest times. One session a day: a lunch break makes the gaps disagree. The gaps must
+    ///   come about daily (half of them within 36 hours of the one before).
+    /// - Otherwise a sub-daily step is a [`WeeklySession`](Self::WeeklySession) when those gaps
+    ///   agree on the time of the week of the rows after and before them.
     /// - Rows on one day of every month (or every month's last day), 28–31 days apart, are
     ///   [`Monthly`](Self::Monthly).
     /// - Timestamps 0, 1, 2, … (a series without a time axis) are [`Rows`](Self::Rows).
@@ -269,6 +317,13 @@ impl Calendar {
                 weekdays_only,
             });
         }
+        if let Some((open_ms, last_ms)) = weekly_session(timestamps, step) {
+            return Ok(Calendar::WeeklySession {
+                step_ms: step,
+                open_ms,
+                last_ms,
+            });
+        }
         Ok(Calendar::Regular { step_ms: step })
     }
 
@@ -276,7 +331,9 @@ impl Calendar {
     /// for row numbers.
     pub fn step_ms(&self) -> i64 {
         match *self {
-            Calendar::Regular { step_ms } | Calendar::Session { step_ms, .. } => step_ms,
+            Calendar::Regular { step_ms }
+            | Calendar::Session { step_ms, .. }
+            | Calendar::WeeklySession { step_ms, .. } => step_ms,
             Calendar::Rows => 1,
             Calendar::BusinessDays | Calendar::Days { .. } => DAY_MS,
             Calendar::Monthly { .. } => 30 * DAY_MS,
@@ -344,6 +401,29 @@ impl Calendar {
                 }
                 Some(open)
             }
+            Calendar::WeeklySession {
+                step_ms,
+                open_ms,
+                last_ms,
+            } => {
+                let c = t.checked_add(step_ms.max(1))?;
+                let w = time_of_week(c);
+                let inside = if open_ms <= last_ms {
+                    (open_ms..=last_ms).contains(&w)
+                } else {
+                    w >= open_ms || w <= last_ms
+                };
+                if inside {
+                    return Some(c);
+                }
+                // The next open at or after `c`.
+                let open = c.checked_sub(w)?.checked_add(open_ms)?;
+                if open < c {
+                    open.checked_add(WEEK_MS)
+                } else {
+                    Some(open)
+                }
+            }
             Calendar::Monthly { month_end } => {
                 let now = DateTime::from_timestamp_millis(t)?;
                 let date = now.date_naive();
@@ -392,21 +472,28 @@ fn duration(ms: i64) -> String {
     format!("{ms}ms")
 }
 
+/// Short day names, Monday first (bit and index 0 = Monday).
+const DAY_NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// The day name of a time of week (ms after Monday 00:00).
+fn week_day_name(ms: i64) -> &'static str {
+    DAY_NAMES[(ms.rem_euclid(WEEK_MS) / DAY_MS) as usize % 7]
+}
+
 /// The days of a [`Calendar::Days`] mask: a run such as `Sun–Thu`, or a list `Mon, Wed, Fri`.
 fn day_names(mask: u8) -> String {
-    const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     let has = |d: usize| mask & (1 << (d % 7)) != 0;
     let count = (0..7).filter(|&d| has(d)).count();
     // A cyclic run starts at a day present whose previous day is absent.
     if let Some(start) = (0..7).find(|&d| has(d) && !has(d + 6)) {
         let run = (0..7).take_while(|&k| has(start + k)).count();
         if run == count {
-            return format!("{}–{}", NAMES[start], NAMES[(start + run - 1) % 7]);
+            return format!("{}–{}", DAY_NAMES[start], DAY_NAMES[(start + run - 1) % 7]);
         }
     }
     (0..7)
         .filter(|&d| has(d))
-        .map(|d| NAMES[d])
+        .map(|d| DAY_NAMES[d])
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -465,6 +552,19 @@ impl fmt::Display for Calendar {
                     day_names(weekdays)
                 )
             }
+            Calendar::WeeklySession {
+                step_ms,
+                open_ms,
+                last_ms,
+            } => write!(
+                f,
+                "weekly session {} {} – {} {} UTC every {} (holidays not modelled)",
+                week_day_name(open_ms),
+                clock(open_ms),
+                week_day_name(last_ms),
+                clock(last_ms),
+                duration(step_ms)
+            ),
             Calendar::Monthly { month_end: true } => f.write_str("monthly, on the last day"),
             Calendar::Monthly { month_end: false } => f.write_str("monthly, on the same day"),
         }

@@ -369,3 +369,34 @@ fn a_sunday_to_thursday_market_and_other_day_sets() {
         Calendar::Regular { step_ms: DAY_MS }
     );
 }
+
+#[test]
+fn fx_hours_from_sunday_evening_to_friday_evening_are_a_weekly_session() {
+    // EURUSD: hourly from Sunday 22:00 to Friday 21:00 UTC, four weeks from Sunday 2024-01-07.
+    let ts = grid(at("2024-01-07 22:00"), HOUR, 24 * 7 * 4, |t| {
+        let w = time_of_week(t);
+        !(4 * DAY_MS + 21 * HOUR < w && w < 6 * DAY_MS + 22 * HOUR)
+    });
+    let last = *ts.last().unwrap();
+    assert_eq!(iso(last), "Fri 2024-02-02 21:00");
+    let cal = Calendar::infer(&ts).unwrap();
+    assert_eq!(
+        cal.to_string(),
+        "weekly session Sun 22:00 – Fri 21:00 UTC every 1h (holidays not modelled)"
+    );
+    let next = cal.extend(last, 3).unwrap();
+    assert_eq!(
+        isos(&next),
+        [
+            "Sun 2024-02-04 22:00",
+            "Sun 2024-02-04 23:00",
+            "Mon 2024-02-05 00:00"
+        ]
+    );
+    // Inside the week, every hour.
+    let tuesday = at("2024-01-30 23:00");
+    assert_eq!(
+        isos(&cal.extend(tuesday, 1).unwrap()),
+        ["Wed 2024-01-31 00:00"]
+    );
+}
