@@ -17,6 +17,19 @@ fn rows_axis(series: &TimeSeries) -> bool {
     matches!(series.calendar(), Ok(nt_core::Calendar::Rows))
 }
 
+/// True when the calendar of `series` skips nights, weekends or days of the week: its plot
+/// draws the rows side by side.
+fn gapless(series: &TimeSeries) -> bool {
+    use nt_core::Calendar;
+    matches!(
+        series.calendar(),
+        Ok(Calendar::BusinessDays
+            | Calendar::Days { .. }
+            | Calendar::Session { .. }
+            | Calendar::WeeklySession { .. })
+    )
+}
+
 /// The file name of `source` (a path as the user gave it), or `source` itself when it is not a
 /// path: the plot's title names the data without a long directory prefix.
 pub(crate) fn source_name(source: &str) -> String {
@@ -54,6 +67,7 @@ pub(crate) fn forecast_plot(
         ),
         actual: None,
         rows_axis: rows_axis(series),
+        gapless: gapless(series),
         forecasts: vec![PlotForecast {
             label: label.to_string(),
             timestamps: future[..steps].to_vec(),
@@ -136,5 +150,6 @@ pub(crate) fn backtest_plot(
         actual: Some((ts[last + 1..end].to_vec(), values[last + 1..end].to_vec())),
         forecasts,
         rows_axis: rows_axis(series),
+        gapless: gapless(series),
     })
 }

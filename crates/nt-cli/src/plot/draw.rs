@@ -6,7 +6,7 @@ use plotters::coord::combinators::BindKeyPoints;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::ticks::{row_ticks, time_ticks, value_label};
+use super::ticks::{row_ticks, time_ticks, trading_ticks, value_label};
 use super::PlotData;
 use crate::exit::UsageError;
 
@@ -155,6 +155,35 @@ fn band_alpha(i: usize) -> f64 {
     0.15 + 0.12 * i as f64
 }
 
+/// `data` with every timestamp replaced by its position among all the timestamps drawn, and
+/// those timestamps: rows side by side, without the gaps between sessions or trading days.
+pub(crate) fn side_by_side(data: &PlotData) -> (PlotData, Vec<i64>) {
+    let mut axis: Vec<i64> = data.history.0.clone();
+    if let Some((t, _)) = &data.actual {
+        axis.extend(t);
+    }
+    for f in &data.forecasts {
+        axis.extend(&f.timestamps);
+    }
+    axis.sort_unstable();
+    axis.dedup();
+    let place = |ts: &[i64]| -> Vec<i64> {
+        ts.iter()
+            .map(|t| axis.partition_point(|a| a < t) as i64)
+            .collect()
+    };
+    let mut out = data.clone();
+    out.history.0 = place(&data.history.0);
+    if let Some((t, _)) = &mut out.actual {
+        *t = place(t);
+    }
+    for f in &mut out.forecasts {
+        f.timestamps = place(&f.timestamps);
+    }
+    out.gapless = false;
+    (out, axis)
+}
+
 /// Draws `data` on `root`; without fonts, no text at all (title, labels, legend names).
 pub(crate) fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -166,6 +195,13 @@ where
 {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing the plot: {e}");
     root.fill(&WHITE).map_err(err)?;
+    let (reindexed, axis) = if data.gapless {
+        let (d, axis) = side_by_side(data);
+        (Some(d), Some(axis))
+    } else {
+        (None, None)
+    };
+    let data = reindexed.as_ref().unwrap_or(data);
     let Some((x0, x1)) = x_range(data) else {
         return Err(UsageError("nothing to plot: no points".into()).into());
     };
@@ -216,7 +252,9 @@ where
     // No tick in the first 2% of the width: its label would sit on the value axis.
     let first_tick = x0.saturating_add((x1 - x0) / 50);
     let axis_ticks = |n: usize| {
-        if data.rows_axis {
+        if let Some(axis) = &axis {
+            trading_ticks(axis, first_tick, x1, n)
+        } else if data.rows_axis {
             row_ticks(first_tick, x1, n)
         } else {
             time_ticks(first_tick, x1, n)

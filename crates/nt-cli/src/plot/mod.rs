@@ -50,6 +50,9 @@ pub(crate) struct PlotData {
     /// The x values are row numbers (the data has no time axis): ticks are labelled as numbers,
     /// not as dates in January 1970.
     pub(crate) rows_axis: bool,
+    /// The data's calendar has gaps (business days, days of the week, sessions): the x axis
+    /// places rows side by side, without the nights and weekends between them.
+    pub(crate) gapless: bool,
 }
 
 /// Registers a system sans-serif font once; false when none was found.

@@ -16,6 +16,7 @@ fn sample() -> PlotData {
             bands: vec![(0.8, vec![20.0; 24], vec![26.0; 24])],
         }],
         rows_axis: false,
+        gapless: false,
     }
 }
 
@@ -137,6 +138,7 @@ fn one_model(history: usize, steps: usize, value: impl Fn(usize) -> f64) -> Plot
             bands: Vec::new(),
         }],
         rows_axis: false,
+        gapless: false,
     }
 }
 
@@ -202,4 +204,45 @@ fn row_numbers_are_ticked_as_numbers() {
     write_plot(&path, &data).unwrap();
     let svg = std::fs::read_to_string(&path).unwrap();
     assert!(!svg.contains("1970"), "row numbers drawn as dates");
+}
+
+#[test]
+fn trading_days_are_drawn_side_by_side_with_ticks_on_real_days() {
+    // Business days of January 2024, Monday the 15th a holiday.
+    let axis: Vec<i64> = (0..31)
+        .map(|d| day("2024-01-01") + d * DAY)
+        .filter(|t| {
+            let wd = (t.div_euclid(DAY) + 3).rem_euclid(7);
+            wd < 5 && *t != day("2024-01-15")
+        })
+        .collect();
+    let last = axis.len() as i64 - 1;
+    let ticks = ticks::trading_ticks(&axis, 0, last, 6);
+    let labels: Vec<&str> = ticks.iter().map(|(_, l)| l.as_str()).collect();
+    // Weekly ticks fall on Mondays, the holiday's on the Tuesday after it.
+    assert_eq!(
+        labels,
+        ["Jan 1 2024", "Jan 8", "Jan 16", "Jan 22", "Jan 29"]
+    );
+    assert!(ticks.iter().all(|(i, _)| (0..=last).contains(i)));
+
+    // A forecast after Friday's close is drawn right after it, not after an empty weekend.
+    let data = PlotData {
+        title: "t".into(),
+        history: (axis[..15].to_vec(), vec![1.0; 15]),
+        actual: None,
+        forecasts: vec![PlotForecast {
+            label: "m".into(),
+            timestamps: axis[15..20].to_vec(),
+            point: vec![1.0; 5],
+            bands: Vec::new(),
+        }],
+        rows_axis: false,
+        gapless: true,
+    };
+    let (placed, _) = draw::side_by_side(&data);
+    assert_eq!(placed.history.0, (0..15).collect::<Vec<i64>>());
+    assert_eq!(placed.forecasts[0].timestamps, vec![15, 16, 17, 18, 19]);
+    let (x0, x1) = draw::x_range(&placed).unwrap();
+    assert_eq!((x0, x1), (4, 19), "ten rows of history for five steps");
 }

@@ -78,20 +78,57 @@ pub(crate) fn time_ticks(x0: i64, x1: i64, max: usize) -> Vec<(i64, String)> {
     let Some((unit, at)) = chosen else {
         return Vec::new();
     };
-    let mut out = Vec::with_capacity(at.len());
+    let labels = labels(unit, &at);
+    at.into_iter().zip(labels).collect()
+}
+
+/// The labels of ticks of `unit` at the times `at`, each naming what changed since the one before.
+fn labels(unit: Unit, at: &[i64]) -> Vec<String> {
     let mut prev: Option<DateTime<Utc>> = None;
-    for t in at {
-        let label = match DateTime::from_timestamp_millis(t) {
+    at.iter()
+        .map(|&t| match DateTime::from_timestamp_millis(t) {
             Some(d) => {
                 let l = label(unit, d, prev);
                 prev = Some(d);
                 l
             }
             None => t.to_string(),
-        };
-        out.push((t, label));
+        })
+        .collect()
+}
+
+/// Ticks for an axis of positions `0..axis.len()` whose times are `axis` (strictly increasing:
+/// trading days or session bars drawn without their gaps), within positions `[i0, i1]`: at the
+/// first position at or after each round time (seconds … years, picked so that at most `max`
+/// distinct positions remain), labelled with that position's time.
+pub(crate) fn trading_ticks(axis: &[i64], i0: i64, i1: i64, max: usize) -> Vec<(i64, String)> {
+    let (i0, i1) = (i0.min(i1).max(0), i0.max(i1));
+    let (Ok(lo), Ok(hi)) = (usize::try_from(i0), usize::try_from(i1)) else {
+        return Vec::new();
+    };
+    let (Some(&t0), Some(&t1)) = (axis.get(lo), axis.get(hi.min(axis.len().saturating_sub(1))))
+    else {
+        return Vec::new();
+    };
+    let max = max.max(2);
+    for unit in UNITS {
+        let round = ticks_of(unit, t0, t1, 4 * max + 4);
+        if round.len() > 4 * max + 3 {
+            continue;
+        }
+        let mut at: Vec<usize> = round
+            .iter()
+            .map(|t| axis.partition_point(|a| a < t))
+            .filter(|&i| i >= lo && i <= hi && i < axis.len())
+            .collect();
+        at.dedup();
+        if at.len() <= max {
+            let times: Vec<i64> = at.iter().map(|&i| axis[i]).collect();
+            let labels = labels(unit, &times);
+            return at.into_iter().map(|i| i as i64).zip(labels).collect();
+        }
     }
-    out
+    Vec::new()
 }
 
 /// Ticks for row numbers in `[x0, x1]`: multiples of 1, 2 or 5 × 10^k, at most `max` of them,
