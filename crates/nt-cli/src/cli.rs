@@ -402,15 +402,15 @@ pub(crate) struct RegistryArgs {
     pub(crate) command: RegistryCommand,
 }
 
-/// The `nt registry` subcommands. Model references are NAME (latest), NAME@VERSION,
-/// NAME@latest or NAME@production.
+/// The `nt registry` subcommands. Model references are NAME (the production version),
+/// NAME@VERSION, NAME@latest or NAME@production: the server's rule too.
 #[derive(Debug, Subcommand)]
 pub(crate) enum RegistryCommand {
     /// One line per model: versions, latest, production version, kind, skill.
     List,
     /// Everything recorded about one version.
     Show {
-        /// NAME, NAME@VERSION or NAME@production.
+        /// NAME (production), NAME@VERSION or NAME@latest.
         model: String,
     },
     /// Move NAME@VERSION to production (the previous production version is archived).
@@ -442,7 +442,7 @@ pub(crate) enum RegistryCommand {
     },
     /// The registered versions whose embeddings are closest to this one's.
     Similar {
-        /// NAME, NAME@VERSION or NAME@production.
+        /// NAME (production), NAME@VERSION or NAME@latest.
         model: String,
         /// How many.
         #[arg(short = 'k', long, default_value_t = 5)]

@@ -27,7 +27,21 @@ fn main() -> ExitCode {
             };
         }
     };
-    match commands::run(cli.command) {
+    // `nt … | head` closes stdout early: println! then panics with EPIPE. That is the reader's
+    // choice, not an error: stop quietly, as Unix tools do.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_broken_pipe(info.payload()) {
+            default_hook(info);
+        }
+    }));
+    let outcome = std::panic::catch_unwind(|| commands::run(cli.command));
+    let result = match outcome {
+        Ok(result) => result,
+        Err(payload) if is_broken_pipe(payload.as_ref()) => return ExitCode::SUCCESS,
+        Err(payload) => std::panic::resume_unwind(payload),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let code = exit::code_for(&err);
@@ -39,4 +53,14 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// Whether a panic's payload is the one `println!` raises when stdout is a closed pipe.
+fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    text.contains("failed printing to stdout") && text.contains("Broken pipe")
 }

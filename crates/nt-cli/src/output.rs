@@ -335,6 +335,30 @@ pub(crate) struct ForecastMeta {
     /// How the forecast's timestamps were dated: the calendar inferred from the data
     /// ([`nt_core::Calendar`]'s words), or where they came from.
     pub(crate) calendar: String,
+    /// Whether the data has a time axis; without one the "timestamps" are row numbers and print
+    /// as such (not as instants of January 1970).
+    pub(crate) time_axis: bool,
+}
+
+/// A forecast step's time as printed: ISO 8601 UTC, or the row number without a time axis.
+fn step_time(meta: &ForecastMeta, t: i64) -> String {
+    if meta.time_axis {
+        iso_time(t)
+    } else {
+        t.to_string()
+    }
+}
+
+/// A forecast value as the table prints it: 4 decimals, more below 1 so that at least 4
+/// significant digits show (0.002912, not 0.0029).
+fn fmt_value(x: f64) -> String {
+    let a = x.abs();
+    let decimals = if a > 0.0 && a < 1.0 {
+        (3 - a.log10().floor() as i32).clamp(4, 12) as usize
+    } else {
+        4
+    };
+    format!("{x:.decimals$}")
 }
 
 /// One target's forecast in the JSON document.
@@ -421,7 +445,7 @@ pub(crate) fn print_forecasts(
                 .iter()
                 .map(|(target, f)| ForecastJson {
                     target,
-                    timestamps: future.iter().map(|t| iso_time(*t)).collect(),
+                    timestamps: future.iter().map(|t| step_time(meta, *t)).collect(),
                     timestamps_ms: &future[..f.len().min(future.len())],
                     point: f.point_values(),
                     intervals: bands(f)
@@ -469,7 +493,7 @@ pub(crate) fn print_forecasts(
                         out,
                         "{},{},{}",
                         csv_cell(target),
-                        iso_time(*t),
+                        step_time(meta, *t),
                         f.point_values()[i]
                     );
                     for l in &levels {
@@ -507,9 +531,14 @@ pub(crate) fn print_forecasts(
                 }
                 out.push('\n');
                 for (i, t) in future.iter().enumerate().take(f.len()) {
-                    let _ = write!(out, "{:<20}  {:>12.4}", iso_time(*t), f.point_values()[i]);
+                    let _ = write!(
+                        out,
+                        "{:<20}  {:>12}",
+                        step_time(meta, *t),
+                        fmt_value(f.point_values()[i])
+                    );
                     for (_, lo, hi) in &bands {
-                        let _ = write!(out, "  {:>12.4}  {:>12.4}", lo[i], hi[i]);
+                        let _ = write!(out, "  {:>12}  {:>12}", fmt_value(lo[i]), fmt_value(hi[i]));
                     }
                     out.push('\n');
                 }
@@ -554,5 +583,8 @@ mod tests {
         assert_eq!(fmt_num(12.3456), "12.35");
         assert_eq!(fmt_num(-0.5), "-0.5000");
         assert_eq!(iso_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(fmt_value(108.3125), "108.3125");
+        assert_eq!(fmt_value(0.0029123), "0.002912");
+        assert_eq!(fmt_value(0.5), "0.5000");
     }
 }

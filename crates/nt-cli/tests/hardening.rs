@@ -309,6 +309,23 @@ fn registry_commands_create_nothing_and_production_needs_force() {
         text.find("registered m@1").unwrap(),
     );
     assert!(fit < registered, "{text}");
+    // Before any promotion a bare name (production) has nothing to serve, and says what to type.
+    refused(
+        &[
+            "predict",
+            "--model",
+            "m",
+            "--registry",
+            s(&reg),
+            "--data",
+            d,
+        ],
+        "m@latest",
+    );
+    refused(
+        &["registry", "--registry", s(&reg), "show", "m"],
+        "no production version",
+    );
     let o = nt(&["registry", "--registry", s(&reg), "promote", "m@1"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     refused(
@@ -594,4 +611,124 @@ fn unlisted_cases_of_the_same_kinds_are_refused_by_name() {
     // --data naming a directory.
     refused(&["backtest", "--data", s(dir.path())], "is a directory");
     assert!(!out.exists(), "nothing was written by any refused command");
+}
+
+#[test]
+fn one_data_fingerprint_in_every_command_and_in_model_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = hourly_load_csv(dir.path(), 20, daily_sine);
+    let d = s(&data);
+    let json = |args: &[&str]| -> serde_json::Value {
+        let o = nt(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let backtest = json(&[
+        "backtest", "--data", d, "--models", "naive", "--format", "json", "--quiet",
+    ]);
+    let forecast = json(&[
+        "forecast", "--data", d, "--model", "naive", "--format", "json",
+    ]);
+    let mut from_models = Vec::new();
+    let neural_flags = ["--input-size", "24", "--max-steps", "2"];
+    for (model, extra) in [("ets", &[][..]), ("dlinear", &neural_flags[..])] {
+        let out = dir.path().join(model);
+        let mut args = vec![
+            "train",
+            "--data",
+            d,
+            "--model",
+            model,
+            "--out",
+            s(&out),
+            "--horizon",
+            "6",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let o = nt(&args);
+        assert_eq!(o.status.code(), Some(0), "{model}: {}", stderr(&o));
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap())
+                .unwrap();
+        from_models.push(m["meta"]["data_fingerprint"].as_str().unwrap().to_string());
+        let p = json(&[
+            "predict",
+            "--model",
+            s(&out),
+            "--data",
+            d,
+            "--format",
+            "json",
+        ]);
+        from_models.push(p["fingerprint"].as_str().unwrap().to_string());
+    }
+    let reference = backtest["targets"][0]["data"]["fingerprint"]
+        .as_str()
+        .unwrap();
+    assert_eq!(forecast["fingerprint"].as_str().unwrap(), reference);
+    for f in from_models {
+        assert_eq!(f, reference);
+    }
+}
+
+#[test]
+fn a_reader_that_stops_early_is_not_a_crash() {
+    use std::io::{BufRead, BufReader};
+    // `nt forecast … | head -1`: ~150 KB of JSON (more than a pipe buffer), read one line, close.
+    let dir = tempfile::tempdir().unwrap();
+    let data = hourly_load_csv(dir.path(), 31, daily_sine);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nt"))
+        .args([
+            "forecast",
+            "--data",
+            s(&data),
+            "--model",
+            "naive",
+            "-H",
+            "700",
+            "--format",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is dropped here: stdout is closed.
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
+#[test]
+fn without_a_time_axis_forecasts_are_numbered_rows_not_1970() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("price\n");
+    for i in 0..60 {
+        csv.push_str(&format!("{}\n", 100.0 + (i as f64 / 5.0).sin()));
+    }
+    let path = dir.path().join("rows.csv");
+    std::fs::write(&path, csv).unwrap();
+    for format in ["table", "csv", "json"] {
+        let o = nt(&[
+            "forecast",
+            "--data",
+            s(&path),
+            "--model",
+            "naive",
+            "-H",
+            "2",
+            "--format",
+            format,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(!out.contains("1970-01-01"), "{format}: {out}");
+        assert!(out.contains("60") && out.contains("61"), "{format}: {out}");
+    }
 }

@@ -59,6 +59,7 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
         model: model.name.clone(),
         rows: series.len(),
         calendar: series.calendar()?.to_string(),
+        time_axis: series.calendar()? != nt_core::Calendar::Rows,
     };
     print_forecasts(&meta, &results, &future, args.format)?;
     if let Some(path) = &args.plot {

@@ -24,7 +24,7 @@ fn load_model(model: &str, registry: Option<&Path>) -> Result<Box<dyn nt_models:
         ))
         .into());
     }
-    let (name, sel) = nt_registry::parse_model_ref(model).map_err(|e| {
+    nt_registry::parse_model_ref(model).map_err(|e| {
         UsageError(format!(
             "--model {model}: no such model directory, and not a registry reference ({e})"
         ))
@@ -32,7 +32,7 @@ fn load_model(model: &str, registry: Option<&Path>) -> Result<Box<dyn nt_models:
     let reg = super::registry::open_existing(registry).with_context(|| {
         format!("--model {model}: no such model directory; looking it up in the registry")
     })?;
-    let v = reg.get(&name, sel)?;
+    let v = super::registry::resolve_ref(&reg, model)?;
     reg.load(&v.name, v.version)
         .with_context(|| format!("loading {} from {}", v.reference(), reg.dir().display()))
 }
@@ -105,7 +105,16 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
     }
     let (future, calendar) = match (&future_table, &args.future) {
         (Some(t), Some(path)) => (
-            t.timestamps()[..horizon.get()].to_vec(),
+            t.timestamps()
+                .get(..horizon.get())
+                .ok_or_else(|| {
+                    UsageError(format!(
+                        "--future {}: {} rows, fewer than the horizon {horizon}",
+                        path.display(),
+                        t.len()
+                    ))
+                })?
+                .to_vec(),
             format!("the timestamps of {}", path.display()),
         ),
         _ => (
@@ -120,6 +129,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
         model: args.model.clone(),
         rows: series.len(),
         calendar,
+        time_axis: series.calendar()? != nt_core::Calendar::Rows,
     };
     print_forecasts(&meta, &results, &future, args.format)?;
     if let Some(path) = &args.plot {

@@ -27,6 +27,21 @@ pub(crate) fn open_existing(flag: Option<&Path>) -> Result<Registry> {
     Registry::open_existing(&dir).with_context(|| format!("opening the registry {}", dir.display()))
 }
 
+/// The version a reference names (NAME = production, NAME@V, NAME@latest); a bare name without
+/// a production version says how to name the others.
+pub(crate) fn resolve_ref(reg: &Registry, model: &str) -> Result<ModelVersion> {
+    let (name, sel) = parse_model_ref(model)?;
+    match reg.get(&name, sel) {
+        Err(e) if e.is_not_found() && !model.contains('@') && !reg.versions(&name)?.is_empty() => {
+            Err(crate::exit::UsageError(format!(
+                "`{name}` has no production version (a bare name means production): name one, e.g. {name}@latest or {name}@VERSION, or promote one with `nt registry promote {name}@VERSION`"
+            ))
+            .into())
+        }
+        other => Ok(other?),
+    }
+}
+
 /// Runs `nt registry …`.
 pub(crate) fn run(args: &RegistryArgs) -> Result<()> {
     let reg = open_existing(args.registry.as_deref())?;
@@ -68,8 +83,7 @@ pub(crate) fn run(args: &RegistryArgs) -> Result<()> {
             );
         }
         RegistryCommand::Show { model } => {
-            let (name, sel) = parse_model_ref(model)?;
-            let v = reg.get(&name, sel)?;
+            let v = resolve_ref(&reg, model)?;
             if json {
                 return print_json(&v);
             }
@@ -127,8 +141,7 @@ pub(crate) fn run(args: &RegistryArgs) -> Result<()> {
             print_table(&["id", "at", "model", "event", "details"], &rows);
         }
         RegistryCommand::Similar { model, k } => {
-            let (name, sel) = parse_model_ref(model)?;
-            let me = reg.get(&name, sel)?;
+            let me = resolve_ref(&reg, model)?;
             let near = reg.similar(&me.name, me.version, *k)?;
             if json {
                 let rows: Vec<_> = near
