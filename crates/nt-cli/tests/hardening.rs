@@ -18,14 +18,20 @@ fn refused(args: &[&str], needle: &str) -> String {
     err
 }
 
+/// A temp dir holding `load.csv`: 20 days of an hourly daily sine (480 rows).
+fn twenty_hourly_days() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = hourly_load_csv(dir.path(), 20, daily_sine);
+    (dir, data)
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
 #[test]
 fn output_paths_are_checked_before_any_work() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = hourly_load_csv(dir.path(), 20, daily_sine);
+    let (dir, data) = twenty_hourly_days();
     let d = s(&data);
     let a_file = dir.path().join("taken.txt");
     std::fs::write(&a_file, "keep me").unwrap();
@@ -137,8 +143,7 @@ fn output_paths_are_checked_before_any_work() {
 
 #[test]
 fn size_flags_are_bounded_by_the_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = hourly_load_csv(dir.path(), 20, daily_sine);
+    let (dir, data) = twenty_hourly_days();
     let d = s(&data);
     let max = usize::MAX.to_string();
     for (flag, value, extra) in [
@@ -210,8 +215,7 @@ fn size_flags_are_bounded_by_the_data() {
 
 #[test]
 fn train_keeps_the_config_unless_a_flag_is_given() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = hourly_load_csv(dir.path(), 20, daily_sine);
+    let (dir, data) = twenty_hourly_days();
     let d = s(&data);
     let cfg = dir.path().join("dlinear.json");
     std::fs::write(
@@ -276,8 +280,7 @@ fn train_keeps_the_config_unless_a_flag_is_given() {
 
 #[test]
 fn registry_commands_create_nothing_and_production_needs_force() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = hourly_load_csv(dir.path(), 20, daily_sine);
+    let (dir, data) = twenty_hourly_days();
     let d = s(&data);
     let typo = dir.path().join("regsitry");
     refused(&["registry", "--registry", s(&typo), "list"], "regsitry");
@@ -381,8 +384,7 @@ fn registry_commands_create_nothing_and_production_needs_force() {
 
 #[test]
 fn progress_lines_reach_a_log_unless_quiet() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = hourly_load_csv(dir.path(), 20, daily_sine);
+    let (dir, data) = twenty_hourly_days();
     let d = s(&data);
     let out = dir.path().join("m");
     let args = [
@@ -486,8 +488,7 @@ fn import_takes_the_bare_config_the_reference_script_writes() {
 
 #[test]
 fn a_failed_model_is_an_error_and_early_stopping_uses_the_validation_segment() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = hourly_load_csv(dir.path(), 20, daily_sine);
+    let (_dir, data) = twenty_hourly_days();
     let d = s(&data);
     let base = [
         "backtest",
@@ -544,8 +545,7 @@ fn values_too_large_for_f64_are_a_located_error() {
 /// Cases of the same kinds that the issue did not list (see the session note).
 #[test]
 fn unlisted_cases_of_the_same_kinds_are_refused_by_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = hourly_load_csv(dir.path(), 20, daily_sine);
+    let (dir, data) = twenty_hourly_days();
     let d = s(&data);
     let out = dir.path().join("m");
     // A network too large to build (2^48 weights), from a spec whose integers are in range.
@@ -615,8 +615,7 @@ fn unlisted_cases_of_the_same_kinds_are_refused_by_name() {
 
 #[test]
 fn one_data_fingerprint_in_every_command_and_in_model_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = hourly_load_csv(dir.path(), 20, daily_sine);
+    let (dir, data) = twenty_hourly_days();
     let d = s(&data);
     let json = |args: &[&str]| -> serde_json::Value {
         let o = nt(args);

@@ -271,14 +271,7 @@ impl Calendar {
                 got: timestamps.len(),
             });
         }
-        if let Some(i) = timestamps.windows(2).position(|w| w[1] <= w[0]) {
-            return Err(Error::UnsortedTimestamps {
-                index: i + 1,
-                prev_index: i,
-                previous: timestamps[i],
-                current: timestamps[i + 1],
-            });
-        }
+        crate::series::check_increasing(timestamps)?;
         if timestamps.iter().zip(0i64..).all(|(t, i)| *t == i) {
             return Ok(Calendar::Rows);
         }

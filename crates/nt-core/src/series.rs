@@ -42,18 +42,24 @@ impl TryFrom<RawSeries> for TimeSeries {
     }
 }
 
+/// Checks that `timestamps` strictly increase; the error names the first pair that does not.
+pub(crate) fn check_increasing(timestamps: &[i64]) -> Result<()> {
+    match timestamps.windows(2).position(|w| w[1] <= w[0]) {
+        Some(i) => Err(Error::UnsortedTimestamps {
+            index: i + 1,
+            prev_index: i,
+            previous: timestamps[i],
+            current: timestamps[i + 1],
+        }),
+        None => Ok(()),
+    }
+}
+
 impl TimeSeries {
     /// Builds a series, checking that timestamps strictly increase, that every column has one value
     /// per timestamp and that column names are unique.
     pub fn new(timestamps: Vec<i64>, columns: Vec<Column>) -> Result<Self> {
-        if let Some(i) = timestamps.windows(2).position(|w| w[1] <= w[0]) {
-            return Err(Error::UnsortedTimestamps {
-                index: i + 1,
-                prev_index: i,
-                previous: timestamps[i],
-                current: timestamps[i + 1],
-            });
-        }
+        check_increasing(&timestamps)?;
         for (k, col) in columns.iter().enumerate() {
             if col.values.len() != timestamps.len() {
                 return Err(Error::LengthMismatch {
