@@ -37,3 +37,30 @@ fn parquet_with_a_negative_column_offset_is_an_error_naming_the_file() {
         assert!(e.is_bad_input(), "{msg}");
     }
 }
+
+/// A Parquet file whose data page is dictionary-encoded with no dictionary page: the parquet
+/// crate's page decoder panicked ("Decoder for dict should have been set"). Found by the
+/// `parquet_reader` target (selector 0: default options), minimized to these 1471 bytes.
+#[test]
+fn parquet_with_a_dictionary_page_missing_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nodict.parquet");
+    std::fs::write(
+        &path,
+        include_bytes!("fixtures/fuzz_dict_decoder_unset.parquet"),
+    )
+    .unwrap();
+    for result in [
+        load_parquet(&path, &LoadOptions::default()),
+        load(&path, &LoadOptions::default()),
+    ] {
+        let e = result.unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, Error::Parquet { .. }), "{msg}");
+        assert!(
+            msg.contains("nodict.parquet") && msg.contains("corrupt"),
+            "{msg}"
+        );
+        assert!(e.is_bad_input(), "{msg}");
+    }
+}

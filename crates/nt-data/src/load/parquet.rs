@@ -1,6 +1,7 @@
 //! The Parquet reader (feature `parquet`): arrow record batches → [`RawTable`], then the same
 //! validation as CSV.
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 use arrow_array::cast::AsArray;
@@ -31,8 +32,30 @@ pub fn load_parquet(path: &Path, opts: &LoadOptions) -> Result<TimeSeries> {
     super::check_regular_file(path)?;
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    // The parquet crate panics on some corrupt files (asserts and `expect`s in its page
+    // decoders, e.g. "Decoder for dict should have been set"): such a panic is this file's
+    // fault, reported like any other unreadable Parquet file. Nothing outlives the closure, so
+    // no broken state is observed after a panic.
+    let read = std::panic::catch_unwind(AssertUnwindSafe(|| read_table(file, &name)));
+    let table = read.unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a panic");
+        Err(Error::Parquet {
+            path: name.clone(),
+            reason: format!("corrupt file: the Parquet decoder failed ({what})"),
+        })
+    })?;
+    table.into_series(opts)
+}
+
+/// Reads every record batch of `file` into a [`RawTable`]; may panic on a corrupt file (see
+/// [`load_parquet`]).
+fn read_table(file: std::fs::File, name: &str) -> Result<RawTable> {
     let parquet_error = |reason: String| Error::Parquet {
-        path: name.clone(),
+        path: name.to_string(),
         reason,
     };
     let builder =
@@ -54,13 +77,12 @@ pub fn load_parquet(path: &Path, opts: &LoadOptions) -> Result<TimeSeries> {
             append(column, array.as_ref());
         }
     }
-    RawTable {
-        path: name,
+    Ok(RawTable {
+        path: name.to_string(),
         headers,
         columns,
         lines: (2..2 + rows as u64).collect(),
-    }
-    .into_series(opts)
+    })
 }
 
 /// Rejects a footer whose column chunks have a negative offset or size: the parquet crate
