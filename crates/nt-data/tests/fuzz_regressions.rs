@@ -64,3 +64,55 @@ fn parquet_with_a_dictionary_page_missing_is_an_error_naming_the_file() {
         assert!(e.is_bad_input(), "{msg}");
     }
 }
+
+/// Inputs on which the parquet crate spent 7.4 GB (a corrupt page header's sizes trusted for
+/// allocation) or 36 s and 157 s of CPU (its Thrift skipping of a malformed page header). The
+/// page headers are now checked first: each is refused as corrupt, fast. The fuzz inputs'
+/// first byte is the target's options selector; the file is the rest.
+#[test]
+fn parquet_files_with_lying_page_headers_are_refused_fast() {
+    let regressions = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/regressions/parquet_reader");
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["oom-huge-row-count.bin", "slow-36s.bin", "slow-157s.bin"] {
+        let input = std::fs::read(regressions.join(name)).unwrap();
+        let path = dir.path().join(format!("{name}.parquet"));
+        std::fs::write(&path, &input[1..]).unwrap();
+        let start = std::time::Instant::now();
+        let e = load_parquet(&path, &LoadOptions::default()).unwrap_err();
+        let took = start.elapsed();
+        let msg = e.to_string();
+        eprintln!("{name}: {took:?}: {msg}");
+        assert!(
+            matches!(e, Error::Parquet { .. }) && e.is_bad_input(),
+            "{name}: {msg}"
+        );
+        assert!(msg.contains(".parquet"), "{name}: {msg}");
+        // Generous for a loaded debug build; the failures took 12 s to minutes.
+        assert!(took.as_secs_f64() < 2.0, "{name}: {took:?}");
+    }
+}
+
+/// The page check accepts the valid files the fuzz corpus starts from (arrow-written, plain,
+/// dictionary, snappy and zstd pages, nulls, strings).
+#[test]
+fn valid_parquet_seeds_pass_the_page_check() {
+    let seeds =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/parquet_reader");
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&seeds).unwrap() {
+        let path = entry.unwrap().path();
+        let input = std::fs::read(&path).unwrap();
+        let file = dir.path().join("seed.parquet");
+        std::fs::write(&file, &input[1..]).unwrap();
+        let opts = LoadOptions {
+            fill: FillPolicy::Ffill,
+            ..LoadOptions::default()
+        };
+        let series = load_parquet(&file, &opts);
+        assert!(series.is_ok(), "{}: {:?}", path.display(), series.err());
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} seeds");
+}

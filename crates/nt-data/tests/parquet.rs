@@ -156,3 +156,57 @@ fn unsorted_parquet_is_rejected_like_csv() {
         "{e}"
     );
 }
+
+/// Many small pages of both page formats, dictionary pages, statistics and page indexes,
+/// compressed: every layout the page-header check of the loader must accept.
+#[test]
+fn files_of_many_pages_in_either_page_version_load() {
+    use parquet::basic::Compression;
+    use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+    let dir = tempfile::tempdir().unwrap();
+    let n = 5_000i64;
+    let ts: Vec<i64> = (0..n).map(|i| T0 + i * HOUR).collect();
+    let price: Vec<f64> = (0..n).map(|i| 100.0 + (i % 17) as f64 * 0.25).collect();
+    let ticker: Vec<&str> = (0..n).map(|i| if i % 2 == 0 { "A" } else { "B" }).collect();
+    for (k, version) in [WriterVersion::PARQUET_1_0, WriterVersion::PARQUET_2_0]
+        .into_iter()
+        .enumerate()
+    {
+        let path = dir.path().join(format!("pages{k}.parquet"));
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "ts",
+                Arc::new(TimestampMillisecondArray::from(ts.clone()).with_timezone("UTC"))
+                    as ArrayRef,
+            ),
+            (
+                "price",
+                Arc::new(Float64Array::from(price.clone())) as ArrayRef,
+            ),
+            (
+                "ticker",
+                Arc::new(StringArray::from(ticker.clone())) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let props = WriterProperties::builder()
+            .set_writer_version(version)
+            .set_data_page_row_count_limit(64)
+            .set_write_batch_size(64)
+            .set_max_row_group_row_count(Some(1_500))
+            .set_compression(Compression::SNAPPY)
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .build();
+        let file = std::fs::File::create(&path).unwrap();
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let opts = LoadOptions {
+            columns: Some(vec!["price".into()]),
+            ..LoadOptions::default()
+        };
+        let s = load_parquet(&path, &opts).unwrap();
+        assert_eq!(s.len(), n as usize, "{version:?}");
+        assert_eq!(s.column("price").unwrap(), price.as_slice(), "{version:?}");
+    }
+}

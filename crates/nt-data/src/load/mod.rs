@@ -11,6 +11,8 @@ pub(crate) mod time;
 
 #[cfg(feature = "parquet")]
 mod parquet;
+#[cfg(feature = "parquet")]
+mod parquet_pages;
 
 use std::io::Read;
 use std::path::Path;

@@ -36,7 +36,9 @@ pub fn load_parquet(path: &Path, opts: &LoadOptions) -> Result<TimeSeries> {
     // decoders, e.g. "Decoder for dict should have been set"): such a panic is this file's
     // fault, reported like any other unreadable Parquet file. Nothing outlives the closure, so
     // no broken state is observed after a panic.
-    let read = std::panic::catch_unwind(AssertUnwindSafe(|| read_table(file, &name)));
+    // Every page header is checked before the crate decodes anything (see parquet_pages).
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    let read = std::panic::catch_unwind(AssertUnwindSafe(|| read_table(file, &bytes, &name)));
     let table = read.unwrap_or_else(|payload| {
         let what = payload
             .downcast_ref::<&str>()
@@ -53,7 +55,7 @@ pub fn load_parquet(path: &Path, opts: &LoadOptions) -> Result<TimeSeries> {
 
 /// Reads every record batch of `file` into a [`RawTable`]; may panic on a corrupt file (see
 /// [`load_parquet`]).
-fn read_table(file: std::fs::File, name: &str) -> Result<RawTable> {
+fn read_table(file: std::fs::File, bytes: &[u8], name: &str) -> Result<RawTable> {
     let parquet_error = |reason: String| Error::Parquet {
         path: name.to_string(),
         reason,
@@ -61,6 +63,7 @@ fn read_table(file: std::fs::File, name: &str) -> Result<RawTable> {
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(e.to_string()))?;
     check_column_ranges(builder.metadata()).map_err(parquet_error)?;
+    super::parquet_pages::check_pages(bytes, builder.metadata()).map_err(parquet_error)?;
     let schema = builder.schema().clone();
     let reader = builder.build().map_err(|e| parquet_error(e.to_string()))?;
     let headers: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
