@@ -432,29 +432,6 @@ fn check_series(s: &TimeSeries) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether the header line has a blank cell (after any BOM): a pandas index first, or a
-/// trailing delimiter.
-fn blank_header_cell(bytes: &[u8]) -> bool {
-    let mut b = bytes;
-    while let Some(rest) = b.strip_prefix(b"\xEF\xBB\xBF") {
-        b = rest;
-    }
-    let end = b
-        .iter()
-        .position(|c| matches!(c, b'\n' | b'\r'))
-        .unwrap_or(b.len());
-    let header = &b[..end];
-    let d = [b',', b';', b'\t']
-        .into_iter()
-        .find(|d| header.contains(d))
-        .unwrap_or(b',');
-    header
-        .split(|c| *c == d)
-        .any(|cell| cell.iter().all(u8::is_ascii_whitespace))
-}
-
-/// The error locates the problem: names the file; a row error names an existing line (and the
-/// column, for a cell); it is the user's fault. Returns the variant's name for the statistics.
 fn check_error(e: &Error, path: &Path, bytes: &[u8]) -> Result<&'static str, String> {
     let msg = e.to_string();
     if !msg.contains(&path.display().to_string()) {
@@ -485,12 +462,8 @@ fn check_error(e: &Error, path: &Path, bytes: &[u8]) -> Result<&'static str, Str
         }
     }
     if column.is_some_and(|c| c.is_empty()) && line != Some(1) {
-        // A blank header cell (a pandas index, a trailing delimiter) is named `` in the
-        // messages of the row reader: located by its line, and the only unnamed column.
-        if !blank_header_cell(bytes) {
-            return Err(format!("a row error that names no column: {msg}"));
-        }
-        return Ok("Csv naming a blank header ``");
+        // Blank header cells are named by position (`column_K`, the unnamed first column).
+        return Err(format!("a row error that names no column: {msg}"));
     }
     Ok(kind)
 }

@@ -334,7 +334,11 @@ impl RawTable {
         let bad = |row: usize, reason: String| Error::Csv {
             path: self.path.clone(),
             line: self.lines[row],
-            column: name.to_string(),
+            column: if name.is_empty() {
+                "(unnamed first column)".to_string()
+            } else {
+                name.to_string()
+            },
             reason,
         };
         match &self.columns[k] {

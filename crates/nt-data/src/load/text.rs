@@ -58,6 +58,16 @@ fn delimiter(bytes: &[u8]) -> u8 {
     }
 }
 
+/// How an error names column `k` (0-based) whose header is `header`: blank headers by position,
+/// as the loaded series names them (`column_K`, or the unnamed first column of a pandas index).
+fn column_label(header: &str, k: usize) -> String {
+    match (header.trim().is_empty(), k) {
+        (false, _) => header.to_string(),
+        (true, 0) => "(unnamed first column)".into(),
+        (true, k) => format!("column_{}", k + 1),
+    }
+}
+
 /// Longest accepted header name, in characters.
 const MAX_HEADER_CHARS: usize = 256;
 
@@ -140,7 +150,7 @@ fn read_table(bytes: &[u8], path: &str) -> Result<RawTable> {
         return Err(Error::Csv {
             path: path.into(),
             line: header_line,
-            column: String::new(),
+            column: "(header)".into(),
             reason: format!(
                 "the first line `{}` looks like data, not a header (its cells are numbers and dates); add a header line naming the columns, e.g. `date,price`",
                 super::excerpt(&headers.join(","))
@@ -165,7 +175,7 @@ fn read_table(bytes: &[u8], path: &str) -> Result<RawTable> {
             let truncated = records.peek().is_none() && !ends_with_newline;
             let column = headers.get(record.len()).map_or_else(
                 || format!("(field {}, past the header)", record.len()),
-                |h| h.clone(),
+                |h| column_label(h, record.len()),
             );
             return Err(Error::Csv {
                 path: path.into(),
@@ -186,7 +196,7 @@ fn read_table(bytes: &[u8], path: &str) -> Result<RawTable> {
             let cell = std::str::from_utf8(field).map_err(|_| Error::Csv {
                 path: path.into(),
                 line,
-                column: headers[k].clone(),
+                column: column_label(&headers[k], k),
                 reason: "invalid UTF-8; the file must be UTF-8 text".into(),
             })?;
             cells[k].push(cell.to_string());
@@ -289,6 +299,21 @@ mod tests {
         // Real headers, including pandas' integer column names and years, stay headers.
         assert!(read("date,2020,2021\n2024-01-01,1,2\n").is_ok());
         assert!(read(",0,1\n0,1.5,2.5\n1,1.6,2.6\n").is_ok());
+    }
+
+    #[test]
+    fn errors_name_blank_header_columns_by_position() {
+        // A trailing delimiter gives a blank third header: its bad cell is `column_3`.
+        let e = read("date,price,\n2024-01-01,1,2\n2024-01-02,1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("column ``"), "{e}");
+        let e = read("date,price,\n2024-01-01,1,x\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("column_3"), "{e}");
+        let e = read(",price\nx,1\n2024-01-02,2\n").unwrap_err().to_string();
+        assert!(!e.contains("column ``"), "{e}");
     }
 
     #[test]
