@@ -109,8 +109,10 @@ pub fn seasonal_naive_scale(insample: &[f64], season: usize) -> Result<f64> {
 }
 
 /// Mean absolute scaled error (Hyndman & Koehler, 2006): MAE divided by the in-sample MAE of the
-/// seasonal naive forecast with period `season` (1 = random walk). Below 1 beats that naive
-/// forecast on average.
+/// seasonal naive forecast with period `season` (1 = random walk). Below 1 means the errors are
+/// smaller than that naive forecast's one-step errors *inside the training data*; it does not
+/// mean the model beats the random walk out of sample (an H-step random walk often scores above
+/// or below 1 itself): compare against the random walk's own scores for that.
 pub fn mase(actual: &[f64], forecast: &[f64], insample: &[f64], season: usize) -> Result<f64> {
     Ok(mae(actual, forecast)? / seasonal_naive_scale(insample, season)?)
 }
