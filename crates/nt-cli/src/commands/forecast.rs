@@ -52,14 +52,15 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
         results.push((target.clone(), forecast));
     }
 
+    let calendar = series.calendar()?;
     let meta = ForecastMeta {
         command: "forecast",
         source: args.data.data.display().to_string(),
         fingerprint: series.fingerprint(),
         model: model.name.clone(),
         rows: series.len(),
-        calendar: series.calendar()?.to_string(),
-        time_axis: series.calendar()? != nt_core::Calendar::Rows,
+        calendar: calendar.to_string(),
+        time_axis: calendar != nt_core::Calendar::Rows,
     };
     print_forecasts(&meta, &results, &future, args.format)?;
     if let Some(path) = &args.plot {

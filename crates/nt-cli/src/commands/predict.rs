@@ -103,6 +103,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
         let f = model.predict_series(&series, target, future_table.as_ref(), horizon.get())?;
         results.push((target.clone(), f));
     }
+    let inferred = series.calendar()?;
     let (future, calendar) = match (&future_table, &args.future) {
         (Some(t), Some(path)) => (
             t.timestamps()
@@ -119,7 +120,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
         ),
         _ => (
             series.future_timestamps(horizon.get())?,
-            series.calendar()?.to_string(),
+            inferred.to_string(),
         ),
     };
     let meta = ForecastMeta {
@@ -129,7 +130,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
         model: args.model.clone(),
         rows: series.len(),
         calendar,
-        time_axis: series.calendar()? != nt_core::Calendar::Rows,
+        time_axis: inferred != nt_core::Calendar::Rows,
     };
     print_forecasts(&meta, &results, &future, args.format)?;
     if let Some(path) = &args.plot {
