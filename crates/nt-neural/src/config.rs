@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fast::Precision;
 use crate::{Error, Result};
 
 /// How a block resamples its forecast coefficients (knots) to the full horizon; each is the
@@ -158,6 +159,7 @@ pub enum ScalerType {
 /// | `grad_clip_norm` | none | clip the global gradient L2 norm to this | > 0 |
 /// | `seed` | 1 | weights init, window sampling, dropout | any |
 /// | `scaler` | `identity` | per-window scaler | see [`ScalerType`] |
+/// | `precision` | `f32` | arithmetic of the training matmuls: `bf16` asks for bfloat16 operands with f32 accumulation, master weights and optimizer state, and falls back to f32 (saying so) on a CPU where bf16 cannot be faster | `f32`, `bf16` |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
@@ -192,6 +194,10 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Per-window scaler.
     pub scaler: ScalerType,
+    /// Arithmetic of the training matmuls (f32 unless asked; omitted from JSON when f32, so
+    /// configs written before the field existed read and write the same bytes).
+    #[serde(skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
 }
 
 impl Default for TrainConfig {
@@ -212,6 +218,7 @@ impl Default for TrainConfig {
             grad_clip_norm: None,
             seed: 1,
             scaler: ScalerType::Identity,
+            precision: Precision::F32,
         }
     }
 }

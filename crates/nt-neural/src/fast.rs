@@ -13,8 +13,10 @@ use crate::config::{Activation, NhitsConfig, Pooling};
 use crate::resample::{avg_pool_matrix, interpolation_matrix};
 use crate::Result;
 
-/// How the single-window path stores the weights of its dense layers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Reduced or full precision: how the single-window inference path stores the weights of its
+/// dense layers, and (as `train.precision`) the arithmetic of the training matmuls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// 32-bit floats: the exact network (default).
     #[default]
@@ -23,6 +25,21 @@ pub enum Precision {
     /// half the bytes streamed per forward, which is what bounds single-window latency; forecasts
     /// differ from the f32 network by about 2^-9 of the weights' relative precision.
     Bf16,
+}
+
+impl Precision {
+    /// Whether this is [`Precision::F32`].
+    pub fn is_f32(&self) -> bool {
+        *self == Precision::F32
+    }
+
+    /// The lowercase name (`f32`, `bf16`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -130,7 +147,7 @@ impl FastNhits {
         let mut out = self.clone();
         for block in &mut out.blocks {
             for layer in &mut block.layers {
-                *layer = layer.to_bf16();
+                *layer = layer.to_bf16(self.arch);
             }
         }
         out

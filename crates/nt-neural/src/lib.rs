@@ -3,7 +3,9 @@
 pub mod arch;
 pub mod checkpoint;
 pub mod config;
+pub mod cpu;
 pub mod dlinear;
+pub mod engine;
 mod error;
 mod fast;
 mod import;
@@ -40,5 +42,5 @@ pub use model::{
 pub use nbeats::{nbeats_block, NBeats, NBeatsBlock, NBeatsConfig, StackType, TrendBasis};
 pub use nhits::{nhits_block, ExogBatch, Nhits, NhitsBlock};
 pub use nlinear::{NLinear, NLinearConfig};
-pub use trainer::{LogRecord, TrainProgress, TrainReport};
+pub use trainer::{EngineInfo, LogRecord, TrainProgress, TrainReport};
 pub use training::{train, ModelMeta, TrainMetrics, TrainOptions, TrainedModel};

@@ -545,6 +545,47 @@ impl crate::arch::Architecture for NBeatsConfig {
     fn build(&self, n_outputs: usize, vb: VarBuilder) -> Result<Box<dyn crate::arch::Network>> {
         Ok(Box::new(NBeats::new(self, n_outputs, vb)?))
     }
+    fn native_graph(
+        &self,
+        n_outputs: usize,
+        layout: &crate::engine::ParamLayout,
+    ) -> Result<Option<Box<dyn crate::engine::TrainGraph>>> {
+        use crate::engine::stack::{Backcast, Block, Forecast, Pool, ResidualStack};
+        let mut blocks = Vec::new();
+        for (&kind, &n) in self.stack_types.iter().zip(&self.stacks) {
+            for _ in 0..n {
+                let mlp = crate::engine::mlp::Mlp::new(
+                    layout,
+                    &format!("blocks.{}", blocks.len()),
+                    self.input_size,
+                    &self.mlp_units,
+                    self.n_theta(kind, n_outputs),
+                    self.activation,
+                    0.0,
+                )?;
+                let (backcast, forecast) = match self.basis_size(kind) {
+                    None => (Backcast::Direct, Forecast::Direct),
+                    Some(p) => (
+                        Backcast::Basis {
+                            p,
+                            basis: self.basis_matrix(kind, self.input_size, true),
+                        },
+                        Forecast::Interleaved {
+                            p,
+                            map: self.basis_matrix(kind, self.horizon, false),
+                        },
+                    ),
+                };
+                blocks.push(Block::new(Pool::Identity, mlp, backcast, forecast));
+            }
+        }
+        Ok(Some(Box::new(ResidualStack::new(
+            self.input_size,
+            self.horizon,
+            n_outputs,
+            blocks,
+        )?)))
+    }
     fn features(&self, n_outputs: usize) -> crate::arch::ArchFeatures {
         crate::arch::ArchFeatures {
             family: Self::FAMILY,

@@ -455,6 +455,56 @@ impl crate::arch::Architecture for NhitsConfig {
             self, n_outputs, weights,
         )?)))
     }
+    fn native_graph(
+        &self,
+        n_outputs: usize,
+        layout: &crate::engine::ParamLayout,
+    ) -> Result<Option<Box<dyn crate::engine::TrainGraph>>> {
+        use crate::engine::stack::{Backcast, Block, Forecast, Pool, ResidualStack};
+        // The native graph takes the target window only; exogenous configs keep candle.
+        if self.has_exog() {
+            return Ok(None);
+        }
+        let mut blocks = Vec::new();
+        for (stack, &n_blocks) in self.stacks.iter().enumerate() {
+            let k = self
+                .n_pool_kernel_size
+                .get(stack)
+                .copied()
+                .unwrap_or(1)
+                .max(1);
+            let pool = match (k, self.pooling) {
+                (1, _) => Pool::Identity,
+                (k, Pooling::Max) => Pool::Max(k),
+                (k, Pooling::Avg) => Pool::Avg(k),
+            };
+            let n_knots = self.n_knots(stack);
+            for _ in 0..n_blocks {
+                let mlp = crate::engine::mlp::Mlp::new(
+                    layout,
+                    &format!("blocks.{}", blocks.len()),
+                    self.mlp_input_size(stack),
+                    &self.mlp_units,
+                    self.input_size + n_outputs * n_knots,
+                    self.activation,
+                    self.dropout,
+                )?;
+                let map = interpolation_matrix(self.interpolation, n_knots, self.horizon);
+                blocks.push(Block::new(
+                    pool,
+                    mlp,
+                    Backcast::Direct,
+                    Forecast::PerOutput { p: n_knots, map },
+                ));
+            }
+        }
+        Ok(Some(Box::new(ResidualStack::new(
+            self.input_size,
+            self.horizon,
+            n_outputs,
+            blocks,
+        )?)))
+    }
     fn features(&self, n_outputs: usize) -> crate::arch::ArchFeatures {
         crate::arch::ArchFeatures {
             family: Self::FAMILY,

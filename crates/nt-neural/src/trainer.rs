@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::arch::Network;
 use crate::config::TrainConfig;
+use crate::engine::adam::{clip_grad_norm, FlatAdam};
+use crate::engine::{ParamLayout, TrainGraph};
 use crate::losses::loss;
 use crate::optim::Adam;
 use crate::rng::Rng;
@@ -133,6 +135,22 @@ pub struct TrainReport {
     pub val_windows: usize,
     /// The log records.
     pub log: Vec<LogRecord>,
+    /// Which engine and arithmetic ran the steps.
+    pub engine: EngineInfo,
+}
+
+/// Which training engine ran a run, in which arithmetic, on which instruction set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineInfo {
+    /// `native` (the fused CPU layers with hand-written backward, `crate::engine`) or `candle`
+    /// (candle's autograd: GPU runs and architectures the native engine does not cover).
+    pub backend: String,
+    /// The precision the matmuls ran in (may be f32 when bf16 was asked; see `note`).
+    pub precision: crate::fast::Precision,
+    /// The CPU's widest f32 vector path (`avx512`, `avx2+fma`, `scalar`; `cuda` on a GPU).
+    pub simd: String,
+    /// Why the run used another engine or precision than asked, when it did.
+    pub note: Option<String>,
 }
 
 /// The loop state that is not a tensor, saved in checkpoints.
@@ -150,15 +168,55 @@ pub(crate) struct LoopState {
     pub(crate) log: Vec<LogRecord>,
 }
 
-/// The trainer: a network, its variables (sorted by name), the optimizer and the loop state.
+/// The native engine's state: the graph, the flat weights, their gradients and Adam's moments
+/// (see `crate::engine`).
+#[derive(Debug)]
+pub(crate) struct NativeState {
+    graph: Box<dyn TrainGraph>,
+    layout: ParamLayout,
+    weights: Vec<f32>,
+    grads: Vec<f32>,
+    adam: FlatAdam,
+    /// The loss gradient of the last forward (scratch).
+    dout: Vec<f32>,
+    /// The validation forecasts on the original scale (scratch).
+    rescaled: Vec<f32>,
+}
+
+/// Who computes the gradients and applies the updates.
+enum Backend<'a, N: Network + ?Sized> {
+    /// candle's autograd over the network's variables.
+    Candle { net: &'a N, opt: Adam },
+    /// The native CPU engine over flat buffers (the variables are written back at the end).
+    Native(Box<NativeState>),
+}
+
+/// A copy of the weights (the best ones so far, under early stopping).
+enum Snapshot {
+    Tensors(Vec<Tensor>),
+    Flat(Vec<f32>),
+}
+
+/// A training batch as plain buffers, reused from step to step.
+#[derive(Debug, Default)]
+struct Batch {
+    x: Vec<f32>,
+    y: Vec<f32>,
+    mask: Vec<f32>,
+    rows: usize,
+}
+
+/// The trainer: a network, its variables (sorted by name), the backend and the loop state.
 pub(crate) struct Trainer<'a, N: Network + ?Sized> {
     net: &'a N,
     cfg: &'a TrainConfig,
     data: &'a [PreparedSeries],
-    opt: Adam,
+    vars: Vec<(String, Var)>,
+    backend: Backend<'a, N>,
     pub(crate) state: LoopState,
-    best_weights: Option<Vec<Tensor>>,
+    best_weights: Option<Snapshot>,
     device: Device,
+    batch: Batch,
     /// Prefix sums of training windows per series (origins `L-1 ..= n_train-2`).
     train_counts: Vec<usize>,
     /// Series with at least one training window (never empty).
@@ -177,13 +235,16 @@ fn n_val_windows(s: &PreparedSeries, h: usize) -> usize {
 }
 
 impl<'a, N: Network + ?Sized> Trainer<'a, N> {
-    /// A fresh trainer; `vars` are the network's variables (any order; they are sorted by name).
+    /// A fresh trainer; `vars` are the network's variables (any order; they are sorted by name),
+    /// already initialized. With `native` (the architecture's engine graph and the layout of
+    /// its weights, on the CPU) the native engine trains; candle's autograd otherwise.
     pub(crate) fn new(
         net: &'a N,
         mut vars: Vec<(String, Var)>,
         cfg: &'a TrainConfig,
         data: &'a [PreparedSeries],
         device: Device,
+        native: Option<(Box<dyn TrainGraph>, ParamLayout)>,
     ) -> Result<Self> {
         vars.sort_by(|a, b| a.0.cmp(&b.0));
         let l = net.input_size();
@@ -206,12 +267,21 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
                 ),
             ));
         }
-        let opt = Adam::new(cfg.optimizer, cfg.weight_decay, vars)?;
+        let backend = match native {
+            Some((graph, layout)) => {
+                Backend::Native(Box::new(native_state(graph, layout, &vars, cfg)?))
+            }
+            None => Backend::Candle {
+                net,
+                opt: Adam::new(cfg.optimizer, cfg.weight_decay, vars.clone())?,
+            },
+        };
         Ok(Self {
             net,
             cfg,
             data,
-            opt,
+            vars,
+            backend,
             state: LoopState {
                 step: 0,
                 rng: Rng::new(cfg.seed ^ 0x5EED_0F5A_3B1E),
@@ -226,14 +296,16 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
             },
             best_weights: None,
             device,
+            batch: Batch::default(),
             train_counts,
             eligible,
             val_windows,
         })
     }
 
-    /// Builds one training batch: `(x [B, L], y [B, H], mask [B, H])`, scaled per window.
-    fn sample_batch(&mut self) -> Result<(Tensor, Tensor, Tensor)> {
+    /// Builds one training batch into `self.batch`: `x [B, W]`, `y [B, H]`, `mask [B, H]`, scaled
+    /// per window (the buffers are reused).
+    fn sample_batch(&mut self) {
         let (l, h) = (self.net.input_size(), self.net.horizon());
         let rng = &mut self.state.rng;
         let eligible = &self.eligible;
@@ -257,59 +329,82 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
         } else {
             rng.sample_without_replacement(total, wbs)
         };
-        let b = picks.len();
-        let w = self.net.packed_input_size();
-        let mut x = Vec::with_capacity(b * w);
-        let mut y = Vec::with_capacity(b * h);
-        let mut m = Vec::with_capacity(b * h);
+        let batch = &mut self.batch;
+        batch.rows = picks.len();
+        batch.x.clear();
+        batch.y.clear();
+        batch.mask.clear();
         for p in picks {
             let k = cum.partition_point(|&c| c <= p);
             let s = &self.data[chosen[k]];
             let before = if k == 0 { 0 } else { cum[k - 1] };
             let origin = l - 1 + (p - before);
-            let ws = pack_window(&mut x, s, origin, (l, h), s.n_train, self.cfg.scaler);
+            let ws = pack_window(&mut batch.x, s, origin, (l, h), s.n_train, self.cfg.scaler);
             for row in origin + 1..=origin + h {
                 if row < s.n_train {
-                    y.push(ws.apply(s.values[row]));
-                    m.push(1.0f32);
+                    batch.y.push(ws.apply(s.values[row]));
+                    batch.mask.push(1.0f32);
                 } else {
-                    y.push(0.0);
-                    m.push(0.0);
+                    batch.y.push(0.0);
+                    batch.mask.push(0.0);
                 }
             }
         }
-        Ok((
-            Tensor::from_vec(x, (b, w), &self.device)?,
-            Tensor::from_vec(y, (b, h), &self.device)?,
-            Tensor::from_vec(m, (b, h), &self.device)?,
-        ))
     }
 
     /// One optimizer step; returns its loss.
     fn step(&mut self) -> Result<f64> {
-        let (x, y, mask) = self.sample_batch()?;
-        let pred = self.net.forward_train(&x, &mut self.state.rng)?;
-        let l = loss(&self.cfg.loss, &pred, &y, &mask)?;
-        let value = f64::from(l.to_dtype(candle_core::DType::F32)?.to_scalar::<f32>()?);
-        if !value.is_finite() {
-            return Err(Error::Diverged {
-                step: self.state.step + 1,
-                loss: value,
-            });
-        }
-        let mut grads = l.backward()?;
-        if let Some(max_norm) = self.cfg.grad_clip_norm {
-            self.opt.clip_grad_norm(&mut grads, max_norm)?;
-        }
+        self.sample_batch();
         let lr = self.cfg.lr_at(self.state.step);
-        self.opt.step(&grads, lr)?;
+        let (h, b) = (self.net.horizon(), self.batch.rows);
+        let w = self.net.packed_input_size();
+        let value = match &mut self.backend {
+            Backend::Candle { net, opt } => {
+                let x = Tensor::from_slice(&self.batch.x, (b, w), &self.device)?;
+                let y = Tensor::from_slice(&self.batch.y, (b, h), &self.device)?;
+                let mask = Tensor::from_slice(&self.batch.mask, (b, h), &self.device)?;
+                let pred = net.forward_train(&x, &mut self.state.rng)?;
+                let l = loss(&self.cfg.loss, &pred, &y, &mask)?;
+                let value = f64::from(l.to_dtype(candle_core::DType::F32)?.to_scalar::<f32>()?);
+                check_finite(value, self.state.step)?;
+                let mut grads = l.backward()?;
+                if let Some(max_norm) = self.cfg.grad_clip_norm {
+                    opt.clip_grad_norm(&mut grads, max_norm)?;
+                }
+                opt.step(&grads, lr)?;
+                value
+            }
+            Backend::Native(st) => {
+                let q = st.graph.output_len() / h.max(1);
+                let pred =
+                    st.graph
+                        .forward(&st.weights, &self.batch.x, b, Some(&mut self.state.rng))?;
+                st.dout.resize(pred.len(), 0.0);
+                let value = crate::engine::loss::loss_and_grad(
+                    &self.cfg.loss,
+                    pred,
+                    &self.batch.y,
+                    &self.batch.mask,
+                    (h, q),
+                    Some(&mut st.dout),
+                )?;
+                check_finite(value, self.state.step)?;
+                st.graph
+                    .backward(&st.weights, &mut st.dout, &mut st.grads)?;
+                if let Some(max_norm) = self.cfg.grad_clip_norm {
+                    clip_grad_norm(&mut st.grads, max_norm);
+                }
+                st.adam.step(&mut st.weights, &st.grads, lr);
+                value
+            }
+        };
         self.state.step += 1;
         Ok(value)
     }
 
     /// Validation loss on the original scale over every validation window, or `None` without a
     /// validation segment.
-    pub(crate) fn validate(&self) -> Result<Option<f64>> {
+    pub(crate) fn validate(&mut self) -> Result<Option<f64>> {
         if self.val_windows == 0 {
             return Ok(None);
         }
@@ -332,29 +427,110 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
                 y.extend_from_slice(&s.values[origin + 1..=origin + h]);
                 scales.push(ws);
             }
-            let pred = self
-                .net
-                .forward(&Tensor::from_vec(x, (b, w), &self.device)?)?;
-            let shift: Vec<f32> = scales.iter().map(|s| s.shift).collect();
-            let scale: Vec<f32> = scales.iter().map(|s| s.scale).collect();
-            let shift = Tensor::from_vec(shift, (b, 1, 1), &self.device)?;
-            let scale = Tensor::from_vec(scale, (b, 1, 1), &self.device)?;
-            let pred = pred.broadcast_mul(&scale)?.broadcast_add(&shift)?;
-            let y = Tensor::from_vec(y, (b, h), &self.device)?;
-            let mask = Tensor::ones((b, h), candle_core::DType::F32, &self.device)?;
-            let v = f64::from(loss(&self.cfg.loss, &pred, &y, &mask)?.to_scalar::<f32>()?);
+            let v = match &mut self.backend {
+                Backend::Candle { net, .. } => {
+                    let pred = net.forward(&Tensor::from_vec(x, (b, w), &self.device)?)?;
+                    let shift: Vec<f32> = scales.iter().map(|s| s.shift).collect();
+                    let scale: Vec<f32> = scales.iter().map(|s| s.scale).collect();
+                    let shift = Tensor::from_vec(shift, (b, 1, 1), &self.device)?;
+                    let scale = Tensor::from_vec(scale, (b, 1, 1), &self.device)?;
+                    let pred = pred.broadcast_mul(&scale)?.broadcast_add(&shift)?;
+                    let y = Tensor::from_vec(y, (b, h), &self.device)?;
+                    let mask = Tensor::ones((b, h), candle_core::DType::F32, &self.device)?;
+                    f64::from(loss(&self.cfg.loss, &pred, &y, &mask)?.to_scalar::<f32>()?)
+                }
+                Backend::Native(st) => {
+                    let per = st.graph.output_len();
+                    let q = per / h.max(1);
+                    let pred = st.graph.forward(&st.weights, &x, b, None)?;
+                    st.rescaled.clear();
+                    for (row, ws) in pred.chunks_exact(per).zip(&scales) {
+                        st.rescaled
+                            .extend(row.iter().map(|&p| p * ws.scale + ws.shift));
+                    }
+                    let ones = vec![1f32; b * h];
+                    crate::engine::loss::loss_and_grad(
+                        &self.cfg.loss,
+                        &st.rescaled,
+                        &y,
+                        &ones,
+                        (h, q),
+                        None,
+                    )?
+                }
+            };
             sum += v * (b * h) as f64;
             count += (b * h) as f64;
         }
         Ok(Some(sum / count))
     }
 
-    fn snapshot(&self) -> Result<Vec<Tensor>> {
-        self.opt
-            .vars()
-            .iter()
-            .map(|(_, v)| Ok(v.as_tensor().copy()?))
-            .collect()
+    fn snapshot(&self) -> Result<Snapshot> {
+        Ok(match &self.backend {
+            Backend::Candle { .. } => Snapshot::Tensors(
+                self.vars
+                    .iter()
+                    .map(|(_, v)| Ok(v.as_tensor().copy()?))
+                    .collect::<Result<_>>()?,
+            ),
+            Backend::Native(st) => Snapshot::Flat(st.weights.clone()),
+        })
+    }
+
+    /// The current weights as named tensors, in name order.
+    fn weight_tensors(&self) -> Result<Vec<(String, Tensor)>> {
+        match &self.backend {
+            Backend::Candle { .. } => Ok(self
+                .vars
+                .iter()
+                .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+                .collect()),
+            Backend::Native(st) => flat_tensors(&st.layout, &st.weights, "", &self.device),
+        }
+    }
+
+    /// Writes the native engine's weights into the candle variables (the model is built from
+    /// them); nothing to do for candle.
+    fn sync_vars(&self) -> Result<()> {
+        if let Backend::Native(st) = &self.backend {
+            for ((_, var), (_, t)) in
+                self.vars
+                    .iter()
+                    .zip(flat_tensors(&st.layout, &st.weights, "", &self.device)?)
+            {
+                var.set(&t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Which engine ran, in which precision.
+    fn engine_info(&self) -> EngineInfo {
+        let bf16_asked = self.cfg.precision == crate::fast::Precision::Bf16;
+        let simd = if self.device.is_cpu() {
+            crate::cpu::features().f32_path().to_string()
+        } else {
+            "cuda".into()
+        };
+        let (backend, note) = match &self.backend {
+            Backend::Native(_) => (
+                "native",
+                bf16_asked.then(|| crate::engine::bf16_fallback_reason().to_string()),
+            ),
+            Backend::Candle { .. } => (
+                "candle",
+                bf16_asked.then(|| {
+                    "bf16 training is not available on the candle engine: trained in f32"
+                        .to_string()
+                }),
+            ),
+        };
+        EngineInfo {
+            backend: backend.into(),
+            precision: crate::fast::Precision::F32,
+            simd,
+            note,
+        }
     }
 
     /// Runs until `max_steps` or an early stop, calling `progress` after every step and
@@ -421,13 +597,21 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
         }
         let mut restored_best = false;
         if patience.is_some() {
-            if let Some(best) = self.best_weights.take() {
-                for ((_, var), t) in self.opt.vars().iter().zip(best) {
-                    var.set(&t)?;
+            match (self.best_weights.take(), &mut self.backend) {
+                (Some(Snapshot::Tensors(best)), _) => {
+                    for ((_, var), t) in self.vars.iter().zip(best) {
+                        var.set(&t)?;
+                    }
+                    restored_best = true;
                 }
-                restored_best = true;
+                (Some(Snapshot::Flat(best)), Backend::Native(st)) => {
+                    st.weights = best;
+                    restored_best = true;
+                }
+                (Some(Snapshot::Flat(_)), Backend::Candle { .. }) | (None, _) => {}
             }
         }
+        self.sync_vars()?;
         Ok(TrainReport {
             steps: self.state.step,
             final_train_loss: self.state.log.last().map_or(f64::NAN, |r| r.train_loss),
@@ -438,25 +622,43 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
             train_windows: self.train_counts.iter().sum(),
             val_windows: self.val_windows,
             log: self.state.log.clone(),
+            engine: self.engine_info(),
         })
     }
 
     /// Every tensor of the resumable state: the weights (`NAME`), the optimizer moments
     /// (`adam.m.NAME`, `adam.v.NAME`) and the best weights so far (`best.NAME`).
-    pub(crate) fn state_tensors(&self) -> Vec<(String, Tensor)> {
-        let mut out: Vec<(String, Tensor)> = self
-            .opt
-            .vars()
-            .iter()
-            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
-            .collect();
-        out.extend(self.opt.state_tensors());
-        if let Some(best) = &self.best_weights {
-            for ((n, _), t) in self.opt.vars().iter().zip(best) {
-                out.push((format!("best.{n}"), t.clone()));
+    pub(crate) fn state_tensors(&self) -> Result<Vec<(String, Tensor)>> {
+        let mut out = self.weight_tensors()?;
+        match &self.backend {
+            Backend::Candle { opt, .. } => out.extend(opt.state_tensors()),
+            Backend::Native(st) => {
+                out.extend(flat_tensors(
+                    &st.layout,
+                    &st.adam.m,
+                    "adam.m.",
+                    &self.device,
+                )?);
+                out.extend(flat_tensors(
+                    &st.layout,
+                    &st.adam.v,
+                    "adam.v.",
+                    &self.device,
+                )?);
             }
         }
-        out
+        match (&self.best_weights, &self.backend) {
+            (Some(Snapshot::Tensors(best)), _) => {
+                for ((n, _), t) in self.vars.iter().zip(best) {
+                    out.push((format!("best.{n}"), t.clone()));
+                }
+            }
+            (Some(Snapshot::Flat(best)), Backend::Native(st)) => {
+                out.extend(flat_tensors(&st.layout, best, "best.", &self.device)?);
+            }
+            _ => {}
+        }
+        Ok(out)
     }
 
     /// Restores what [`state_tensors`](Self::state_tensors) and `state` saved.
@@ -469,27 +671,148 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
             path: "training state".into(),
             reason: format!("missing tensor `{key}`"),
         };
-        for (name, var) in self.opt.vars() {
-            let t = get(name).ok_or_else(|| missing(name))?;
-            var.set(&t)?;
-        }
-        self.opt.restore(state.step, get)?;
         let has_best = self
-            .opt
-            .vars()
+            .vars
             .iter()
             .any(|(n, _)| get(&format!("best.{n}")).is_some());
-        self.best_weights = if has_best {
-            let mut best = Vec::new();
-            for (n, _) in self.opt.vars() {
-                let key = format!("best.{n}");
-                best.push(get(&key).ok_or_else(|| missing(&key))?);
+        match &mut self.backend {
+            Backend::Candle { opt, .. } => {
+                for (name, var) in &self.vars {
+                    let t = get(name).ok_or_else(|| missing(name))?;
+                    var.set(&t)?;
+                }
+                opt.restore(state.step, get)?;
+                self.best_weights = if has_best {
+                    let mut best = Vec::new();
+                    for (n, _) in &self.vars {
+                        let key = format!("best.{n}");
+                        best.push(get(&key).ok_or_else(|| missing(&key))?);
+                    }
+                    Some(Snapshot::Tensors(best))
+                } else {
+                    None
+                };
             }
-            Some(best)
-        } else {
-            None
-        };
+            Backend::Native(st) => {
+                load_flat(&st.layout, &mut st.weights, "", get)?;
+                load_flat(&st.layout, &mut st.adam.m, "adam.m.", get)?;
+                load_flat(&st.layout, &mut st.adam.v, "adam.v.", get)?;
+                st.adam.t = state.step;
+                self.best_weights = if has_best {
+                    let mut best = vec![0f32; st.layout.len()];
+                    load_flat(&st.layout, &mut best, "best.", get)?;
+                    Some(Snapshot::Flat(best))
+                } else {
+                    None
+                };
+            }
+        }
         self.state = state;
         Ok(())
     }
+}
+
+/// Refuses a non-finite loss (the run diverged at step `done + 1`).
+fn check_finite(value: f64, done: usize) -> Result<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Diverged {
+            step: done + 1,
+            loss: value,
+        })
+    }
+}
+
+/// The native engine's state for the (initialized) variables `vars`, whose names must be the
+/// layout's.
+fn native_state(
+    graph: Box<dyn TrainGraph>,
+    layout: ParamLayout,
+    vars: &[(String, Var)],
+    cfg: &TrainConfig,
+) -> Result<NativeState> {
+    let names: Vec<&String> = vars.iter().map(|(n, _)| n).collect();
+    if names.len() != layout.names().len() || names.iter().zip(layout.names()).any(|(a, b)| *a != b)
+    {
+        return Err(Error::invalid(
+            "weights",
+            "the network's variables are not the architecture's weights",
+        ));
+    }
+    let mut weights = Vec::with_capacity(layout.len());
+    for (_, var) in vars {
+        weights.extend(
+            var.as_tensor()
+                .flatten_all()?
+                .to_dtype(candle_core::DType::F32)?
+                .to_vec1::<f32>()?,
+        );
+    }
+    if weights.len() != layout.len() {
+        return Err(Error::invalid(
+            "weights",
+            "variable sizes differ from the layout",
+        ));
+    }
+    let n = layout.len();
+    Ok(NativeState {
+        graph,
+        layout,
+        grads: vec![0.0; n],
+        adam: FlatAdam::new(cfg.optimizer, cfg.weight_decay, n),
+        weights,
+        dout: Vec::new(),
+        rescaled: Vec::new(),
+    })
+}
+
+/// The flat buffer `values` (laid out by `layout`) as tensors named `{prefix}NAME`.
+fn flat_tensors(
+    layout: &ParamLayout,
+    values: &[f32],
+    prefix: &str,
+    device: &Device,
+) -> Result<Vec<(String, Tensor)>> {
+    layout
+        .names()
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let t = Tensor::from_slice(&values[layout.range(i)], layout.shape(i), device)?;
+            Ok((format!("{prefix}{name}"), t))
+        })
+        .collect()
+}
+
+/// Fills `values` from the tensors named `{prefix}NAME`, checking each shape.
+fn load_flat(
+    layout: &ParamLayout,
+    values: &mut [f32],
+    prefix: &str,
+    get: &dyn Fn(&str) -> Option<Tensor>,
+) -> Result<()> {
+    for (i, name) in layout.names().iter().enumerate() {
+        let key = format!("{prefix}{name}");
+        let t = get(&key).ok_or_else(|| Error::Checkpoint {
+            path: "training state".into(),
+            reason: format!("missing tensor `{key}`"),
+        })?;
+        if t.dims() != layout.shape(i) {
+            return Err(Error::Checkpoint {
+                path: "training state".into(),
+                reason: format!(
+                    "tensor `{key}` has shape {:?}, expected {:?}",
+                    t.dims(),
+                    layout.shape(i)
+                ),
+            });
+        }
+        let v = t
+            .flatten_all()?
+            .to_dtype(candle_core::DType::F32)?
+            .to_vec1::<f32>()?;
+        values[layout.range(i)].copy_from_slice(&v);
+    }
+    Ok(())
 }

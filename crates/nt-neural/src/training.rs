@@ -233,7 +233,13 @@ fn run_training<N: Network + ?Sized>(
     let cfg = ctx.spec.train_config();
     let vars = sorted_vars(varmap)?;
     init_weights(&vars, ctx.spec, cfg.seed)?;
-    let mut trainer = Trainer::new(net, vars, cfg, ctx.data, ctx.device.clone())?;
+    // The native engine trains on the CPU when the architecture has a graph for this config.
+    let native = if ctx.device.is_cpu() && !force_candle() {
+        ctx.spec.native_graph()?
+    } else {
+        None
+    };
+    let mut trainer = Trainer::new(net, vars, cfg, ctx.data, ctx.device.clone(), native)?;
     let ckpt_dir = ctx.opts.out_dir.as_ref().map(|d| d.join("checkpoint"));
     if ctx.opts.resume {
         if let Some(dir) = &ckpt_dir {
@@ -252,7 +258,7 @@ fn run_training<N: Network + ?Sized>(
                     ctx.spec,
                     ctx.fingerprint,
                     &t.state,
-                    &t.state_tensors(),
+                    &t.state_tensors()?,
                 )?;
                 // The log so far, beside the model, so a killed run still leaves it.
                 let parent = dir.parent().unwrap_or(dir);
@@ -262,6 +268,12 @@ fn run_training<N: Network + ?Sized>(
         }
     };
     trainer.run(every, &mut save, progress)
+}
+
+/// Whether `NT_TRAIN_ENGINE=candle` asks for candle's autograd even where the native engine
+/// could train (for comparing the two engines' speed and results; any other value is ignored).
+fn force_candle() -> bool {
+    std::env::var("NT_TRAIN_ENGINE").is_ok_and(|v| v == "candle")
 }
 
 fn fit_spec(

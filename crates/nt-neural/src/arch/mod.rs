@@ -304,6 +304,18 @@ pub trait Architecture:
         Ok(None)
     }
 
+    /// The native CPU training graph (`crate::engine`: fused layers with hand-written
+    /// backward) over weights laid out by `layout`, when the architecture has one for this
+    /// config; candle's autograd trains it otherwise (none by default).
+    fn native_graph(
+        &self,
+        n_outputs: usize,
+        layout: &crate::engine::ParamLayout,
+    ) -> Result<Option<Box<dyn crate::engine::TrainGraph>>> {
+        let _ = (n_outputs, layout);
+        Ok(None)
+    }
+
     /// The fixed-length description for the registry embedding.
     fn features(&self, n_outputs: usize) -> ArchFeatures;
 }

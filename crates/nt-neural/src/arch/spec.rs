@@ -32,6 +32,11 @@ pub(crate) trait ArchDyn: Send + Sync {
         n_outputs: usize,
         weights: &[(String, Tensor)],
     ) -> Result<Option<Box<dyn FastForward>>>;
+    fn native_graph(
+        &self,
+        n_outputs: usize,
+        layout: &crate::engine::ParamLayout,
+    ) -> Result<Option<Box<dyn crate::engine::TrainGraph>>>;
     fn features(&self, n_outputs: usize) -> ArchFeatures;
     fn to_json(&self) -> serde_json::Result<Value>;
 }
@@ -85,6 +90,13 @@ impl<A: Architecture> ArchDyn for A {
         weights: &[(String, Tensor)],
     ) -> Result<Option<Box<dyn FastForward>>> {
         Architecture::fast_path(self, n_outputs, weights)
+    }
+    fn native_graph(
+        &self,
+        n_outputs: usize,
+        layout: &crate::engine::ParamLayout,
+    ) -> Result<Option<Box<dyn crate::engine::TrainGraph>>> {
+        Architecture::native_graph(self, n_outputs, layout)
     }
     fn features(&self, n_outputs: usize) -> ArchFeatures {
         Architecture::features(self, n_outputs)
@@ -387,6 +399,23 @@ impl NeuralSpec {
     /// The candle network.
     pub(crate) fn build(&self, vb: VarBuilder) -> Result<Box<dyn Network>> {
         self.arch().build(self.train_config().loss.n_outputs(), vb)
+    }
+
+    /// The native engine's training graph and the layout of its weights, when the
+    /// architecture has one for this config.
+    pub(crate) fn native_graph(
+        &self,
+    ) -> Result<
+        Option<(
+            Box<dyn crate::engine::TrainGraph>,
+            crate::engine::ParamLayout,
+        )>,
+    > {
+        let layout = crate::engine::ParamLayout::new(&self.weight_specs());
+        Ok(self
+            .arch()
+            .native_graph(self.train_config().loss.n_outputs(), &layout)?
+            .map(|g| (g, layout)))
     }
 
     /// The plain-Rust CPU path, when the architecture has one for this config.

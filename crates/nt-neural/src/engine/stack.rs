@@ -1,0 +1,425 @@
+//! The doubly residual block stack of NHITS and N-BEATS on the native engine.
+//!
+//! The input window is time-reversed into the residual; the forecast starts at the window's
+//! last value. Each block pools the residual, maps it through its [`Mlp`] to `theta`, subtracts
+//! its backcast head's map of `theta` from the residual and adds its forecast head's map to the
+//! forecast. The two heads read their own column ranges of `theta` through strided views (no
+//! `narrow`, no copies), and their backward writes straight into the same ranges of `dtheta`.
+//! The forecast is kept `[b, H, Q]` throughout.
+
+use super::matmul::{matmul, View, ViewMut};
+use super::mlp::Mlp;
+use super::TrainGraph;
+use crate::rng::Rng;
+use crate::{Error, Result};
+
+/// How a block pools the residual (`L` steps, kernel and stride `k`, ceil mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pool {
+    /// The residual as is.
+    Identity,
+    /// The maximum of each window (the first one on ties; its position kept for the backward).
+    Max(usize),
+    /// The mean of each window (the last, partial one over the values inside).
+    Avg(usize),
+}
+
+/// How `theta`'s first columns become the backcast (`L` values).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Backcast {
+    /// `theta[.., 0..L]` is the backcast.
+    Direct,
+    /// `theta[.., 0..p] · basis` with a fixed `[p, L]` basis.
+    Basis { p: usize, basis: Vec<f32> },
+}
+
+/// How the columns after the backcast become the `[H, Q]` forecast.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Forecast {
+    /// Output `q`'s `p` coefficients are contiguous (`theta[off + q·p + j]`: NHITS knots), times
+    /// a fixed `[p, H]` map (the interpolation).
+    PerOutput { p: usize, map: Vec<f32> },
+    /// Coefficient `j` of every output together (`theta[off + j·Q + q]`: N-BEATS bases), times
+    /// a fixed `[p, H]` basis.
+    Interleaved { p: usize, map: Vec<f32> },
+    /// `theta[off + h·Q + q]` is the forecast (N-BEATS generic blocks).
+    Direct,
+}
+
+/// One block: pooling, MLP, the two heads, and the buffers of its last forward.
+#[derive(Debug, Clone)]
+pub(crate) struct Block {
+    pub(crate) pool: Pool,
+    pub(crate) mlp: Mlp,
+    pub(crate) backcast: Backcast,
+    pub(crate) forecast: Forecast,
+    /// The pooled residual of the last forward (the MLP's input).
+    pooled: Vec<f32>,
+    /// Max pooling's winning positions.
+    argmax: Vec<u32>,
+    /// Gradient of the pooled residual.
+    dpooled: Vec<f32>,
+    /// Gradient of theta.
+    dtheta: Vec<f32>,
+}
+
+impl Block {
+    /// A block from its parts.
+    pub(crate) fn new(pool: Pool, mlp: Mlp, backcast: Backcast, forecast: Forecast) -> Self {
+        Self {
+            pool,
+            mlp,
+            backcast,
+            forecast,
+            pooled: Vec::new(),
+            argmax: Vec::new(),
+            dpooled: Vec::new(),
+            dtheta: Vec::new(),
+        }
+    }
+
+    fn backcast_width(&self, l: usize) -> usize {
+        match &self.backcast {
+            Backcast::Direct => l,
+            Backcast::Basis { p, .. } => *p,
+        }
+    }
+
+    fn pooled_width(&self, l: usize) -> usize {
+        match self.pool {
+            Pool::Identity => l,
+            Pool::Max(k) | Pool::Avg(k) => l.div_ceil(k),
+        }
+    }
+}
+
+/// The stack: blocks over the reversed window, and the residual and forecast buffers.
+#[derive(Debug, Clone)]
+pub(crate) struct ResidualStack {
+    input_size: usize,
+    horizon: usize,
+    n_outputs: usize,
+    blocks: Vec<Block>,
+    residual: Vec<f32>,
+    out: Vec<f32>,
+    dresidual: Vec<f32>,
+    rows: usize,
+}
+
+impl ResidualStack {
+    /// The stack over windows of `input_size` with `[horizon, n_outputs]` outputs; checks
+    /// that every block's MLP output is as wide as its two heads read.
+    pub(crate) fn new(
+        input_size: usize,
+        horizon: usize,
+        n_outputs: usize,
+        blocks: Vec<Block>,
+    ) -> Result<Self> {
+        for (i, blk) in blocks.iter().enumerate() {
+            let fore = match &blk.forecast {
+                Forecast::PerOutput { p, map } | Forecast::Interleaved { p, map } => {
+                    if map.len() != p * horizon {
+                        return Err(Error::invalid("engine", format!("block {i}: bad map")));
+                    }
+                    p * n_outputs
+                }
+                Forecast::Direct => horizon * n_outputs,
+            };
+            if let Backcast::Basis { p, basis } = &blk.backcast {
+                if basis.len() != p * input_size {
+                    return Err(Error::invalid("engine", format!("block {i}: bad basis")));
+                }
+            }
+            if blk.mlp.n_out() != blk.backcast_width(input_size) + fore {
+                return Err(Error::invalid(
+                    "engine",
+                    format!(
+                        "block {i}: theta has {} values, the heads read {}",
+                        blk.mlp.n_out(),
+                        blk.backcast_width(input_size) + fore
+                    ),
+                ));
+            }
+        }
+        Ok(Self {
+            input_size,
+            horizon,
+            n_outputs,
+            blocks,
+            residual: Vec::new(),
+            out: Vec::new(),
+            dresidual: Vec::new(),
+            rows: 0,
+        })
+    }
+}
+
+/// Pools each `l`-wide row of `residual` into `pooled` (and the winners into `argmax`).
+fn pool_forward(
+    pool: Pool,
+    residual: &[f32],
+    l: usize,
+    pooled: &mut Vec<f32>,
+    argmax: &mut Vec<u32>,
+) {
+    pooled.clear();
+    argmax.clear();
+    match pool {
+        Pool::Identity => pooled.extend_from_slice(residual),
+        Pool::Max(k) => {
+            for row in residual.chunks_exact(l) {
+                for (w, win) in row.chunks(k).enumerate() {
+                    let mut best = 0;
+                    for (i, &v) in win.iter().enumerate() {
+                        if v > win[best] {
+                            best = i;
+                        }
+                    }
+                    pooled.push(win[best]);
+                    argmax.push((w * k + best) as u32);
+                }
+            }
+        }
+        Pool::Avg(k) => {
+            for row in residual.chunks_exact(l) {
+                pooled.extend(
+                    row.chunks(k)
+                        .map(|win| win.iter().sum::<f32>() * (1.0 / win.len() as f32)),
+                );
+            }
+        }
+    }
+}
+
+/// Adds the pooling's backward of `dpooled` to `dresidual`.
+fn pool_backward(pool: Pool, dpooled: &[f32], argmax: &[u32], l: usize, dresidual: &mut [f32]) {
+    match pool {
+        Pool::Identity => dresidual.iter_mut().zip(dpooled).for_each(|(d, g)| *d += g),
+        Pool::Max(k) => {
+            let out = l.div_ceil(k);
+            for (r, (drow, grow)) in dresidual
+                .chunks_exact_mut(l)
+                .zip(dpooled.chunks_exact(out))
+                .enumerate()
+            {
+                for (j, g) in grow.iter().enumerate() {
+                    drow[argmax[r * out + j] as usize] += g;
+                }
+            }
+        }
+        Pool::Avg(k) => {
+            let out = l.div_ceil(k);
+            for (drow, grow) in dresidual.chunks_exact_mut(l).zip(dpooled.chunks_exact(out)) {
+                for (j, win) in drow.chunks_mut(k).enumerate() {
+                    let g = grow[j] * (1.0 / win.len() as f32);
+                    win.iter_mut().for_each(|d| *d += g);
+                }
+            }
+        }
+    }
+}
+
+impl TrainGraph for ResidualStack {
+    fn input_width(&self) -> usize {
+        self.input_size
+    }
+
+    fn output_len(&self) -> usize {
+        self.horizon * self.n_outputs
+    }
+
+    fn forward(
+        &mut self,
+        weights: &[f32],
+        x: &[f32],
+        b: usize,
+        mut rng: Option<&mut Rng>,
+    ) -> Result<&[f32]> {
+        let (l, h, q) = (self.input_size, self.horizon, self.n_outputs);
+        if x.len() != b * l {
+            return Err(Error::invalid(
+                "input",
+                format!("expected {b} windows of {l} values, got {} values", x.len()),
+            ));
+        }
+        self.rows = b;
+        self.residual.clear();
+        self.residual
+            .extend(x.chunks_exact(l).flat_map(|w| w.iter().rev().copied()));
+        self.out.clear();
+        self.out.extend(
+            x.chunks_exact(l)
+                .flat_map(|w| std::iter::repeat_n(w[l - 1], h * q)),
+        );
+        for blk in &mut self.blocks {
+            pool_forward(
+                blk.pool,
+                &self.residual,
+                l,
+                &mut blk.pooled,
+                &mut blk.argmax,
+            );
+            let pw = blk.pooled_width(l);
+            let t = blk.mlp.n_out();
+            let theta = blk
+                .mlp
+                .forward(weights, &blk.pooled, b, rng.as_deref_mut())?;
+            let theta_view = |off: usize, cols: usize, cs: usize| View {
+                data: theta,
+                off,
+                rows: b,
+                cols,
+                rs: t,
+                cs,
+            };
+            debug_assert_eq!(blk.pooled.len(), b * pw);
+            let bw = match &blk.backcast {
+                Backcast::Direct => {
+                    for (r, th) in self.residual.chunks_exact_mut(l).zip(theta.chunks_exact(t)) {
+                        r.iter_mut().zip(&th[..l]).for_each(|(r, v)| *r -= v);
+                    }
+                    l
+                }
+                Backcast::Basis { p, basis } => {
+                    matmul(
+                        ViewMut::rows(&mut self.residual, b, l),
+                        theta_view(0, *p, 1),
+                        View::rows(basis, *p, l),
+                        true,
+                        -1.0,
+                    )?;
+                    *p
+                }
+            };
+            match &blk.forecast {
+                Forecast::PerOutput { p, map } | Forecast::Interleaved { p, map } => {
+                    let per_output = matches!(blk.forecast, Forecast::PerOutput { .. });
+                    for o in 0..q {
+                        let coef = if per_output {
+                            theta_view(bw + o * p, *p, 1)
+                        } else {
+                            theta_view(bw + o, *p, q)
+                        };
+                        let dst = ViewMut {
+                            data: &mut self.out,
+                            off: o,
+                            rows: b,
+                            cols: h,
+                            rs: h * q,
+                            cs: q,
+                        };
+                        matmul(dst, coef, View::rows(map, *p, h), true, 1.0)?;
+                    }
+                }
+                Forecast::Direct => {
+                    for (o, th) in self.out.chunks_exact_mut(h * q).zip(theta.chunks_exact(t)) {
+                        o.iter_mut()
+                            .zip(&th[bw..bw + h * q])
+                            .for_each(|(o, v)| *o += v);
+                    }
+                }
+            }
+        }
+        Ok(&self.out)
+    }
+
+    fn backward(&mut self, weights: &[f32], dout: &mut [f32], grads: &mut [f32]) -> Result<()> {
+        let (l, h, q, b) = (self.input_size, self.horizon, self.n_outputs, self.rows);
+        if dout.len() != b * h * q {
+            return Err(Error::invalid(
+                "engine",
+                "output gradient of the wrong size",
+            ));
+        }
+        // Gradient of the residual after the block being processed (the last residual feeds
+        // nothing).
+        self.dresidual.clear();
+        self.dresidual.resize(b * l, 0.0);
+        let n_blocks = self.blocks.len();
+        for k in (0..n_blocks).rev() {
+            let blk = &mut self.blocks[k];
+            let t = blk.mlp.n_out();
+            let bw = blk.backcast_width(l);
+            blk.dtheta.clear();
+            blk.dtheta.resize(b * t, 0.0);
+            // Backcast head: residual -= f(theta), so dtheta = -f'ᵀ dresidual.
+            match &blk.backcast {
+                Backcast::Direct => {
+                    for (dt, dr) in blk
+                        .dtheta
+                        .chunks_exact_mut(t)
+                        .zip(self.dresidual.chunks_exact(l))
+                    {
+                        dt[..l].iter_mut().zip(dr).for_each(|(d, g)| *d = -g);
+                    }
+                }
+                Backcast::Basis { p, basis } => {
+                    let dst = ViewMut {
+                        data: &mut blk.dtheta,
+                        off: 0,
+                        rows: b,
+                        cols: *p,
+                        rs: t,
+                        cs: 1,
+                    };
+                    matmul(
+                        dst,
+                        View::rows(&self.dresidual, b, l),
+                        View::rows(basis, *p, l).t(),
+                        false,
+                        -1.0,
+                    )?;
+                }
+            }
+            // Forecast head: out += f(theta), so dtheta = f'ᵀ dout.
+            match &blk.forecast {
+                Forecast::PerOutput { p, map } | Forecast::Interleaved { p, map } => {
+                    let per_output = matches!(blk.forecast, Forecast::PerOutput { .. });
+                    for o in 0..q {
+                        let (off, cs) = if per_output {
+                            (bw + o * p, 1)
+                        } else {
+                            (bw + o, q)
+                        };
+                        let dst = ViewMut {
+                            data: &mut blk.dtheta,
+                            off,
+                            rows: b,
+                            cols: *p,
+                            rs: t,
+                            cs,
+                        };
+                        let g = View {
+                            data: dout,
+                            off: o,
+                            rows: b,
+                            cols: h,
+                            rs: h * q,
+                            cs: q,
+                        };
+                        matmul(dst, g, View::rows(map, *p, h).t(), false, 1.0)?;
+                    }
+                }
+                Forecast::Direct => {
+                    for (dt, g) in blk.dtheta.chunks_exact_mut(t).zip(dout.chunks_exact(h * q)) {
+                        dt[bw..bw + h * q].copy_from_slice(g);
+                    }
+                }
+            }
+            let need_input = k > 0;
+            let mut dpooled = std::mem::take(&mut blk.dpooled);
+            blk.mlp.backward(
+                weights,
+                &blk.pooled,
+                &blk.dtheta,
+                grads,
+                need_input.then_some(&mut dpooled),
+            )?;
+            if need_input {
+                pool_backward(blk.pool, &dpooled, &blk.argmax, l, &mut self.dresidual);
+            }
+            blk.dpooled = dpooled;
+        }
+        Ok(())
+    }
+}
