@@ -161,6 +161,28 @@ impl Architecture for DLinearConfig {
     fn build(&self, n_outputs: usize, vb: VarBuilder) -> Result<Box<dyn Network>> {
         Ok(Box::new(DLinear::new(self, n_outputs, vb)?))
     }
+    fn native_graph(
+        &self,
+        n_outputs: usize,
+        layout: &crate::engine::ParamLayout,
+    ) -> Result<Option<Box<dyn crate::engine::TrainGraph>>> {
+        use crate::engine::linear::{LinearSum, MapInput};
+        let l = self.input_size;
+        let a: Vec<f32> = moving_average_matrix(l, self.moving_avg_window)
+            .into_iter()
+            .map(|v| v as f32)
+            .collect();
+        Ok(Some(Box::new(LinearSum::new(
+            layout,
+            l,
+            self.horizon * n_outputs,
+            false,
+            vec![
+                ("linear_season", MapInput::Remainder(a.clone())),
+                ("linear_trend", MapInput::Transformed(a)),
+            ],
+        )?)))
+    }
     /// The network is linear: `y = W_s (x − x·A) + W_t (x·A) + b = (W_s + (W_t − W_s)·Aᵀ) x + b`,
     /// folded once (in f64) into one `[H·Q, L]` matrix.
     fn fast_path(

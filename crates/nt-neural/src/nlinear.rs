@@ -100,6 +100,20 @@ impl Architecture for NLinearConfig {
             n_outputs,
         }))
     }
+    fn native_graph(
+        &self,
+        n_outputs: usize,
+        layout: &crate::engine::ParamLayout,
+    ) -> Result<Option<Box<dyn crate::engine::TrainGraph>>> {
+        use crate::engine::linear::{LinearSum, MapInput};
+        Ok(Some(Box::new(LinearSum::new(
+            layout,
+            self.input_size,
+            self.horizon * n_outputs,
+            true,
+            vec![("linear", MapInput::Window)],
+        )?)))
+    }
     fn fast_path(
         &self,
         _n_outputs: usize,

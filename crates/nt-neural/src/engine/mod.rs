@@ -13,6 +13,7 @@
 //! - [`mlp`] is the fused dense stack (linear + bias + activation + dropout) forward and
 //!   backward; [`stack`] the doubly residual block stack of NHITS and N-BEATS (pooling,
 //!   backcast and forecast heads as fixed linear maps, two heads instead of a split);
+//! - [`linear`] is the LTSF-Linear family (DLinear, NLinear): sums of linear maps of the window;
 //! - [`loss`] gives the loss and its gradient in one pass; [`adam`] updates the flat weights in
 //!   place; [`ops`] holds the elementwise kernels, split over rayon's threads in fixed chunks.
 //!
@@ -21,6 +22,7 @@
 //! the same weights, and the parity fixtures against PyTorch.
 
 pub(crate) mod adam;
+pub(crate) mod linear;
 pub(crate) mod loss;
 pub(crate) mod matmul;
 pub(crate) mod mlp;

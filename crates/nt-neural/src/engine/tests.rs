@@ -161,6 +161,29 @@ fn nbeats_generic_and_interpretable_match_candle() {
 }
 
 #[test]
+fn dlinear_and_nlinear_match_candle() {
+    use crate::dlinear::DLinearConfig;
+    use crate::nlinear::NLinearConfig;
+    let mut d = DLinearConfig {
+        input_size: 17,
+        horizon: 5,
+        moving_avg_window: 5,
+        ..DLinearConfig::default()
+    };
+    compare(&NeuralSpec::DLinear(d.clone()), 21, 11);
+    d.train.loss = Loss::Quantile(vec![0.1, 0.5, 0.9]);
+    compare(&NeuralSpec::DLinear(d), 8, 12);
+    let mut n = NLinearConfig {
+        input_size: 9,
+        horizon: 4,
+        ..NLinearConfig::default()
+    };
+    compare(&NeuralSpec::NLinear(n.clone()), 30, 13);
+    n.train.loss = Loss::Mse;
+    compare(&NeuralSpec::NLinear(n), 3, 14);
+}
+
+#[test]
 fn exogenous_nhits_keeps_candle() {
     let mut cfg = small_nhits();
     cfg.hist_exog_list = vec!["x".into()];
@@ -195,8 +218,11 @@ fn to_vec(t: &Tensor) -> Vec<f32> {
 #[test]
 fn native_forward_matches_neuralforecast_on_every_fixture() {
     // neuralforecast's outputs for the fixture weights and inputs, to 1e-5 (eval mode: no
-    // dropout), for each NHITS and N-BEATS case the native engine covers.
-    let cases: [(&str, fn(&[u8]) -> NeuralSpec); 5] = [
+    // dropout), for every fixture of an architecture the native engine covers.
+    let cases: [(&str, fn(&[u8]) -> NeuralSpec); 8] = [
+        ("dlinear_small", |b| serde_json::from_slice(b).unwrap()),
+        ("dlinear_quantile", |b| serde_json::from_slice(b).unwrap()),
+        ("nlinear_small", |b| serde_json::from_slice(b).unwrap()),
         ("nhits_small", |b| {
             NeuralSpec::Nhits(serde_json::from_slice(b).unwrap())
         }),
