@@ -29,6 +29,9 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Save a resumable checkpoint every this many steps (needs `out_dir`).
     pub checkpoint_every: Option<usize>,
+    /// Train with candle's autograd even where the native engine could (to compare the two;
+    /// the environment variable `NT_TRAIN_ENGINE=candle` does the same for any command).
+    pub force_candle: bool,
 }
 
 /// A trained model and how its training went.
@@ -234,7 +237,7 @@ fn run_training<N: Network + ?Sized>(
     let vars = sorted_vars(varmap)?;
     init_weights(&vars, ctx.spec, cfg.seed)?;
     // The native engine trains on the CPU when the architecture has a graph for this config.
-    let native = if ctx.device.is_cpu() && !force_candle() {
+    let native = if ctx.device.is_cpu() && !ctx.opts.force_candle && !force_candle() {
         ctx.spec.native_graph()?
     } else {
         None

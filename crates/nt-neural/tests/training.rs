@@ -210,6 +210,7 @@ fn interrupted_training_resumes_to_identical_weights() {
         out_dir: Some(dir.path().to_path_buf()),
         resume: true,
         checkpoint_every: Some(10),
+        ..TrainOptions::default()
     };
     let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         train(&s, &["y"], &spec, &opts, &mut |p| {
@@ -407,4 +408,55 @@ fn batched_forecasts_equal_single_window_forecasts_bit_for_bit() {
             }
         }
     }
+}
+
+#[test]
+fn native_engine_trains_like_candles_autograd() {
+    // The same seeded run on both engines: the gradients agree to rounding (engine unit tests),
+    // so 30 steps end at nearly the same validation loss and forecasts; the report says which
+    // engine ran. Exogenous NHITS has no native graph and says candle.
+    let mut cfg = tiny(30);
+    cfg.train.val_size = Some(24);
+    cfg.train.val_check_steps = 30;
+    let s = seasonal();
+    let spec = NeuralSpec::Nhits(cfg);
+    let native = train(&s, &["y"], &spec, &TrainOptions::default(), &mut |_| {}).unwrap();
+    let candle = train(
+        &s,
+        &["y"],
+        &spec,
+        &TrainOptions {
+            force_candle: true,
+            ..TrainOptions::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(native.report.engine.backend, "native");
+    assert_eq!(candle.report.engine.backend, "candle");
+    let (a, b) = (
+        native.report.best_val_loss.unwrap(),
+        candle.report.best_val_loss.unwrap(),
+    );
+    assert!((a - b).abs() <= 0.02 * b, "native {a} vs candle {b}");
+    let h = Horizon::new(6).unwrap();
+    let fa = native.model.predict(&s, h).unwrap();
+    let fb = candle.model.predict(&s, h).unwrap();
+    for (x, y) in fa.point_values().iter().zip(fb.point_values()) {
+        assert!((x - y).abs() <= 0.02 * (1.0 + y.abs()), "{x} vs {y}");
+    }
+    // bf16 asked: the run says it trained in f32 and why.
+    let mut bf = tiny(2);
+    bf.train.precision = nt_neural::Precision::Bf16;
+    let r = train(
+        &s,
+        &["y"],
+        &NeuralSpec::Nhits(bf),
+        &TrainOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap()
+    .report;
+    assert_eq!(r.engine.precision, nt_neural::Precision::F32);
+    assert!(r.engine.note.as_deref().is_some_and(|n| n.contains("bf16")));
 }
