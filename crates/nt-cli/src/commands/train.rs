@@ -101,6 +101,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
         out_dir: Some(args.out.clone()),
         resume: args.resume,
         checkpoint_every: Some(args.checkpoint_every).filter(|n| *n > 0),
+        ..TrainOptions::default()
     };
     let target_refs: Vec<&str> = targets.iter().map(String::as_str).collect();
     let max_steps = spec
