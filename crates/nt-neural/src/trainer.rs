@@ -222,6 +222,8 @@ pub(crate) struct Trainer<'a, N: Network + ?Sized> {
     /// Series with at least one training window (never empty).
     eligible: Vec<usize>,
     val_windows: usize,
+    /// Whether the native graph runs bf16 numerics on f32 kernels (`TrainOptions::emulate_bf16`).
+    pub(crate) bf16_emulated: bool,
 }
 
 /// Training windows of a series: origins `L-1 ..= n_train-2` (each has ≥ 1 observed target).
@@ -300,6 +302,7 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
             train_counts,
             eligible,
             val_windows,
+            bf16_emulated: false,
         })
     }
 
@@ -512,6 +515,17 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
         } else {
             "cuda".into()
         };
+        if self.bf16_emulated {
+            return EngineInfo {
+                backend: "native".into(),
+                precision: crate::fast::Precision::Bf16,
+                simd,
+                note: Some(
+                    "bf16 numerics emulated on f32 kernels (operands rounded to bfloat16): slower than f32, for checking accuracy"
+                        .into(),
+                ),
+            };
+        }
         let (backend, note) = match &self.backend {
             Backend::Native(_) => (
                 "native",

@@ -29,6 +29,12 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Save a resumable checkpoint every this many steps (needs `out_dir`).
     pub checkpoint_every: Option<usize>,
+    /// With `train.precision = "bf16"` on the native engine, run bf16's numerics anyway:
+    /// every large matmul's operands rounded to bfloat16, f32 accumulation, f32 master weights
+    /// and optimizer state, on the f32 kernels. Slower than f32 (the rounding is extra work);
+    /// for checking that a model trains as well in bf16 before relying on hardware that runs it
+    /// natively. Ignored otherwise.
+    pub emulate_bf16: bool,
     /// Train with candle's autograd even where the native engine could (to compare the two;
     /// the environment variable `NT_TRAIN_ENGINE=candle` does the same for any command).
     pub force_candle: bool,
@@ -237,12 +243,19 @@ fn run_training<N: Network + ?Sized>(
     let vars = sorted_vars(varmap)?;
     init_weights(&vars, ctx.spec, cfg.seed)?;
     // The native engine trains on the CPU when the architecture has a graph for this config.
-    let native = if ctx.device.is_cpu() && !ctx.opts.force_candle && !force_candle() {
+    let mut native = if ctx.device.is_cpu() && !ctx.opts.force_candle && !force_candle() {
         ctx.spec.native_graph()?
     } else {
         None
     };
+    let mut bf16_emulated = false;
+    if let Some((graph, _)) = native.as_mut() {
+        if ctx.opts.emulate_bf16 && cfg.precision == crate::fast::Precision::Bf16 {
+            bf16_emulated = graph.set_bf16(true);
+        }
+    }
     let mut trainer = Trainer::new(net, vars, cfg, ctx.data, ctx.device.clone(), native)?;
+    trainer.bf16_emulated = bf16_emulated;
     let ckpt_dir = ctx.opts.out_dir.as_ref().map(|d| d.join("checkpoint"));
     if ctx.opts.resume {
         if let Some(dir) = &ckpt_dir {

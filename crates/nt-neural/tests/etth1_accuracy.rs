@@ -143,3 +143,78 @@ fn etth1_ot_h96() {
     );
     assert!(mae.is_finite() && mae < 1.0, "test MAE {mae}");
 }
+
+/// ETTh1 `OT` z-scored with the train rows' statistics, train + validation rows only.
+fn fit_rows() -> TimeSeries {
+    let raw = load_ot();
+    let mean = raw[..N_TRAIN].iter().sum::<f64>() / N_TRAIN as f64;
+    let std = (raw[..N_TRAIN]
+        .iter()
+        .map(|v| (v - mean).powi(2))
+        .sum::<f64>()
+        / N_TRAIN as f64)
+        .sqrt();
+    let z: Vec<f64> = raw[..N_TRAIN + N_VAL]
+        .iter()
+        .map(|v| (v - mean) / std)
+        .collect();
+    TimeSeries::from_values("OT", z)
+}
+
+#[test]
+#[ignore = "slow: trains the default-size NHITS on ETTh1 twice, 500 steps each"]
+fn bf16_training_lands_within_2_percent_of_f32() {
+    // Issue 11: bf16 mixed precision (bfloat16 operands in every MLP matmul, f32 accumulation,
+    // f32 master weights, optimizer state and loss) must end with a validation loss within 2% of
+    // f32 training from the same seed: ETTh1 OT, H 96, L 480, 500 steps, default NHITS,
+    // validated on the 2,880 validation rows at step 500. bf16's numerics run emulated on the
+    // f32 kernels here (`TrainOptions::emulate_bf16`), which is what a native bf16 kernel
+    // computes up to the order of its sums.
+    // Run: `cargo test --release -p nt-neural --test etth1_accuracy bf16 -- --ignored --nocapture`
+    let rows = fit_rows();
+    let run = |precision: nt_neural::Precision| {
+        let cfg = NhitsConfig {
+            input_size: L,
+            horizon: H,
+            train: TrainConfig {
+                max_steps: env_or("NT_STEPS", 500),
+                val_size: Some(N_VAL),
+                val_check_steps: env_or("NT_VAL_CHECK", 500),
+                precision,
+                ..TrainConfig::default()
+            },
+            ..NhitsConfig::default()
+        };
+        let t0 = Instant::now();
+        let trained = train(
+            &rows,
+            &["OT"],
+            &NeuralSpec::Nhits(cfg),
+            &TrainOptions {
+                emulate_bf16: true,
+                ..TrainOptions::default()
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+        let last = trained.report.log.last().and_then(|r| r.val_loss).unwrap();
+        (last, trained.report.engine, t0.elapsed().as_secs_f64())
+    };
+    let (f32_val, f32_engine, f32_s) = run(nt_neural::Precision::F32);
+    let (bf16_val, bf16_engine, bf16_s) = run(nt_neural::Precision::Bf16);
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "nt_nhits_etth1_bf16_vs_f32", "f32_val_mae": f32_val, "bf16_val_mae": bf16_val,
+            "relative_difference": (bf16_val - f32_val) / f32_val,
+            "f32_seconds": f32_s, "bf16_emulated_seconds": bf16_s,
+            "f32_engine": f32_engine, "bf16_engine": bf16_engine,
+        })
+    );
+    assert_eq!(bf16_engine.precision, nt_neural::Precision::Bf16);
+    assert_eq!(f32_engine.precision, nt_neural::Precision::F32);
+    assert!(
+        (bf16_val - f32_val).abs() <= 0.02 * f32_val,
+        "bf16 validation MAE {bf16_val} vs f32 {f32_val}"
+    );
+}

@@ -40,6 +40,12 @@ pub(crate) struct Mlp {
     g_next: Vec<f32>,
     /// Rows of the last forward.
     rows: usize,
+    /// Whether the matmuls see bf16-rounded operands (weights, inputs, gradients).
+    bf16: bool,
+    /// The bf16-rounded weights and layer inputs of the last forward, and a rounded gradient.
+    wq: Vec<Vec<f32>>,
+    xq: Vec<Vec<f32>>,
+    gq: Vec<f32>,
 }
 
 impl Mlp {
@@ -78,7 +84,17 @@ impl Mlp {
             g: Vec::new(),
             g_next: Vec::new(),
             rows: 0,
+            bf16: false,
+            wq: vec![Vec::new(); n],
+            xq: vec![Vec::new(); n],
+            gq: Vec::new(),
         })
+    }
+
+    /// Runs the matmuls on bf16-rounded operands (f32 accumulation, f32 master weights and
+    /// biases, f32 activations between layers) or, with `false`, in plain f32.
+    pub(crate) fn set_bf16(&mut self, on: bool) {
+        self.bf16 = on;
     }
 
     /// Width of the output.
@@ -107,7 +123,19 @@ impl Mlp {
             let mut out = std::mem::take(&mut self.post[i]);
             out.resize(b * layer.n_out, 0.0);
             ops::fill_rows(&mut out, &weights[layer.b.clone()]);
-            {
+            if self.bf16 {
+                let mut xq = std::mem::take(&mut self.xq[i]);
+                ops::round_bf16(self.layer_input(i, input), &mut xq);
+                ops::round_bf16(&weights[layer.w.clone()], &mut self.wq[i]);
+                matmul(
+                    ViewMut::rows(&mut out, b, layer.n_out),
+                    View::rows(&xq, b, layer.n_in),
+                    View::rows(&self.wq[i], layer.n_out, layer.n_in).t(),
+                    true,
+                    1.0,
+                )?;
+                self.xq[i] = xq;
+            } else {
                 let x = self.layer_input(i, input);
                 matmul(
                     ViewMut::rows(&mut out, b, layer.n_out),
@@ -178,11 +206,20 @@ impl Mlp {
                 }
                 ops::activation_backward(self.activation, &self.post[i], &mut g);
             }
-            let x = self.layer_input(i, input);
+            // bf16: the matmuls read the rounded gradient, input and weights.
+            let mut gq = std::mem::take(&mut self.gq);
+            if self.bf16 {
+                ops::round_bf16(&g, &mut gq);
+            }
+            let (gm, x, w): (&[f32], &[f32], &[f32]) = if self.bf16 {
+                (&gq, &self.xq[i], &self.wq[i])
+            } else {
+                (&g, self.layer_input(i, input), &weights[layer.w.clone()])
+            };
             // dW [n_out, n_in] = Gᵀ [n_out, b] · X [b, n_in]
             matmul(
                 ViewMut::rows(&mut grads[layer.w.clone()], layer.n_out, layer.n_in),
-                View::rows(&g, b, layer.n_out).t(),
+                View::rows(gm, b, layer.n_out).t(),
                 View::rows(x, b, layer.n_in),
                 false,
                 1.0,
@@ -198,12 +235,13 @@ impl Mlp {
                 // dX [b, n_in] = G [b, n_out] · W [n_out, n_in]
                 matmul(
                     ViewMut::rows(t, b, layer.n_in),
-                    View::rows(&g, b, layer.n_out),
-                    View::rows(&weights[layer.w.clone()], layer.n_out, layer.n_in),
+                    View::rows(gm, b, layer.n_out),
+                    View::rows(w, layer.n_out, layer.n_in),
                     false,
                     1.0,
                 )?;
             }
+            self.gq = gq;
             if i > 0 {
                 std::mem::swap(&mut g, &mut g_next);
             }

@@ -131,6 +131,12 @@ pub trait TrainGraph: Send + Sync + std::fmt::Debug {
     /// (consumed as scratch); writes every weight's gradient into `grads` (same layout as
     /// `weights`; each weight's gradient is overwritten, not accumulated).
     fn backward(&mut self, weights: &[f32], dout: &mut [f32], grads: &mut [f32]) -> Result<()>;
+    /// Switches the graph's large matmuls to bf16 numerics (operands rounded to bfloat16, f32
+    /// accumulation) and returns whether the graph has them; none by default.
+    fn set_bf16(&mut self, on: bool) -> bool {
+        let _ = on;
+        false
+    }
 }
 
 #[cfg(test)]

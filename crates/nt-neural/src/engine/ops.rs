@@ -81,6 +81,24 @@ pub(crate) fn mul_in_place(a: &mut [f32], b: &[f32]) {
         .for_each(|(a, b)| a.iter_mut().zip(b).for_each(|(a, b)| *a *= b));
 }
 
+/// `dst = src` rounded to bfloat16 (nearest, ties to even) and widened back to f32: what a
+/// bf16 matmul's operands hold. The product of two such values is exact in f32, so an f32
+/// matmul over rounded operands computes what a bf16 matmul with f32 accumulation computes, up
+/// to the order of the sums.
+pub(crate) fn round_bf16(src: &[f32], dst: &mut Vec<f32>) {
+    dst.clear();
+    dst.resize(src.len(), 0.0);
+    dst.par_chunks_mut(8192)
+        .zip(src.par_chunks(8192))
+        .for_each(|(d, s)| {
+            for (d, &v) in d.iter_mut().zip(s) {
+                let bits = v.to_bits();
+                let rounded = bits.wrapping_add(0x7fff + ((bits >> 16) & 1));
+                *d = f32::from_bits(rounded & 0xffff_0000);
+            }
+        });
+}
+
 /// Column sums of the `rows × width` row-major `g` into `out` (`width`), each column summed
 /// over the rows in order.
 pub(crate) fn column_sums(g: &[f32], width: usize, out: &mut [f32]) {
@@ -127,6 +145,17 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn bf16_rounding_keeps_eight_bits_to_nearest_even() {
+        let mut out = Vec::new();
+        // 1 + 2^-8 is a tie between 1 and 1 + 2^-7: even wins (1); 1 + 3·2^-8 rounds up.
+        round_bf16(
+            &[1.0, 1.0 + 1.0 / 256.0, 1.0 + 3.0 / 256.0, -2.5, 0.0],
+            &mut out,
+        );
+        assert_eq!(out, vec![1.0, 1.0, 1.0 + 1.0 / 64.0, -2.5, 0.0]);
     }
 
     #[test]

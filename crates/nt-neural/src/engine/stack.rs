@@ -323,6 +323,14 @@ impl TrainGraph for ResidualStack {
         Ok(&self.out)
     }
 
+    fn set_bf16(&mut self, on: bool) -> bool {
+        // The blocks' MLPs hold all but a sliver of the arithmetic; the fixed heads stay f32.
+        for blk in &mut self.blocks {
+            blk.mlp.set_bf16(on);
+        }
+        true
+    }
+
     fn backward(&mut self, weights: &[f32], dout: &mut [f32], grads: &mut [f32]) -> Result<()> {
         let (l, h, q, b) = (self.input_size, self.horizon, self.n_outputs, self.rows);
         if dout.len() != b * h * q {

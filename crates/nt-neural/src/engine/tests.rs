@@ -330,3 +330,42 @@ fn native_gradients_and_adam_match_torch_training_steps() {
         }
     }
 }
+
+#[test]
+fn bf16_numerics_stay_close_to_f32_and_differ_from_it() {
+    // bf16 operands (8 significant bits) move outputs and gradients by about 2^-8 relative:
+    // close to f32, but not equal (so the rounding really happens).
+    let mut cfg = small_nhits();
+    cfg.mlp_units = vec![[32, 32]];
+    let spec = NeuralSpec::Nhits(cfg);
+    let (mut g32, layout) = spec.native_graph().unwrap().unwrap();
+    let (mut g16, _) = spec.native_graph().unwrap().unwrap();
+    assert!(g16.set_bf16(true));
+    let mut rng = Rng::new(3);
+    let w: Vec<f32> = (0..layout.len())
+        .map(|_| (rng.next_f64() as f32 - 0.5) * 0.5)
+        .collect();
+    let b = 16;
+    let x: Vec<f32> = (0..b * spec.input_size())
+        .map(|i| (i as f32 * 0.29).sin())
+        .collect();
+    let a = g32.forward(&w, &x, b, None).unwrap().to_vec();
+    let c = g16.forward(&w, &x, b, None).unwrap().to_vec();
+    let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let diff = a
+        .iter()
+        .zip(&c)
+        .fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+    assert!(diff > 0.0 && diff < 0.05 * scale, "diff {diff} of {scale}");
+    let mut d1 = vec![1f32; a.len()];
+    let mut d2 = d1.clone();
+    let (mut gr1, mut gr2) = (vec![0f32; layout.len()], vec![0f32; layout.len()]);
+    g32.backward(&w, &mut d1, &mut gr1).unwrap();
+    g16.backward(&w, &mut d2, &mut gr2).unwrap();
+    let gs = gr1.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let gd = gr1
+        .iter()
+        .zip(&gr2)
+        .fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+    assert!(gd > 0.0 && gd < 0.05 * gs, "gradient diff {gd} of {gs}");
+}
