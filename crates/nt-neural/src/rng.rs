@@ -62,20 +62,53 @@ impl Rng {
     /// `k` distinct indices drawn uniformly from `0..n` (a partial Fisher–Yates), in draw order;
     /// all of `0..n` shuffled when `k >= n`.
     pub fn sample_without_replacement(&mut self, n: usize, k: usize) -> Vec<usize> {
-        let mut idx: Vec<usize> = (0..n).collect();
         let k = k.min(n);
+        if n <= 4 * k.max(1) {
+            let mut idx: Vec<usize> = (0..n).collect();
+            for i in 0..k {
+                let j = i + self.below(n - i);
+                idx.swap(i, j);
+            }
+            idx.truncate(k);
+            return idx;
+        }
+        // The same partial Fisher–Yates over a virtual `0..n`: only the displaced positions are
+        // stored, so drawing k of many windows costs O(k), not an O(n) index per step. Same
+        // draws, same result as the dense branch.
+        let mut displaced: std::collections::HashMap<usize, usize> =
+            std::collections::HashMap::with_capacity(2 * k);
+        let mut out = Vec::with_capacity(k);
         for i in 0..k {
             let j = i + self.below(n - i);
-            idx.swap(i, j);
+            let at_j = displaced.get(&j).copied().unwrap_or(j);
+            let at_i = displaced.get(&i).copied().unwrap_or(i);
+            displaced.insert(j, at_i);
+            out.push(at_j);
         }
-        idx.truncate(k);
-        idx
+        out
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sparse_sampling_draws_what_the_dense_shuffle_draws() {
+        // Above 4k candidates the virtual-array branch runs; it must equal the dense shuffle.
+        let (mut a, mut b) = (Rng::new(11), Rng::new(11));
+        let sparse = a.sample_without_replacement(10_000, 50);
+        let mut idx: Vec<usize> = (0..10_000).collect();
+        for i in 0..50 {
+            let j = i + b.below(10_000 - i);
+            idx.swap(i, j);
+        }
+        assert_eq!(sparse, idx[..50].to_vec());
+        let mut seen = sparse.clone();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 50);
+    }
 
     #[test]
     fn same_seed_same_stream_and_ranges_hold() {
