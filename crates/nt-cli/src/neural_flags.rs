@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use nt_models::{ModelSpec, NameOptions};
-use nt_neural::{Loss, NeuralSpec, Optimizer, ScalerType, TrainConfig};
+use nt_neural::{Loss, NeuralSpec, Optimizer, Precision, ScalerType, TrainConfig};
 
 use crate::exit::UsageError;
 
@@ -69,6 +69,11 @@ pub(crate) struct NeuralFlags {
     /// Seed of initialization and window sampling.
     #[arg(long, value_name = "S")]
     pub(crate) seed: Option<u64>,
+    /// Arithmetic of the training matmuls: f32, or bf16 (bfloat16 operands with f32
+    /// accumulation, f32 master weights and optimizer state; falls back to f32, saying so, where
+    /// it cannot be faster).
+    #[arg(long, value_name = "f32|bf16", value_parser = parse_precision)]
+    pub(crate) precision: Option<Precision>,
     /// Models with exogenous inputs (NHITS): historic exogenous columns (comma-separated), read over the input window.
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub(crate) hist_exog: Vec<String>,
@@ -80,6 +85,15 @@ pub(crate) struct NeuralFlags {
 
 fn usage(msg: String) -> anyhow::Error {
     UsageError(msg).into()
+}
+
+/// Parses `--precision` (clap turns an error into its usage error, exit 2).
+fn parse_precision(raw: &str) -> std::result::Result<Precision, String> {
+    match raw.to_ascii_lowercase().as_str() {
+        "f32" => Ok(Precision::F32),
+        "bf16" => Ok(Precision::Bf16),
+        _ => Err(format!("`{raw}`: expected f32 or bf16")),
+    }
 }
 
 /// Parses `--loss`.
@@ -140,6 +154,7 @@ impl NeuralFlags {
             || self.early_stop.is_some()
             || self.grad_clip.is_some()
             || self.seed.is_some()
+            || self.precision.is_some()
     }
 
     /// The spec `--config` holds, if given.
@@ -277,6 +292,9 @@ impl NeuralFlags {
         if let Some(v) = self.seed {
             t.seed = v;
         }
+        if let Some(v) = self.precision {
+            t.precision = v;
+        }
         Ok(())
     }
 }
@@ -314,6 +332,25 @@ mod tests {
         };
         assert_eq!((c.input_size, c.horizon, c.train.max_steps), (48, 12, 7));
         assert_eq!(c.train.early_stop_patience, Some(3));
+        assert_eq!(c.train.precision, Precision::F32);
         assert!(flags.spec("lstm", 48, 12).is_err());
+        let bf16 = NeuralFlags {
+            precision: Some(Precision::Bf16),
+            ..NeuralFlags::default()
+        };
+        assert_eq!(
+            bf16.spec("dlinear", 48, 12)
+                .unwrap()
+                .train_config()
+                .precision,
+            Precision::Bf16
+        );
+    }
+
+    #[test]
+    fn precision_parses_f32_and_bf16_only() {
+        assert_eq!(parse_precision("bf16"), Ok(Precision::Bf16));
+        assert_eq!(parse_precision("F32"), Ok(Precision::F32));
+        assert!(parse_precision("fp16").unwrap_err().contains("f32 or bf16"));
     }
 }

@@ -142,6 +142,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
         "best_step": r.and_then(|r| r.best_step),
         "stopped_early": r.map(|r| r.stopped_early),
         "parameters": trained.model.params(),
+        "engine": r.map(|r| &r.engine),
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
@@ -167,6 +168,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
                 .unwrap_or_default(),
             args.out.display()
         );
+        println!("{}", engine_line(&r.engine));
     } else {
         println!(
             "fitted {} on {} (column {}, {} rows); saved to {}",
@@ -227,6 +229,23 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// The line saying which engine trained the model, in which arithmetic, on which SIMD path
+/// (`engine: native, f32 matmuls (avx2+fma)`), with the reason when the run fell back from what
+/// was asked.
+fn engine_line(e: &nt_neural::EngineInfo) -> String {
+    let note = e
+        .note
+        .as_deref()
+        .map(|n| format!("; {n}"))
+        .unwrap_or_default();
+    format!(
+        "engine: {}, {} matmuls ({}){note}",
+        e.backend,
+        e.precision.as_str(),
+        e.simd
+    )
+}
+
 /// The loss's name as the output prints it (`mae`, `mse`, `huber`, `quantile`).
 fn loss_name(loss: &nt_neural::Loss) -> String {
     match loss {
@@ -234,5 +253,26 @@ fn loss_name(loss: &nt_neural::Loss) -> String {
         nt_neural::Loss::Mse => "mse".into(),
         nt_neural::Loss::Huber { .. } => "huber loss".into(),
         nt_neural::Loss::Quantile(_) => "quantile loss".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_line_names_backend_precision_simd_and_any_fallback() {
+        let mut e = nt_neural::EngineInfo {
+            backend: "native".into(),
+            precision: nt_neural::Precision::F32,
+            simd: "avx2+fma".into(),
+            note: None,
+        };
+        assert_eq!(engine_line(&e), "engine: native, f32 matmuls (avx2+fma)");
+        e.note = Some("bf16 asked, trained in f32: no avx512_bf16".into());
+        assert_eq!(
+            engine_line(&e),
+            "engine: native, f32 matmuls (avx2+fma); bf16 asked, trained in f32: no avx512_bf16"
+        );
     }
 }
