@@ -28,8 +28,9 @@ pub(crate) enum Command {
     Predict(PredictArgs),
     /// Import weights trained elsewhere (neuralforecast) as an `nt` model directory.
     Import(ImportArgs),
-    /// Benchmarks: NHITS predict latency, forward, batch throughput, training step, size; AutoETS
-    /// fit. One JSON line per case (set RAYON_NUM_THREADS to compare thread counts).
+    /// Benchmarks: a train step of every neural architecture (f32 and bf16: ms, steps/s, peak
+    /// RSS, engine); NHITS predict latency, forward, batch throughput, size; AutoETS fit. One
+    /// JSON line per case after a `cpu` line (set RAYON_NUM_THREADS to compare thread counts).
     Bench(BenchArgs),
     /// The main job on a built-in sample market (or --data FILE): backtest every model, print the
     /// leaderboard with skill against the random walk, write a plot.
@@ -365,18 +366,27 @@ pub(crate) struct DemoArgs {
 /// `nt bench`.
 #[derive(Debug, Args)]
 pub(crate) struct BenchArgs {
-    /// NHITS input size (neuralforecast's long-horizon default 480 = 5 × 96).
+    /// Input size of every benchmarked model (neuralforecast's long-horizon default 480 = 5 × 96).
     #[arg(long, value_name = "L", default_value_t = 480)]
     pub(crate) input_size: usize,
-    /// NHITS horizon.
+    /// Horizon of every benchmarked model.
     #[arg(long, short = 'H', default_value_t = 96)]
     pub(crate) horizon: usize,
-    /// Timed training steps (batch 32 series × 1024 windows).
+    /// Timed training steps per train-step case (after one untimed warm-up step).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub(crate) steps: usize,
     /// Repetitions of each latency case.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub(crate) reps: usize,
+    /// Neural architectures whose train steps (f32 and bf16) are timed, comma-separated, or
+    /// `all`. The NHITS latency cases run when nhits is in the list, AutoETS with `all` only.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "all",
+          value_parser = clap::builder::PossibleValuesParser::new(
+              std::iter::once("all").chain(nt_neural::NeuralSpec::NAMES.iter().copied())))]
+    pub(crate) arch: Vec<String>,
+    /// Windows per training step (the reference batch, neuralforecast's default).
+    #[arg(long, value_name = "W", default_value_t = 1024)]
+    pub(crate) windows_batch_size: usize,
 }
 
 /// Output format of `nt registry` listings.

@@ -1,5 +1,6 @@
-//! `nt bench`: latency, throughput, training speed and size of the default NHITS (and of AutoETS),
-//! one JSON line per case, medians and p99 over repeated runs. Nothing here asserts on time.
+//! `nt bench`: training speed of every neural architecture (f32 and bf16), latency, throughput
+//! and size of the default NHITS, and AutoETS fit time: one JSON line per case, medians and p99
+//! over repeated runs, after a first line describing the CPU. Nothing here asserts on time.
 
 use std::time::Instant;
 
@@ -8,7 +9,7 @@ use candle_core::{Device, Tensor};
 use nt_classical::EtsConfig;
 use nt_core::{Fit, Horizon, Predict, TimeSeries};
 use nt_data::synthetic::{sample_market, MarketConfig};
-use nt_neural::{NeuralSpec, NhitsConfig, Precision, TrainOptions, TrainProgress};
+use nt_neural::{NeuralModel, NeuralSpec, Precision, TrainOptions, TrainProgress};
 use serde_json::json;
 
 use crate::cli::BenchArgs;
@@ -40,55 +41,215 @@ fn emit(value: serde_json::Value) {
     println!("{value}");
 }
 
+/// The threads the compute pools use: `RAYON_NUM_THREADS` when set to a positive number (rayon,
+/// candle and gemm read it), else the logical CPUs available to this process.
+fn threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(logical_cpus)
+}
+
+fn logical_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The CPU's model name (Linux `/proc/cpuinfo`), when readable.
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+}
+
+/// Resets the process's peak resident set size to its current size (Linux: writing `5` to
+/// `/proc/self/clear_refs`); false where that is not available.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// A `/proc/self/status` field in bytes (`VmHWM`: the peak resident set size, `VmRSS`: the
+/// current one), when known.
+fn status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// The architectures `--arch` selects, in catalog order (`all`: every one).
+fn selected_archs(arch: &[String]) -> Vec<&'static str> {
+    let all = arch.iter().any(|a| a == "all");
+    NeuralSpec::NAMES
+        .iter()
+        .copied()
+        .filter(|n| all || arch.iter().any(|a| a == n))
+        .collect()
+}
+
+/// Per-step times in ms from the progress reports of one run, leaving out the first step (the
+/// warm-up: allocations, first-touch of the weights). A report covering several steps (a trainer
+/// that reports every N steps) counts as that many steps of its mean time.
+#[derive(Debug, Default)]
+struct StepTimer {
+    last: Option<(usize, f64)>,
+    samples_ms: Vec<f64>,
+}
+
+impl StepTimer {
+    fn record(&mut self, p: &TrainProgress) {
+        let t = p.elapsed.as_secs_f64();
+        if let Some((step, prev)) = self.last {
+            let n = p.step.saturating_sub(step);
+            if n > 0 {
+                let per = (t - prev) * 1e3 / n as f64;
+                self.samples_ms.extend(std::iter::repeat_n(per, n));
+            }
+        }
+        self.last = Some((p.step, t));
+    }
+}
+
+/// One `{arch}_train_step` case: the architecture's defaults at L, H and the reference batch,
+/// `steps + 1` optimizer steps in `precision` (the first untimed), with its peak RSS (and the RSS
+/// when the case started: what the process held already, which the peak includes).
+fn train_step_case(
+    series: &TimeSeries,
+    arch: &str,
+    precision: Precision,
+    args: &BenchArgs,
+) -> Result<serde_json::Value> {
+    let (l, h) = (args.input_size, args.horizon);
+    let mut spec = NeuralSpec::from_name(arch, l, h)
+        .with_context(|| format!("{arch} is not an architecture of the catalog"))?;
+    {
+        let t = spec.train_config_mut();
+        t.max_steps = args.steps + 1;
+        t.val_check_steps = args.steps + 2;
+        t.val_fraction = 0.0;
+        t.early_stop_patience = None;
+        t.windows_batch_size = args.windows_batch_size;
+        t.precision = precision;
+    }
+    let tc = spec.train_config().clone();
+    let reset = reset_peak_rss();
+    let rss_before = status_bytes("VmRSS");
+    let mut timer = StepTimer::default();
+    let trained = nt_neural::train(
+        series,
+        &["close"],
+        &spec,
+        &TrainOptions::default(),
+        &mut |p: &TrainProgress| timer.record(p),
+    )
+    .with_context(|| {
+        format!(
+            "training the {arch} benchmark model ({})",
+            precision.as_str()
+        )
+    })?;
+    let peak = if reset { status_bytes("VmHWM") } else { None };
+    let steps = timer.samples_ms.len();
+    let (median, p99) = median_p99(timer.samples_ms);
+    let case = json!({
+        "case": format!("{arch}_train_step"), "arch": arch, "precision": precision.as_str(),
+        "engine": trained.report.engine,
+        "input_size": l, "horizon": h,
+        "batch_size": tc.batch_size, "windows_batch_size": tc.windows_batch_size,
+        "parameters": spec.param_count(),
+        "steps": steps, "median_ms": median, "p99_ms": p99, "steps_per_s": 1e3 / median,
+        "peak_rss_bytes": peak, "rss_before_bytes": rss_before, "threads": threads(),
+    });
+    Ok(case)
+}
+
 /// Runs `nt bench`.
 pub(crate) fn run(args: &BenchArgs) -> Result<()> {
-    if args.steps == 0 || args.reps == 0 || args.input_size == 0 || args.horizon == 0 {
+    if args.steps == 0
+        || args.reps == 0
+        || args.input_size == 0
+        || args.horizon == 0
+        || args.windows_batch_size == 0
+    {
         return Err(crate::exit::UsageError(
-            "--steps, --reps, --input-size and --horizon must be at least 1".into(),
+            "--steps, --reps, --input-size, --horizon and --windows-batch-size must be at least 1"
+                .into(),
         )
         .into());
     }
-    let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "default".into());
+    if args.windows_batch_size > nt_neural::MAX_WINDOWS_BATCH {
+        return Err(crate::exit::UsageError(format!(
+            "--windows-batch-size {}: at most {}",
+            args.windows_batch_size,
+            nt_neural::MAX_WINDOWS_BATCH
+        ))
+        .into());
+    }
+    let threads = threads();
+    let cpu = nt_neural::cpu::features();
+    emit(json!({
+        "case": "cpu", "features": cpu.summary(), "f32_path": cpu.f32_path(),
+        "model": cpu_model(), "threads": threads, "logical_cpus": logical_cpus(),
+        "rayon_num_threads": std::env::var("RAYON_NUM_THREADS").ok(),
+        "peak_rss_per_case": reset_peak_rss(),
+    }));
     let market = sample_market(&MarketConfig {
         rows: 24 * 7 * 52,
         ..MarketConfig::default()
     })?;
     let close = market.select(&["close"])?;
     let (l, h) = (args.input_size, args.horizon);
+    let archs = selected_archs(&args.arch);
 
-    // A default-size NHITS (neuralforecast's defaults at L, H), trained for the timed steps.
-    let cfg = NhitsConfig {
-        input_size: l,
-        horizon: h,
-        ..NhitsConfig::default()
-    };
-    let mut train_cfg = cfg.clone();
-    train_cfg.train.max_steps = args.steps + 1;
-    train_cfg.train.val_check_steps = args.steps + 1;
-    let spec = NeuralSpec::Nhits(train_cfg);
-    let mut step_times: Vec<f64> = Vec::new();
-    let mut last = None;
-    let trained = nt_neural::train(
-        &close,
-        &["close"],
-        &spec,
-        &TrainOptions::default(),
-        &mut |p: &TrainProgress| {
-            if let Some(prev) = last {
-                step_times.push((p.elapsed.as_secs_f64() - prev) * 1e3);
-            }
-            last = Some(p.elapsed.as_secs_f64());
-        },
-    )
-    .context("training the benchmark model")?;
-    let (step_ms, step_p99) = median_p99(step_times.clone());
-    emit(json!({
-        "case": "nhits_train_step", "input_size": l, "horizon": h,
-        "batch_size": cfg.train.batch_size, "windows_batch_size": cfg.train.windows_batch_size,
-        "steps": step_times.len(), "median_ms": step_ms, "p99_ms": step_p99,
-        "steps_per_s": 1e3 / step_ms, "threads": threads,
-    }));
-    let model = trained.model;
+    // A train step of each architecture's defaults at L, H, in f32 then bf16; each model is
+    // dropped before the next case starts, so that its peak RSS is its own.
+    for arch in &archs {
+        for precision in [Precision::F32, Precision::Bf16] {
+            emit(train_step_case(&close, arch, precision, args)?);
+        }
+    }
+    if archs.contains(&"nhits") {
+        // The latency cases do not depend on the weights' values: one training step will do.
+        let mut spec = NeuralSpec::from_name("nhits", l, h).context("nhits is in the catalog")?;
+        let t = spec.train_config_mut();
+        t.max_steps = 1;
+        t.val_fraction = 0.0;
+        t.windows_batch_size = args.windows_batch_size;
+        let model = nt_neural::train(
+            &close,
+            &["close"],
+            &spec,
+            &TrainOptions::default(),
+            &mut |_| {},
+        )
+        .context("training the NHITS of the latency cases")?
+        .model;
+        nhits_latency(&close, model, &spec, args, threads)?;
+    }
+    if args.arch.iter().any(|a| a == "all") {
+        autoets(&close, args)?;
+    }
+    Ok(())
+}
+
+/// The default NHITS's size, single-window predict (f32, bf16), raw candle forward and batch
+/// throughput.
+fn nhits_latency(
+    close: &TimeSeries,
+    model: NeuralModel,
+    spec: &NeuralSpec,
+    args: &BenchArgs,
+    threads: usize,
+) -> Result<()> {
+    let (l, h) = (args.input_size, args.horizon);
     let parameters: usize = spec
         .weight_shapes()
         .iter()
@@ -157,7 +318,11 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         }));
     }
 
-    // AutoETS with a daily season on 1,344 hourly points (augurs' measured case in STACK.md).
+    Ok(())
+}
+
+/// AutoETS with a daily season on 1,344 hourly points (augurs' measured case in STACK.md).
+fn autoets(close: &TimeSeries, args: &BenchArgs) -> Result<()> {
     let ets_data = close.tail(1344);
     let ets = EtsConfig {
         season_length: 24,
@@ -173,6 +338,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         "case": "autoets_fit_predict", "rows": 1344, "season": 24, "reps": ets_reps,
         "median_ms": med / 1e3, "p99_ms": p99 / 1e3,
     }));
+
     Ok(())
 }
 
