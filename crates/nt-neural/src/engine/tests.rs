@@ -219,7 +219,8 @@ fn to_vec(t: &Tensor) -> Vec<f32> {
 fn native_forward_matches_neuralforecast_on_every_fixture() {
     // neuralforecast's outputs for the fixture weights and inputs, to 1e-5 (eval mode: no
     // dropout), for every fixture of an architecture the native engine covers.
-    let cases: [(&str, fn(&[u8]) -> NeuralSpec); 8] = [
+    type Parse = fn(&[u8]) -> NeuralSpec;
+    let cases: [(&str, Parse); 8] = [
         ("dlinear_small", |b| serde_json::from_slice(b).unwrap()),
         ("dlinear_quantile", |b| serde_json::from_slice(b).unwrap()),
         ("nlinear_small", |b| serde_json::from_slice(b).unwrap()),
