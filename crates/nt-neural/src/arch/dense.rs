@@ -13,9 +13,64 @@ use crate::config::Activation;
 #[derive(Debug, Clone)]
 pub(crate) enum Matrix {
     F32(Vec<f32>),
-    /// bfloat16 weights, two per `u32`: word `j` of a row holds weight `2j` in its low half and
-    /// weight `2j + 1` in its high half; rows are padded to `ceil(in / 2)` words with zeros.
-    Bf16(Vec<u32>),
+    /// bfloat16 weights, two per `u32`, laid out for the SIMD width they were packed for.
+    Bf16(Bf16Matrix),
+}
+
+/// bfloat16 weights packed two per `u32` so that the kernel needs no shuffles: each row's first
+/// `in / (2·lanes)` groups of `2·lanes` weights take `lanes` words, word `i` of a group holding
+/// weight `i` of the group in its low half and weight `lanes + i` in its high half; so the low
+/// halves of a vector of words meet one vector of the input and the high halves the next. The
+/// row's last `in mod 2·lanes` weights follow as plain pairs (weight `2j` low, `2j + 1` high,
+/// a missing last one zero). `lanes` is the f32 vector width of the CPU path chosen at run time
+/// (16 with AVX-512, 8 with AVX2, 1 in scalar code).
+#[derive(Debug, Clone)]
+pub(crate) struct Bf16Matrix {
+    words: Vec<u32>,
+    lanes: usize,
+    row_words: usize,
+}
+
+impl Bf16Matrix {
+    /// Packs the `[out, in]` row-major f32 matrix `w` (rounded to nearest even) for `lanes`.
+    fn pack(w: &[f32], n_in: usize, lanes: usize) -> Self {
+        let group = 2 * lanes;
+        let (groups, rest) = (n_in / group, n_in % group);
+        let row_words = groups * lanes + rest.div_ceil(2);
+        let mut words = Vec::with_capacity(row_words * (w.len() / n_in.max(1)));
+        for row in w.chunks_exact(n_in.max(1)) {
+            let (full, tail) = row.split_at(groups * group);
+            for g in full.chunks_exact(group) {
+                let (lo, hi) = g.split_at(lanes);
+                words.extend(
+                    lo.iter()
+                        .zip(hi)
+                        .map(|(&l, &h)| u32::from(to_bf16(l)) | (u32::from(to_bf16(h)) << 16)),
+                );
+            }
+            words.extend(tail.chunks(2).map(|p| {
+                u32::from(to_bf16(p[0])) | (p.get(1).map_or(0, |&h| u32::from(to_bf16(h))) << 16)
+            }));
+        }
+        Self {
+            words,
+            lanes,
+            row_words,
+        }
+    }
+}
+
+/// The f32 vector width (lanes) of the SIMD path `arch` runs.
+pub(crate) fn f32_lanes(arch: pulp::Arch) -> usize {
+    struct Lanes;
+    impl pulp::WithSimd for Lanes {
+        type Output = usize;
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) -> usize {
+            S::F32_LANES
+        }
+    }
+    arch.dispatch(Lanes)
 }
 
 /// The bfloat16 nearest to `v` (round to nearest, ties to even; weights are finite).
@@ -42,6 +97,7 @@ impl DenseLayer {
         let n_out = self.b.len();
         out.clear();
         out.resize(n * n_out, 0.0);
+        let x = &x[..n * self.n_in];
         match &self.w {
             Matrix::F32(w) => arch.dispatch(Matvec {
                 w,
@@ -50,44 +106,21 @@ impl DenseLayer {
                 x,
                 out,
             }),
-            Matrix::Bf16(w) => {
-                // De-interleave each input once: the even inputs meet the low halves, the odd
-                // the high ones.
-                let words = self.n_in.div_ceil(2);
-                let mut even = vec![0f32; n * words];
-                let mut odd = vec![0f32; n * words];
-                for (i, xi) in x.chunks_exact(self.n_in).enumerate() {
-                    for (j, pair) in xi.chunks(2).enumerate() {
-                        even[i * words + j] = pair[0];
-                        odd[i * words + j] = pair.get(1).copied().unwrap_or(0.0);
-                    }
-                }
-                arch.dispatch(MatvecBf16 {
-                    w,
-                    b: &self.b,
-                    words,
-                    even: &even,
-                    odd: &odd,
-                    out,
-                })
-            }
+            Matrix::Bf16(w) => arch.dispatch(MatvecBf16 {
+                w,
+                b: &self.b,
+                n_in: self.n_in,
+                x,
+                out,
+            }),
         }
     }
 
-    /// The layer with bfloat16 weights (rounded from the f32 ones), packed two per word.
-    pub(crate) fn to_bf16(&self) -> Self {
+    /// The layer with bfloat16 weights (rounded from the f32 ones), packed for `arch`'s SIMD
+    /// width.
+    pub(crate) fn to_bf16(&self, arch: pulp::Arch) -> Self {
         let w = match &self.w {
-            Matrix::F32(w) => Matrix::Bf16(
-                w.chunks_exact(self.n_in.max(1))
-                    .flat_map(|row| {
-                        row.chunks(2).map(|pair| {
-                            let lo = u32::from(to_bf16(pair[0]));
-                            let hi = pair.get(1).map_or(0, |&v| u32::from(to_bf16(v)));
-                            lo | (hi << 16)
-                        })
-                    })
-                    .collect(),
-            ),
+            Matrix::F32(w) => Matrix::Bf16(Bf16Matrix::pack(w, self.n_in, f32_lanes(arch))),
             Matrix::Bf16(w) => Matrix::Bf16(w.clone()),
         };
         Self {
@@ -98,16 +131,102 @@ impl DenseLayer {
     }
 }
 
-/// A matrix-vector product with bfloat16 weights packed two per `u32`: the high half of a word
-/// is already an f32 once the low half is masked off, the low half becomes one after a 16-bit
-/// left shift; both multiply-add into f32 accumulators against the de-interleaved input.
+/// A matrix-vector product with bfloat16 weights in the [`Bf16Matrix`] layout: the high half
+/// of a word is already an f32 once the low half is masked off, the low half becomes one after
+/// a 16-bit left shift; both multiply-add into f32 accumulators against consecutive input
+/// vectors, with no shuffle of the input.
+///
+/// The order of every (row, input) sum is fixed: one accumulator for the low halves and one
+/// for the high halves over the groups in order, their sum reduced horizontally, the tail pairs
+/// in order, the bias. Rows are computed [`ROWS`] at a time (sharing each input load; with two
+/// accumulators each that is eight independent FMA chains, enough to hide the FMA latency) and
+/// the leftover rows one at a time, in the same order, so a window gets the same bits alone or
+/// in any batch. A layout packed for another width (not made by this crate's constructors)
+/// runs a scalar loop in the same layout.
 struct MatvecBf16<'a> {
-    w: &'a [u32],
+    w: &'a Bf16Matrix,
     b: &'a [f32],
-    words: usize,
-    even: &'a [f32],
-    odd: &'a [f32],
+    n_in: usize,
+    x: &'a [f32],
     out: &'a mut [f32],
+}
+
+/// How many weight rows the bf16 kernel computes together.
+const ROWS: usize = 4;
+
+/// The scalar tail of a bf16 row: plain pairs against the input's last values.
+#[inline(always)]
+fn bf16_tail(words: &[u32], x: &[f32]) -> f32 {
+    let mut s = 0.0;
+    for (w, p) in words.iter().zip(x.chunks(2)) {
+        s += f32::from_bits(w << 16) * p[0];
+        if let Some(&x1) = p.get(1) {
+            s += f32::from_bits(w & 0xffff_0000) * x1;
+        }
+    }
+    s
+}
+
+impl MatvecBf16<'_> {
+    /// The same layout in plain scalar code (any packing width).
+    fn scalar(self) {
+        let (n_in, n_out, lanes) = (self.n_in, self.b.len(), self.w.lanes);
+        let group = 2 * lanes;
+        let groups = n_in / group;
+        for (r, (row, &b)) in self
+            .w
+            .words
+            .chunks_exact(self.w.row_words.max(1))
+            .zip(self.b)
+            .enumerate()
+        {
+            let (rg, rt) = row.split_at(groups * lanes);
+            for (i, x) in self.x.chunks_exact(n_in.max(1)).enumerate() {
+                let (xg, xt) = x.split_at(groups * group);
+                let mut s = 0.0;
+                for (wg, xg) in rg.chunks_exact(lanes).zip(xg.chunks_exact(group)) {
+                    for (j, w) in wg.iter().enumerate() {
+                        s += f32::from_bits(w << 16) * xg[j]
+                            + f32::from_bits(w & 0xffff_0000) * xg[lanes + j];
+                    }
+                }
+                self.out[i * n_out + r] = s + bf16_tail(rt, xt) + b;
+            }
+        }
+    }
+}
+
+/// `R` rows of the bf16 kernel against one input: each row's low/high accumulators over the
+/// groups, then the fixed finish (see [`MatvecBf16`]).
+#[inline(always)]
+fn bf16_rows<S: pulp::Simd, const R: usize>(
+    simd: S,
+    rows: [&[S::u32s]; R],
+    tails: [&[u32]; R],
+    bias: [f32; R],
+    xv: &[S::f32s],
+    xt: &[f32],
+) -> [f32; R] {
+    let groups = xv.len() / 2;
+    let high_mask = simd.splat_u32s(0xffff_0000);
+    let shift = simd.splat_u32s(16);
+    let rows: [&[S::u32s]; R] = std::array::from_fn(|k| &rows[k][..groups]);
+    let xv = &xv[..2 * groups];
+    let mut lo = [simd.splat_f32s(0.0); R];
+    let mut hi = [simd.splat_f32s(0.0); R];
+    for g in 0..groups {
+        let (x0, x1) = (xv[2 * g], xv[2 * g + 1]);
+        for k in 0..R {
+            let w = rows[k][g];
+            let wl = simd.transmute_f32s_u32s(simd.wrapping_dyn_shl_u32s(w, shift));
+            let wh = simd.transmute_f32s_u32s(simd.and_u32s(w, high_mask));
+            lo[k] = simd.mul_add_e_f32s(wl, x0, lo[k]);
+            hi[k] = simd.mul_add_e_f32s(wh, x1, hi[k]);
+        }
+    }
+    std::array::from_fn(|k| {
+        simd.reduce_sum_f32s(simd.add_f32s(lo[k], hi[k])) + bf16_tail(tails[k], xt) + bias[k]
+    })
 }
 
 impl pulp::WithSimd for MatvecBf16<'_> {
@@ -115,64 +234,44 @@ impl pulp::WithSimd for MatvecBf16<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, simd: S) {
-        let n_out = self.b.len();
-        let high_mask = simd.splat_u32s(0xffff_0000);
-        let shift = simd.splat_u32s(16);
-        // Per input (even halves, odd halves): vector parts and scalar tails.
-        let inputs: Vec<SplitPairs<'_, S>> = self
-            .even
-            .chunks_exact(self.words)
-            .zip(self.odd.chunks_exact(self.words))
-            .map(|(e, o)| {
-                let (eh, et) = S::as_simd_f32s(e);
-                let (oh, ot) = S::as_simd_f32s(o);
-                (eh, et, oh, ot)
+        if self.w.lanes != S::F32_LANES || self.n_in == 0 {
+            return self.scalar();
+        }
+        let (n_in, n_out, row_words) = (self.n_in, self.b.len(), self.w.row_words);
+        let lanes = S::F32_LANES;
+        let groups = n_in / (2 * lanes);
+        fn split<S: pulp::Simd>(row: &[u32], n: usize) -> (&[S::u32s], &[u32]) {
+            let (rg, rt) = row.split_at(n);
+            (S::as_simd_u32s(rg).0, rt)
+        }
+        let inputs: Vec<(&[S::f32s], &[f32])> = self
+            .x
+            .chunks_exact(n_in)
+            .map(|x| {
+                let (xg, xt) = x.split_at(groups * 2 * lanes);
+                (S::as_simd_f32s(xg).0, xt)
             })
             .collect();
-        // Per input: two accumulator pairs alternating over the words, a horizontal sum, the
-        // scalar tail, the bias: the same order whether the input is alone or in a block.
-        let finish = |acc: &[S::f32s; 4], row_tail: &[u32], et: &[f32], ot: &[f32], b: f32| {
-            let sum = simd.add_f32s(simd.add_f32s(acc[0], acc[1]), simd.add_f32s(acc[2], acc[3]));
-            let mut s = simd.reduce_sum_f32s(sum);
-            for ((w, e), od) in row_tail.iter().zip(et).zip(ot) {
-                s += f32::from_bits(w << 16) * e + f32::from_bits(w & 0xffff_0000) * od;
+        let mut row_blocks = self.w.words.chunks_exact(ROWS * row_words);
+        let mut r0 = 0;
+        for block in row_blocks.by_ref() {
+            let parts: [(&[S::u32s], &[u32]); ROWS] = std::array::from_fn(|k| {
+                split::<S>(&block[k * row_words..(k + 1) * row_words], groups * lanes)
+            });
+            let rows = parts.map(|p| p.0);
+            let tails = parts.map(|p| p.1);
+            let bias: [f32; ROWS] = std::array::from_fn(|k| self.b[r0 + k]);
+            for (i, &(xv, xt)) in inputs.iter().enumerate() {
+                let y = bf16_rows::<S, ROWS>(simd, rows, tails, bias, xv, xt);
+                self.out[i * n_out + r0..i * n_out + r0 + ROWS].copy_from_slice(&y);
             }
-            s + b
-        };
-        for (r, (row, &b)) in self.w.chunks_exact(self.words).zip(self.b).enumerate() {
-            let (rh, rt) = S::as_simd_u32s(row);
-            let mut blocks = inputs.chunks_exact(BLOCK);
-            let mut i = 0;
-            for block in blocks.by_ref() {
-                // BLOCK inputs share each load and widening of the weight words.
-                let mut acc = [[simd.splat_f32s(0.0); 4]; BLOCK];
-                let mut k = 0;
-                for (g, w) in rh.iter().enumerate() {
-                    let hi = simd.transmute_f32s_u32s(simd.and_u32s(*w, high_mask));
-                    let lo = simd.transmute_f32s_u32s(simd.wrapping_dyn_shl_u32s(*w, shift));
-                    for (a, input) in acc.iter_mut().zip(block) {
-                        a[k] = simd.mul_add_e_f32s(lo, input.0[g], a[k]);
-                        a[k + 1] = simd.mul_add_e_f32s(hi, input.2[g], a[k + 1]);
-                    }
-                    k ^= 2;
-                }
-                for (j, (a, input)) in acc.iter().zip(block).enumerate() {
-                    self.out[(i + j) * n_out + r] = finish(a, rt, input.1, input.3, b);
-                }
-                i += BLOCK;
-            }
-            for input in blocks.remainder() {
-                let mut acc = [simd.splat_f32s(0.0); 4];
-                let mut k = 0;
-                for (g, w) in rh.iter().enumerate() {
-                    let hi = simd.transmute_f32s_u32s(simd.and_u32s(*w, high_mask));
-                    let lo = simd.transmute_f32s_u32s(simd.wrapping_dyn_shl_u32s(*w, shift));
-                    acc[k] = simd.mul_add_e_f32s(lo, input.0[g], acc[k]);
-                    acc[k + 1] = simd.mul_add_e_f32s(hi, input.2[g], acc[k + 1]);
-                    k ^= 2;
-                }
-                self.out[i * n_out + r] = finish(&acc, rt, input.1, input.3, b);
-                i += 1;
+            r0 += ROWS;
+        }
+        for (k, row) in row_blocks.remainder().chunks_exact(row_words).enumerate() {
+            let (rv, rt) = split::<S>(row, groups * lanes);
+            let b = self.b[r0 + k];
+            for (i, &(xv, xt)) in inputs.iter().enumerate() {
+                self.out[i * n_out + r0 + k] = bf16_rows::<S, 1>(simd, [rv], [rt], [b], xv, xt)[0];
             }
         }
     }
@@ -195,16 +294,7 @@ type SplitInput<'a, S> = (
     &'a [f32],
 );
 
-/// A de-interleaved input split for SIMD: even halves (vectors, tail), odd halves (vectors,
-/// tail).
-type SplitPairs<'a, S> = (
-    &'a [<S as pulp::Simd>::f32s],
-    &'a [f32],
-    &'a [<S as pulp::Simd>::f32s],
-    &'a [f32],
-);
-
-/// How many inputs share each load of a weight vector in [`Matvec`] and [`MatvecBf16`].
+/// How many inputs share each load of a weight vector in [`Matvec`].
 const BLOCK: usize = 4;
 
 impl pulp::WithSimd for Matvec<'_> {
@@ -349,7 +439,7 @@ impl FastForward for AffineWindow {
 
     fn to_bf16(&self) -> Option<Box<dyn FastForward>> {
         Some(Box::new(Self {
-            layer: self.layer.to_bf16(),
+            layer: self.layer.to_bf16(self.arch),
             subtract_last: self.subtract_last,
             arch: self.arch,
         }))
@@ -376,5 +466,93 @@ mod tests {
         let last = x[6];
         let expect: f32 = (0..7).map(|j| w[j] * (x[j] - last)).sum::<f32>() + 0.1 + last;
         assert!((batch[0] - expect).abs() < 1e-5);
+    }
+
+    fn rounded(v: f32) -> f64 {
+        f64::from(f32::from_bits(u32::from(to_bf16(v)) << 16))
+    }
+
+    /// The bf16 kernel against an f64 reference with the same rounded weights, for sizes that
+    /// exercise full groups, tails, odd lengths and leftover rows, on the CPU's SIMD path, on
+    /// pulp's scalar path and with a packing made for another width (the scalar fallback).
+    #[test]
+    fn bf16_kernel_matches_the_rounded_reference() {
+        let simd = pulp::Arch::new();
+        for &(n_in, n_out) in &[
+            (1, 1),
+            (3, 5),
+            (16, 4),
+            (17, 9),
+            (33, 7),
+            (100, 13),
+            (512, 8),
+        ] {
+            let w: Vec<f32> = (0..n_in * n_out)
+                .map(|i| (i as f32 * 0.618).sin() * 0.3)
+                .collect();
+            let b: Vec<f32> = (0..n_out).map(|i| i as f32 * 0.01 - 0.02).collect();
+            let n = 5;
+            let x: Vec<f32> = (0..n * n_in).map(|i| (i as f32 * 0.37).cos()).collect();
+            let dense = DenseLayer {
+                w: Matrix::F32(w.clone()),
+                b: b.clone(),
+                n_in,
+            };
+            let cases = [
+                (simd, dense.to_bf16(simd)),
+                (pulp::Arch::Scalar, dense.to_bf16(pulp::Arch::Scalar)),
+                // Packed for this CPU's width, run on the scalar path: the layout's scalar loop.
+                (pulp::Arch::Scalar, dense.to_bf16(simd)),
+            ];
+            for (arch, layer) in cases {
+                let mut out = Vec::new();
+                layer.forward(arch, &x, n, &mut out);
+                for i in 0..n {
+                    for r in 0..n_out {
+                        let xi = &x[i * n_in..(i + 1) * n_in];
+                        let row = &w[r * n_in..(r + 1) * n_in];
+                        let want: f64 = row
+                            .iter()
+                            .zip(xi)
+                            .map(|(&wv, &xv)| rounded(wv) * f64::from(xv))
+                            .sum::<f64>()
+                            + f64::from(b[r]);
+                        let scale: f64 = row
+                            .iter()
+                            .zip(xi)
+                            .map(|(&wv, &xv)| (rounded(wv) * f64::from(xv)).abs())
+                            .sum::<f64>()
+                            + 1.0;
+                        let got = f64::from(out[i * n_out + r]);
+                        assert!(
+                            (got - want).abs() <= 1e-6 * scale,
+                            "in {n_in} out {n_out} window {i} row {r}: {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// bf16 weights keep batch invariance: every window gets the bits it gets alone.
+    #[test]
+    fn bf16_batches_give_the_bits_of_single_windows() {
+        let arch = pulp::Arch::new();
+        let (n_in, n_out, n) = (37, 11, 9);
+        let w: Vec<f32> = (0..n_in * n_out).map(|i| (i as f32 * 0.29).sin()).collect();
+        let layer = DenseLayer {
+            w: Matrix::F32(w),
+            b: vec![0.5; n_out],
+            n_in,
+        }
+        .to_bf16(arch);
+        let x: Vec<f32> = (0..n * n_in).map(|i| (i as f32 * 0.13).cos()).collect();
+        let mut batch = Vec::new();
+        layer.forward(arch, &x, n, &mut batch);
+        for i in 0..n {
+            let mut alone = Vec::new();
+            layer.forward(arch, &x[i * n_in..(i + 1) * n_in], 1, &mut alone);
+            assert_eq!(&batch[i * n_out..(i + 1) * n_out], &alone[..]);
+        }
     }
 }
