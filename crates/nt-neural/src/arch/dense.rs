@@ -17,13 +17,16 @@ pub(crate) enum Matrix {
     Bf16(Bf16Matrix),
 }
 
-/// bfloat16 weights packed two per `u32` so that the kernel needs no shuffles: each row's first
-/// `in / (2·lanes)` groups of `2·lanes` weights take `lanes` words, word `i` of a group holding
-/// weight `i` of the group in its low half and weight `lanes + i` in its high half; so the low
-/// halves of a vector of words meet one vector of the input and the high halves the next. The
-/// row's last `in mod 2·lanes` weights follow as plain pairs (weight `2j` low, `2j + 1` high,
-/// a missing last one zero). `lanes` is the f32 vector width of the CPU path chosen at run time
-/// (16 with AVX-512, 8 with AVX2, 1 in scalar code).
+/// bfloat16 weights packed two per `u32` so that the kernel needs no shuffles. With `lanes` the
+/// f32 vector width of the CPU path chosen at run time (16 with AVX-512, 8 with AVX2, 1 in
+/// scalar code), each row holds, in order:
+/// - `in / (2·lanes)` groups of `2·lanes` weights in `lanes` words, word `i` of a group holding
+///   weight `i` of the group in its low half and weight `lanes + i` in its high half: the low
+///   halves of a vector of words meet one vector of the input, the high halves the next;
+/// - when at least `lanes` weights remain, a half group: the next `lanes` weights in the low
+///   halves of `lanes` words (high halves zero), against one more input vector;
+/// - the last (fewer than `lanes`) weights as plain pairs (weight `2j` low, `2j + 1` high, a
+///   missing last one zero), computed in scalar code.
 #[derive(Debug, Clone)]
 pub(crate) struct Bf16Matrix {
     words: Vec<u32>,
@@ -34,29 +37,35 @@ pub(crate) struct Bf16Matrix {
 impl Bf16Matrix {
     /// Packs the `[out, in]` row-major f32 matrix `w` (rounded to nearest even) for `lanes`.
     fn pack(w: &[f32], n_in: usize, lanes: usize) -> Self {
-        let group = 2 * lanes;
-        let (groups, rest) = (n_in / group, n_in % group);
-        let row_words = groups * lanes + rest.div_ceil(2);
+        let (groups, half, tail) = Self::split(n_in, lanes);
+        let row_words = (groups + usize::from(half)) * lanes + tail.div_ceil(2);
+        let pair = |l: f32, h: Option<&f32>| {
+            u32::from(to_bf16(l)) | (h.map_or(0, |&h| u32::from(to_bf16(h))) << 16)
+        };
         let mut words = Vec::with_capacity(row_words * (w.len() / n_in.max(1)));
         for row in w.chunks_exact(n_in.max(1)) {
-            let (full, tail) = row.split_at(groups * group);
-            for g in full.chunks_exact(group) {
+            let (full, rest) = row.split_at(groups * 2 * lanes);
+            for g in full.chunks_exact(2 * lanes) {
                 let (lo, hi) = g.split_at(lanes);
-                words.extend(
-                    lo.iter()
-                        .zip(hi)
-                        .map(|(&l, &h)| u32::from(to_bf16(l)) | (u32::from(to_bf16(h)) << 16)),
-                );
+                words.extend(lo.iter().zip(hi).map(|(&l, h)| pair(l, Some(h))));
             }
-            words.extend(tail.chunks(2).map(|p| {
-                u32::from(to_bf16(p[0])) | (p.get(1).map_or(0, |&h| u32::from(to_bf16(h))) << 16)
-            }));
+            let (half_group, rest) = rest.split_at(if half { lanes } else { 0 });
+            words.extend(half_group.iter().map(|&l| pair(l, None)));
+            words.extend(rest.chunks(2).map(|p| pair(p[0], p.get(1))));
         }
         Self {
             words,
             lanes,
             row_words,
         }
+    }
+
+    /// A row of `n_in` weights at `lanes`: (full groups, whether a half group follows, weights
+    /// in the scalar tail).
+    fn split(n_in: usize, lanes: usize) -> (usize, bool, usize) {
+        let (groups, rest) = (n_in / (2 * lanes), n_in % (2 * lanes));
+        let half = rest >= lanes;
+        (groups, half, rest - if half { lanes } else { 0 })
     }
 }
 
@@ -171,8 +180,11 @@ impl MatvecBf16<'_> {
     /// The same layout in plain scalar code (any packing width).
     fn scalar(self) {
         let (n_in, n_out, lanes) = (self.n_in, self.b.len(), self.w.lanes);
-        let group = 2 * lanes;
-        let groups = n_in / group;
+        let (groups, half, _) = Bf16Matrix::split(n_in, lanes);
+        let (vec_words, vec_inputs) = (
+            (groups + usize::from(half)) * lanes,
+            (2 * groups + usize::from(half)) * lanes,
+        );
         for (r, (row, &b)) in self
             .w
             .words
@@ -180,14 +192,16 @@ impl MatvecBf16<'_> {
             .zip(self.b)
             .enumerate()
         {
-            let (rg, rt) = row.split_at(groups * lanes);
+            let (rg, rt) = row.split_at(vec_words);
             for (i, x) in self.x.chunks_exact(n_in.max(1)).enumerate() {
-                let (xg, xt) = x.split_at(groups * group);
+                let (xg, xt) = x.split_at(vec_inputs);
                 let mut s = 0.0;
-                for (wg, xg) in rg.chunks_exact(lanes).zip(xg.chunks_exact(group)) {
+                for (wg, xg) in rg.chunks(lanes).zip(xg.chunks(2 * lanes)) {
                     for (j, w) in wg.iter().enumerate() {
-                        s += f32::from_bits(w << 16) * xg[j]
-                            + f32::from_bits(w & 0xffff_0000) * xg[lanes + j];
+                        s += f32::from_bits(w << 16) * xg[j];
+                        if let Some(&x1) = xg.get(lanes + j) {
+                            s += f32::from_bits(w & 0xffff_0000) * x1;
+                        }
                     }
                 }
                 self.out[i * n_out + r] = s + bf16_tail(rt, xt) + b;
@@ -197,7 +211,8 @@ impl MatvecBf16<'_> {
 }
 
 /// `R` rows of the bf16 kernel against one input: each row's low/high accumulators over the
-/// groups, then the fixed finish (see [`MatvecBf16`]).
+/// groups, the half group (when `xv` has an odd number of vectors) into the low accumulator,
+/// then the fixed finish (see [`MatvecBf16`]).
 #[inline(always)]
 fn bf16_rows<S: pulp::Simd, const R: usize>(
     simd: S,
@@ -207,11 +222,10 @@ fn bf16_rows<S: pulp::Simd, const R: usize>(
     xv: &[S::f32s],
     xt: &[f32],
 ) -> [f32; R] {
-    let groups = xv.len() / 2;
+    let (groups, half) = (xv.len() / 2, xv.len() % 2 == 1);
     let high_mask = simd.splat_u32s(0xffff_0000);
     let shift = simd.splat_u32s(16);
-    let rows: [&[S::u32s]; R] = std::array::from_fn(|k| &rows[k][..groups]);
-    let xv = &xv[..2 * groups];
+    let rows: [&[S::u32s]; R] = std::array::from_fn(|k| &rows[k][..groups + usize::from(half)]);
     let mut lo = [simd.splat_f32s(0.0); R];
     let mut hi = [simd.splat_f32s(0.0); R];
     for g in 0..groups {
@@ -222,6 +236,13 @@ fn bf16_rows<S: pulp::Simd, const R: usize>(
             let wh = simd.transmute_f32s_u32s(simd.and_u32s(w, high_mask));
             lo[k] = simd.mul_add_e_f32s(wl, x0, lo[k]);
             hi[k] = simd.mul_add_e_f32s(wh, x1, hi[k]);
+        }
+    }
+    if half {
+        let x0 = xv[2 * groups];
+        for k in 0..R {
+            let wl = simd.transmute_f32s_u32s(simd.wrapping_dyn_shl_u32s(rows[k][groups], shift));
+            lo[k] = simd.mul_add_e_f32s(wl, x0, lo[k]);
         }
     }
     std::array::from_fn(|k| {
@@ -239,7 +260,11 @@ impl pulp::WithSimd for MatvecBf16<'_> {
         }
         let (n_in, n_out, row_words) = (self.n_in, self.b.len(), self.w.row_words);
         let lanes = S::F32_LANES;
-        let groups = n_in / (2 * lanes);
+        let (groups, half, _) = Bf16Matrix::split(n_in, lanes);
+        let (vec_words, vec_inputs) = (
+            (groups + usize::from(half)) * lanes,
+            (2 * groups + usize::from(half)) * lanes,
+        );
         fn split<S: pulp::Simd>(row: &[u32], n: usize) -> (&[S::u32s], &[u32]) {
             let (rg, rt) = row.split_at(n);
             (S::as_simd_u32s(rg).0, rt)
@@ -248,7 +273,7 @@ impl pulp::WithSimd for MatvecBf16<'_> {
             .x
             .chunks_exact(n_in)
             .map(|x| {
-                let (xg, xt) = x.split_at(groups * 2 * lanes);
+                let (xg, xt) = x.split_at(vec_inputs);
                 (S::as_simd_f32s(xg).0, xt)
             })
             .collect();
@@ -256,7 +281,7 @@ impl pulp::WithSimd for MatvecBf16<'_> {
         let mut r0 = 0;
         for block in row_blocks.by_ref() {
             let parts: [(&[S::u32s], &[u32]); ROWS] = std::array::from_fn(|k| {
-                split::<S>(&block[k * row_words..(k + 1) * row_words], groups * lanes)
+                split::<S>(&block[k * row_words..(k + 1) * row_words], vec_words)
             });
             let rows = parts.map(|p| p.0);
             let tails = parts.map(|p| p.1);
@@ -268,7 +293,7 @@ impl pulp::WithSimd for MatvecBf16<'_> {
             r0 += ROWS;
         }
         for (k, row) in row_blocks.remainder().chunks_exact(row_words).enumerate() {
-            let (rv, rt) = split::<S>(row, groups * lanes);
+            let (rv, rt) = split::<S>(row, vec_words);
             let b = self.b[r0 + k];
             for (i, &(xv, xt)) in inputs.iter().enumerate() {
                 self.out[i * n_out + r0 + k] = bf16_rows::<S, 1>(simd, [rv], [rt], [b], xv, xt)[0];
@@ -481,7 +506,10 @@ mod tests {
         for &(n_in, n_out) in &[
             (1, 1),
             (3, 5),
+            (8, 3),
+            (12, 6),
             (16, 4),
+            (24, 5),
             (17, 9),
             (33, 7),
             (100, 13),
@@ -553,6 +581,46 @@ mod tests {
             let mut alone = Vec::new();
             layer.forward(arch, &x[i * n_in..(i + 1) * n_in], 1, &mut alone);
             assert_eq!(&batch[i * n_out..(i + 1) * n_out], &alone[..]);
+        }
+    }
+
+    /// Raw kernel latency, one window, f32 against bf16, on the CPU's SIMD path and on pulp's
+    /// scalar path (what a CPU without AVX2+FMA runs). A report, not a check:
+    /// `cargo test -p nt-neural --release --lib kernel_timings -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "timing report, not a check"]
+    fn kernel_timings() {
+        for arch in [pulp::Arch::new(), pulp::Arch::Scalar] {
+            for &(n_in, n_out) in &[(8, 8), (24, 64), (64, 64), (128, 128), (512, 512)] {
+                let w: Vec<f32> = (0..n_in * n_out).map(|i| (i as f32).sin()).collect();
+                let f32_layer = DenseLayer {
+                    w: Matrix::F32(w),
+                    b: vec![0.0; n_out],
+                    n_in,
+                };
+                let bf16_layer = f32_layer.to_bf16(arch);
+                let x: Vec<f32> = (0..n_in).map(|i| (i as f32).cos()).collect();
+                let reps = (4_000_000 / (n_in * n_out)).clamp(50, 200_000);
+                let mut out = Vec::new();
+                let mut med = |layer: &DenseLayer| {
+                    let mut t = Vec::new();
+                    for _ in 0..15 {
+                        let s = std::time::Instant::now();
+                        for _ in 0..reps {
+                            layer.forward(arch, std::hint::black_box(&x), 1, &mut out);
+                        }
+                        t.push(s.elapsed().as_secs_f64() * 1e9 / reps as f64);
+                    }
+                    t.sort_by(f64::total_cmp);
+                    t[t.len() / 2]
+                };
+                let (a, b) = (med(&f32_layer), med(&bf16_layer));
+                println!(
+                    "lanes {:>2} {n_in:>4}x{n_out:<4} f32 {a:>9.1} ns  bf16 {b:>9.1} ns  ratio {:.2}",
+                    f32_lanes(arch),
+                    b / a
+                );
+            }
         }
     }
 }
