@@ -55,8 +55,62 @@ pub struct NeuralModel {
     device: Device,
     meta: ModelMeta,
     fast: Option<Box<dyn FastForward>>,
-    /// The single-window path with bfloat16 weights, when [`Precision::Bf16`] is chosen.
+    /// The single-window path with bfloat16 weights, when [`Precision::Bf16`] runs.
     fast_bf16: Option<Box<dyn FastForward>>,
+    /// Why the precision that runs is what it is, after a request for bf16.
+    precision_note: Option<String>,
+}
+
+/// Below this many bytes of f32 weights [`NeuralModel::set_precision`] keeps f32 when bf16 is
+/// asked for: such weights sit in a core's L1 data cache (32 KiB on the x86 cores we run on,
+/// 48 KiB on newer Intel ones), so the forward is bound by arithmetic, not by the bytes it
+/// streams, and bf16's unpacking is not repaid; a forward then takes a few microseconds either
+/// way (measured in `tests/precision_timing.rs`).
+pub(crate) const BF16_MIN_WEIGHT_BYTES: usize = 32 * 1024;
+
+/// The run-time rule behind [`NeuralModel::set_precision`]: whether bf16 weights make the
+/// plain-Rust CPU forward faster than f32 on a CPU with `cpu`'s features, for a model whose
+/// f32 weights take `f32_weight_bytes`. `Ok(note)` when bf16 runs, `Err(reason)` when f32
+/// does. The rule: bf16 runs when the CPU has a SIMD path for the kernel (AVX2 + FMA, or
+/// AVX-512) and the weights exceed [`BF16_MIN_WEIGHT_BYTES`]. In scalar code unpacking a bf16
+/// weight costs about what the halved memory traffic saves (measured: 0.9-1.0x of f32's time,
+/// too close to promise a win), so f32 runs. The kernel does not use AVX512-BF16's dot-product
+/// instructions (pulp's safe API has none), so their presence does not change the rule.
+pub(crate) fn bf16_rule(
+    cpu: &crate::cpu::CpuFeatures,
+    f32_weight_bytes: usize,
+) -> std::result::Result<String, String> {
+    let path = cpu.f32_path();
+    if path == "scalar" {
+        return Err(format!(
+            "bf16 asked, f32 runs: this CPU has neither AVX2+FMA nor AVX-512 ({}), and the scalar              bf16 kernel is no faster than f32's",
+            cpu.summary()
+        ));
+    }
+    if f32_weight_bytes < BF16_MIN_WEIGHT_BYTES {
+        return Err(format!(
+            "bf16 asked, f32 runs: the model's {} of f32 weights fit in a core's L1 cache (under              {} KiB), where the forward is bound by arithmetic and bf16 weights are not faster",
+            fmt_bytes(f32_weight_bytes),
+            BF16_MIN_WEIGHT_BYTES / 1024
+        ));
+    }
+    Ok(format!(
+        "bf16 runs: {} of f32 weights stream as {} ({path} kernel, f32 accumulation)",
+        fmt_bytes(f32_weight_bytes),
+        fmt_bytes(f32_weight_bytes / 2)
+    ))
+}
+
+/// `1.2 MB`, `9.3 KB`, `600 B` (decimal units).
+fn fmt_bytes(n: usize) -> String {
+    let x = n as f64;
+    if x >= 1e6 {
+        format!("{:.1} MB", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1} KB", x / 1e3)
+    } else {
+        format!("{n} B")
+    }
 }
 
 /// Runs the plain-Rust NHITS path over the windows packed in `x` (`input_size` values each):
@@ -160,26 +214,84 @@ impl NeuralModel {
             meta,
             fast,
             fast_bf16: None,
+            precision_note: None,
         })
     }
 
-    /// Chooses how the plain-Rust CPU path stores its weights: [`Precision::F32`] (default, the
-    /// exact network) or [`Precision::Bf16`] (half the memory traffic, forecasts within about 1%
-    /// of the f32 ones). Models without that path (N-BEATS, exogenous inputs, GPU) ignore it.
+    /// Asks for a precision of the plain-Rust CPU path: [`Precision::F32`] (default, the exact
+    /// network) or [`Precision::Bf16`] (bfloat16 weights, f32 activations and accumulation:
+    /// forecasts within about 1% of the f32 ones, relative). bf16 runs only where it is faster
+    /// than f32, by a fixed rule on this CPU's features ([`crate::cpu::features`]) and the
+    /// model's [`f32_weight_bytes`](Self::f32_weight_bytes): bf16 needs a CPU with AVX2 + FMA or
+    /// AVX-512 (in scalar code bf16 is no faster) and more than 32 KiB of f32 weights (below
+    /// that they sit in a core's L1 cache, the forward is bound by arithmetic and takes a few
+    /// microseconds either way). Otherwise f32 runs. [`precision`](Self::precision) says what
+    /// runs and [`precision_note`](Self::precision_note) why. Models without that path
+    /// (N-BEATS, exogenous inputs, a GPU device) run f32 through candle whatever is asked.
+    /// Given the precision that runs, forecasts are deterministic and batch-invariant.
     pub fn set_precision(&mut self, precision: Precision) {
+        self.fast_bf16 = None;
+        self.precision_note = None;
+        if precision.is_f32() {
+            return;
+        }
+        let Some(fast) = self.fast.as_ref() else {
+            self.precision_note = Some(
+                "bf16 asked, f32 runs: this model has no plain-Rust CPU path (N-BEATS,                  exogenous inputs or a GPU device run candle in f32)"
+                    .into(),
+            );
+            return;
+        };
+        match bf16_rule(&crate::cpu::features(), self.f32_weight_bytes()) {
+            Ok(note) => {
+                self.fast_bf16 = fast.to_bf16();
+                self.precision_note = Some(if self.fast_bf16.is_some() {
+                    note
+                } else {
+                    "bf16 asked, f32 runs: this architecture's CPU path has no bf16 weights".into()
+                });
+            }
+            Err(reason) => self.precision_note = Some(reason),
+        }
+    }
+
+    /// Runs the plain-Rust CPU path in `precision` whatever the run-time rule of
+    /// [`set_precision`](Self::set_precision) would choose (for benchmarks and tests that
+    /// compare the kernels); the note says so. Models without that path run f32.
+    pub fn force_precision(&mut self, precision: Precision) {
         self.fast_bf16 = match precision {
             Precision::F32 => None,
             Precision::Bf16 => self.fast.as_ref().and_then(|f| f.to_bf16()),
         };
+        self.precision_note = (!precision.is_f32()).then(|| {
+            if self.fast_bf16.is_some() {
+                "bf16 forced (the run-time rule was bypassed)".to_string()
+            } else {
+                "bf16 forced, f32 runs: this model has no bf16 CPU path".to_string()
+            }
+        });
     }
 
-    /// The precision of the single-window path.
+    /// The precision forecasts run in now (after any fallback of
+    /// [`set_precision`](Self::set_precision)).
     pub fn precision(&self) -> Precision {
         if self.fast_bf16.is_some() {
             Precision::Bf16
         } else {
             Precision::F32
         }
+    }
+
+    /// Why [`precision`](Self::precision) is what it is, once bf16 was asked for: what bf16
+    /// saves when it runs, or why f32 runs instead. `None` when f32 was asked for (or nothing).
+    pub fn precision_note(&self) -> Option<&str> {
+        self.precision_note.as_deref()
+    }
+
+    /// Bytes of the network's weights in f32 (4 per parameter): what the rule of
+    /// [`set_precision`](Self::set_precision) weighs.
+    pub fn f32_weight_bytes(&self) -> usize {
+        self.weights.iter().map(|(_, t)| t.elem_count() * 4).sum()
     }
 
     /// The spec it was built from.
@@ -499,4 +611,66 @@ pub fn check_future(history: &TimeSeries, future: &TimeSeries, h: usize) -> Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::CpuFeatures;
+
+    const AVX2: CpuFeatures = CpuFeatures {
+        avx2: true,
+        fma: true,
+        avx512f: false,
+        avx512_bf16: false,
+        avx512_vnni: false,
+    };
+
+    #[test]
+    fn bf16_rule_keeps_f32_for_tiny_models_and_scalar_cpus() {
+        // A tiny model (NHITS with 16 hidden units at L 24: 4.7k weights) on an AVX2 CPU
+        // without BF16: f32, and the note says why.
+        let reason = bf16_rule(&AVX2, 4_658 * 4).unwrap_err();
+        assert!(
+            reason.contains("f32 runs") && reason.contains("L1"),
+            "{reason}"
+        );
+        // Just under and at the threshold.
+        assert!(bf16_rule(&AVX2, BF16_MIN_WEIGHT_BYTES - 4).is_err());
+        assert!(bf16_rule(&AVX2, BF16_MIN_WEIGHT_BYTES).is_ok());
+        // The default NHITS (3.68M weights) runs bf16 on AVX2 and on AVX-512 (with or without
+        // its BF16 extension: the kernel does not use it).
+        let big = 3_681_864 * 4;
+        let note = bf16_rule(&AVX2, big).unwrap();
+        assert!(
+            note.starts_with("bf16 runs") && note.contains("avx2+fma"),
+            "{note}"
+        );
+        for bf16 in [false, true] {
+            let avx512 = CpuFeatures {
+                avx512f: true,
+                avx512_bf16: bf16,
+                ..AVX2
+            };
+            assert!(bf16_rule(&avx512, big).unwrap().contains("avx512"));
+            assert!(bf16_rule(&avx512, 1000).is_err());
+        }
+        // Without a SIMD path bf16 never runs, whatever the size.
+        let scalar = CpuFeatures {
+            avx2: false,
+            fma: false,
+            ..AVX2
+        };
+        let reason = bf16_rule(&scalar, big).unwrap_err();
+        assert!(reason.contains("scalar"), "{reason}");
+        let only_avx2 = CpuFeatures { fma: false, ..AVX2 };
+        assert!(bf16_rule(&only_avx2, big).is_err());
+    }
+
+    #[test]
+    fn bytes_print_in_decimal_units() {
+        assert_eq!(fmt_bytes(600), "600 B");
+        assert_eq!(fmt_bytes(9_312), "9.3 KB");
+        assert_eq!(fmt_bytes(14_727_456), "14.7 MB");
+    }
 }

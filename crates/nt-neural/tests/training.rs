@@ -354,7 +354,8 @@ fn early_stopping_without_validation_rows_is_refused() {
 
 /// The bfloat16 single-window path: forecasts within 1% of the f32 network's (bf16 keeps 8
 /// significant bits of each weight; f32 accumulation), not bit-identical (the path is really
-/// used), and switching back restores the exact f32 forecasts.
+/// used), and switching back restores the exact f32 forecasts. Forced: this model is small
+/// enough that `set_precision` would keep f32 (tests/precision.rs checks that rule).
 #[test]
 fn bf16_single_window_path_stays_close_to_f32() {
     let s = seasonal();
@@ -362,7 +363,7 @@ fn bf16_single_window_path_stays_close_to_f32() {
     let h = Horizon::new(6).unwrap();
     let exact = model.predict(&s, h).unwrap().point_values().to_vec();
     assert_eq!(model.precision(), nt_neural::Precision::F32);
-    model.set_precision(nt_neural::Precision::Bf16);
+    model.force_precision(nt_neural::Precision::Bf16);
     assert_eq!(model.precision(), nt_neural::Precision::Bf16);
     let half = model.predict(&s, h).unwrap().point_values().to_vec();
     let worst = exact
@@ -380,7 +381,8 @@ fn bf16_single_window_path_stays_close_to_f32() {
 }
 
 /// A window's forecast has the same bits whatever batch it is in: alone, among 3, among 70
-/// (three chunks of the plain-Rust path, run in parallel), at f32 and at bf16.
+/// (three chunks of the plain-Rust path, run in parallel), at f32 and at bf16 (forced: the
+/// rule keeps f32 for a model this small).
 #[test]
 fn batched_forecasts_equal_single_window_forecasts_bit_for_bit() {
     let s = seasonal();
@@ -388,7 +390,7 @@ fn batched_forecasts_equal_single_window_forecasts_bit_for_bit() {
     let values = s.column("y").unwrap();
     let windows: Vec<&[f64]> = (0..70).map(|i| &values[i * 3..i * 3 + 24]).collect();
     for precision in [nt_neural::Precision::F32, nt_neural::Precision::Bf16] {
-        model.set_precision(precision);
+        model.force_precision(precision);
         let alone: Vec<Vec<f64>> = windows
             .iter()
             .map(|w| {
