@@ -52,6 +52,11 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
             ))
             .into());
         }
+        // Which precision runs and why (bf16 falls back to f32 where it would not be faster);
+        // on stderr, so that --format json stays one document.
+        if let Some(note) = model.as_neural().and_then(|m| m.precision_note()) {
+            eprintln!("precision: {note}");
+        }
     }
     let series = settings::load_data(&args.data)?;
     let targets = match args.data.target.as_deref() {
