@@ -158,6 +158,15 @@ pub struct ModelDetail {
     pub production: Option<u32>,
     /// The version this server serves as production right now.
     pub serving: Option<u32>,
+    /// The precision the served version's CPU forward runs in (`f32` or `bf16`; a server
+    /// started with `--precision bf16` runs f32 where bf16 would not be faster); absent for a
+    /// model that is not served or not neural.
+    #[serde(default)]
+    pub serving_precision: Option<String>,
+    /// Why the served version runs in that precision when bf16 was asked for (what bf16 saves,
+    /// or why f32 runs instead); absent otherwise.
+    #[serde(default)]
+    pub precision_note: Option<String>,
     /// Every version, oldest first.
     pub versions: Vec<VersionInfo>,
 }

@@ -47,7 +47,9 @@ pub struct ServerConfig {
     /// Most explicitly requested (non-production) versions kept loaded. Default: 8.
     pub max_cached_versions: usize,
     /// Weights of the CPU forward: f32 (exact, default) or bf16 (half the memory traffic,
-    /// forecasts within about 1% of f32's; every answer of a server uses the same precision).
+    /// forecasts within about 1% of f32's; every answer of a loaded model uses the same
+    /// precision). bf16 runs only where it is faster than f32 (`NeuralModel::set_precision`'s
+    /// rule); `GET /v1/models/{name}` says what the served version runs and why.
     pub precision: nt_neural::Precision,
 }
 
@@ -184,6 +186,18 @@ impl AppState {
         };
         v.sort();
         v
+    }
+
+    /// The precision the served production version of `name` runs in, with the note saying
+    /// why when bf16 was asked for (see `nt_neural::NeuralModel::set_precision`); `None` when
+    /// no version of `name` is served or the model is not neural.
+    pub fn serving_precision(&self, name: &str) -> Option<(nt_neural::Precision, Option<String>)> {
+        let production = self.inner.production.read().ok()?;
+        let neural = production.get(name)?.model.as_neural()?;
+        Some((
+            neural.precision(),
+            neural.precision_note().map(str::to_string),
+        ))
     }
 
     /// Models whose production version failed to load at the last refresh (`name@version`;
@@ -332,6 +346,9 @@ impl AppState {
             blocking(move || {
                 let mut m = store.load(&n, v)?;
                 m.set_precision(precision);
+                if let Some(note) = m.as_neural().and_then(|m| m.precision_note()) {
+                    tracing::info!(model = %n, version = v, "{note}");
+                }
                 Ok(m)
             })
             .await?,

@@ -676,7 +676,10 @@ fn shared_types_are_send_and_sync() {
 }
 
 /// `precision: Bf16` serves the same model with bfloat16 weights: every point within 1% of the
-/// f32 server's answer, and not bit-identical (the bf16 path is really taken).
+/// f32 server's answer, and not bit-identical (the bf16 path is really taken). The model's
+/// detail says which precision runs and why: bf16 on a CPU with a SIMD path (this model's
+/// weights are past the 32 KiB below which bf16 falls back to f32), f32 with the reason on one
+/// without; an f32 server says f32 and no note.
 #[tokio::test]
 async fn bf16_precision_answers_within_one_percent_of_f32() {
     let answer = |precision| async move {
@@ -685,26 +688,41 @@ async fn bf16_precision_answers_within_one_percent_of_f32() {
             ..test_config()
         })
         .await;
+        let app = app(state);
         let (s, j) = call(
-            &app(state),
+            &app,
             "POST",
             "/v1/models/m/predict",
             Some(values_body(30, 0.3)),
         )
         .await;
         assert_eq!(s, StatusCode::OK, "{j}");
-        j["point"]
+        let point = j["point"]
             .as_array()
             .unwrap()
             .iter()
             .map(|v| v.as_f64().unwrap())
-            .collect::<Vec<f64>>()
+            .collect::<Vec<f64>>();
+        let (s, detail) = call(&app, "GET", "/v1/models/m", None).await;
+        assert_eq!(s, StatusCode::OK, "{detail}");
+        (point, detail)
     };
-    let exact = answer(nt_neural::Precision::F32).await;
-    let half = answer(nt_neural::Precision::Bf16).await;
+    let (exact, detail) = answer(nt_neural::Precision::F32).await;
+    assert_eq!(detail["serving_precision"], "f32", "{detail}");
+    assert!(detail["precision_note"].is_null(), "{detail}");
+    let (half, detail) = answer(nt_neural::Precision::Bf16).await;
+    let note = detail["precision_note"].as_str().unwrap();
     assert_eq!(exact.len(), half.len());
     for (a, b) in exact.iter().zip(&half) {
         assert!(((a - b) / a).abs() < 1e-2, "f32 {a} vs bf16 {b}");
     }
-    assert_ne!(exact, half);
+    if nt_neural::cpu::features().f32_path() == "scalar" {
+        assert_eq!(detail["serving_precision"], "f32", "{detail}");
+        assert!(note.contains("f32 runs"), "{note}");
+        assert_eq!(exact, half);
+    } else {
+        assert_eq!(detail["serving_precision"], "bf16", "{detail}");
+        assert!(note.starts_with("bf16 runs"), "{note}");
+        assert_ne!(exact, half);
+    }
 }

@@ -100,8 +100,14 @@ pub(crate) async fn get_model(
         None => all,
     };
     let name = r.name;
+    let (serving_precision, precision_note) = match state.serving_precision(&name) {
+        Some((p, note)) => (Some(p.as_str().to_string()), note),
+        None => (None, None),
+    };
     Ok(Json(ModelDetail {
         serving: serving(&state, &name),
+        serving_precision,
+        precision_note,
         name,
         production,
         versions,
