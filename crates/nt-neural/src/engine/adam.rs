@@ -53,17 +53,14 @@ impl FlatAdam {
             .zip(self.m.par_chunks_mut(CHUNK))
             .zip(self.v.par_chunks_mut(CHUNK))
             .for_each(|(((th, g), m), v)| {
-                for k in 0..th.len() {
-                    let gk = g[k];
-                    let mk = b1 * m[k] + ob1 * gk;
-                    let vk = b2 * v[k] + ob2 * gk * gk;
-                    let mut x = th[k];
-                    if decays {
-                        x *= decay;
-                    }
-                    th[k] = x - step * (mk / (vk.sqrt() / bc2 + eps));
-                    m[k] = mk;
-                    v[k] = vk;
+                // Zipped iterators (no index bounds checks), so the loop vectorizes.
+                let decay = if decays { decay } else { 1.0 };
+                for (((th, &g), m), v) in th.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    let mk = b1 * *m + ob1 * g;
+                    let vk = b2 * *v + ob2 * g * g;
+                    *th = *th * decay - step * (mk / (vk.sqrt() / bc2 + eps));
+                    *m = mk;
+                    *v = vk;
                 }
             });
     }
