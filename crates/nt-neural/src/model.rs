@@ -83,13 +83,15 @@ pub(crate) fn bf16_rule(
     let path = cpu.f32_path();
     if path == "scalar" {
         return Err(format!(
-            "bf16 asked, f32 runs: this CPU has neither AVX2+FMA nor AVX-512 ({}), and the scalar              bf16 kernel is no faster than f32's",
+            "bf16 asked, f32 runs: this CPU has neither AVX2+FMA nor AVX-512 ({}), and the \
+             scalar bf16 kernel is no faster than f32's",
             cpu.summary()
         ));
     }
     if f32_weight_bytes < BF16_MIN_WEIGHT_BYTES {
         return Err(format!(
-            "bf16 asked, f32 runs: the model's {} of f32 weights fit in a core's L1 cache (under              {} KiB), where the forward is bound by arithmetic and bf16 weights are not faster",
+            "bf16 asked, f32 runs: the model's {} of f32 weights fit in a core's L1 cache \
+             (under {} KiB), where the forward is bound by arithmetic and bf16 is not faster",
             fmt_bytes(f32_weight_bytes),
             BF16_MIN_WEIGHT_BYTES / 1024
         ));
@@ -237,7 +239,8 @@ impl NeuralModel {
         }
         let Some(fast) = self.fast.as_ref() else {
             self.precision_note = Some(
-                "bf16 asked, f32 runs: this model has no plain-Rust CPU path (N-BEATS,                  exogenous inputs or a GPU device run candle in f32)"
+                "bf16 asked, f32 runs: this model has no plain-Rust CPU path (N-BEATS, \
+                 exogenous inputs or a GPU device run candle in f32)"
                     .into(),
             );
             return;
@@ -665,6 +668,14 @@ mod tests {
         assert!(reason.contains("scalar"), "{reason}");
         let only_avx2 = CpuFeatures { fma: false, ..AVX2 };
         assert!(bf16_rule(&only_avx2, big).is_err());
+        // The notes read as one line each.
+        for note in [
+            bf16_rule(&AVX2, 100).unwrap_err(),
+            bf16_rule(&AVX2, big).unwrap(),
+            bf16_rule(&scalar, big).unwrap_err(),
+        ] {
+            assert!(!note.contains("  ") && !note.contains('\n'), "{note}");
+        }
     }
 
     #[test]
