@@ -72,8 +72,8 @@ pub(crate) const BF16_MIN_WEIGHT_BYTES: usize = 32 * 1024;
 /// plain-Rust CPU forward faster than f32 on a CPU with `cpu`'s features, for a model whose
 /// f32 weights take `f32_weight_bytes`. `Ok(note)` when bf16 runs, `Err(reason)` when f32
 /// does. The rule: bf16 runs when the CPU has a SIMD path for the kernel (AVX2 + FMA, or
-/// AVX-512) and the weights exceed [`BF16_MIN_WEIGHT_BYTES`]. In scalar code unpacking a bf16
-/// weight costs about what the halved memory traffic saves (measured: 0.9-1.0x of f32's time,
+/// AVX-512) and the weights reach [`BF16_MIN_WEIGHT_BYTES`]. In scalar code unpacking a bf16
+/// weight costs about what the halved memory traffic saves (measured: 0.8-1.0x of f32's time,
 /// too close to promise a win), so f32 runs. The kernel does not use AVX512-BF16's dot-product
 /// instructions (pulp's safe API has none), so their presence does not change the rule.
 pub(crate) fn bf16_rule(
