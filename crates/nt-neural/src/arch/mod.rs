@@ -4,7 +4,7 @@
 //! [`Architecture`] once on its config type: validation, weight names, shapes and PyTorch-style
 //! initialization per layer kind, the candle network used for training, an optional fast CPU
 //! inference path, which neuralforecast `state_dict` names it owns, and a fixed-length
-//! description for the registry embedding. The [`architectures!`] invocation at the bottom of
+//! description for the registry embedding. The `architectures!` invocation at the bottom of
 //! this file is the only place that lists them: it generates [`NeuralSpec`] (one variant per
 //! architecture), its JSON form and the name catalog the CLI builds its menu and help from.
 //!

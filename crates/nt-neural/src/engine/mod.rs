@@ -7,15 +7,15 @@
 //! backward through equality masks, elementwise and reduction ops on one core, and an
 //! optimizer that copied each weight in and out. Here:
 //!
-//! - [`matmul`] hands every product to the `gemm` crate's run-time-dispatched microkernels
+//! - `matmul` hands every product to the `gemm` crate's run-time-dispatched microkernels
 //!   (AVX-512 or AVX2 + FMA) on all cores, through strided views, so a column range of a matrix
 //!   (the backcast and forecast parts of `theta`) is read and written in place;
-//! - [`mlp`] is the fused dense stack (linear + bias + activation + dropout) forward and
-//!   backward; [`stack`] the doubly residual block stack of NHITS and N-BEATS (pooling,
+//! - `mlp` is the fused dense stack (linear + bias + activation + dropout) forward and
+//!   backward; `stack` the doubly residual block stack of NHITS and N-BEATS (pooling,
 //!   backcast and forecast heads as fixed linear maps, two heads instead of a split);
-//! - [`linear`] is the LTSF-Linear family (DLinear, NLinear): sums of linear maps of the window;
-//! - [`loss`] gives the loss and its gradient in one pass; [`adam`] updates the flat weights in
-//!   place; [`ops`] holds the elementwise kernels, split over rayon's threads in fixed chunks.
+//! - `linear` is the LTSF-Linear family (DLinear, NLinear): sums of linear maps of the window;
+//! - `loss` gives the loss and its gradient in one pass; `adam` updates the flat weights in
+//!   place; `ops` holds the elementwise kernels, split over rayon's threads in fixed chunks.
 //!
 //! Architectures opt in through `Architecture::native_graph`; the rest (and every GPU run) keep
 //! candle's autograd. Tests check each graph's outputs and gradients against candle's autograd on
