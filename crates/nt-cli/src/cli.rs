@@ -233,7 +233,8 @@ pub(crate) struct PredictArgs {
     #[arg(long, short = 'H')]
     pub(crate) horizon: Option<usize>,
     /// Weights of the single-window path: f32 (exact) or bf16 (half the memory traffic,
-    /// forecasts within about 1% of f32's).
+    /// forecasts within about 1% of f32's; where bf16 would not be faster on this CPU at this
+    /// model's size, f32 runs and a line on stderr says so).
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
     pub(crate) precision: PrecisionArg,
     /// For a model with future-known exogenous columns (`--futr-exog`): a CSV/Parquet file with

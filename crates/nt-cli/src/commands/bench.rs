@@ -273,7 +273,11 @@ fn nhits_latency(
     }));
     // The same with bfloat16 weights in the single-window path (half the bytes streamed).
     let mut model = model;
+    // set_precision applies the run-time rule (bf16 only where it beats f32 on this CPU at this
+    // size); the line says what ran and why.
     model.set_precision(Precision::Bf16);
+    let ran = model.precision();
+    let note = model.precision_note().map(str::to_owned);
     let (med, p99) = time_us(args.reps, || {
         model.predict(&history, horizon)?;
         Ok(())
@@ -282,6 +286,7 @@ fn nhits_latency(
     emit(json!({
         "case": "nhits_predict_single", "input_size": l, "horizon": h, "reps": args.reps,
         "median_us": med, "p99_us": p99, "threads": threads, "precision": "bf16",
+        "precision_ran": ran.as_str(), "precision_note": note,
     }));
 
     // Raw forward of the candle network (no scaling, no fast path), batch 1.
