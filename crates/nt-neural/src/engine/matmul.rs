@@ -261,3 +261,110 @@ mod tests {
         assert!(matmul(ViewMut::rows(&mut d, 2, 2), va, va, false, 1.0).is_err());
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// GFLOP/s of the training step's three product shapes at 1024 windows and a 512-wide layer
+    /// (forward `X Wᵀ`, weight gradient `Gᵀ X`, input gradient `G W`): the ceiling the engine's
+    /// step time is measured against. Timing only, never asserted:
+    /// `cargo test -p nt-neural --release --lib matmul_throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "timing"]
+    fn matmul_throughput() {
+        let (b, n_in, n_out) = (1024, 512, 512);
+        let x: Vec<f32> = (0..b * n_in).map(|i| (i as f32 * 0.1).sin()).collect();
+        let w: Vec<f32> = (0..n_out * n_in).map(|i| (i as f32 * 0.2).cos()).collect();
+        let g: Vec<f32> = (0..b * n_out).map(|i| (i as f32 * 0.3).sin()).collect();
+        let mut out = vec![0f32; b * n_out.max(n_in)];
+        let mut dw = vec![0f32; n_out * n_in];
+        let time = |f: &mut dyn FnMut()| {
+            f();
+            let mut v: Vec<f64> = (0..30)
+                .map(|_| {
+                    let t = std::time::Instant::now();
+                    f();
+                    t.elapsed().as_secs_f64()
+                })
+                .collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let flops = 2.0 * (b * n_in * n_out) as f64;
+        let fwd = time(&mut || {
+            matmul(
+                ViewMut::rows(&mut out[..b * n_out], b, n_out),
+                View::rows(&x, b, n_in),
+                View::rows(&w, n_out, n_in).t(),
+                false,
+                1.0,
+            )
+            .unwrap()
+        });
+        let dwt = time(&mut || {
+            matmul(
+                ViewMut::rows(&mut dw, n_out, n_in),
+                View::rows(&g, b, n_out).t(),
+                View::rows(&x, b, n_in),
+                false,
+                1.0,
+            )
+            .unwrap()
+        });
+        let dx = time(&mut || {
+            matmul(
+                ViewMut::rows(&mut out[..b * n_in], b, n_in),
+                View::rows(&g, b, n_out),
+                View::rows(&w, n_out, n_in),
+                false,
+                1.0,
+            )
+            .unwrap()
+        });
+        // The weight gradient written as its transpose, dWᵀ = Xᵀ·G, into a column-major view.
+        let dwt2 = time(&mut || {
+            matmul(
+                ViewMut {
+                    data: &mut dw,
+                    off: 0,
+                    rows: n_in,
+                    cols: n_out,
+                    rs: 1,
+                    cs: n_in,
+                },
+                View::rows(&x, b, n_in).t(),
+                View::rows(&g, b, n_out),
+                false,
+                1.0,
+            )
+            .unwrap()
+        });
+        // Gᵀ copied row-major first.
+        let mut gt = vec![0f32; b * n_out];
+        let dwt3 = time(&mut || {
+            for (r, row) in g.chunks_exact(n_out).enumerate() {
+                for (c, v) in row.iter().enumerate() {
+                    gt[c * b + r] = *v;
+                }
+            }
+            matmul(
+                ViewMut::rows(&mut dw, n_out, n_in),
+                View::rows(&gt, n_out, b),
+                View::rows(&x, b, n_in),
+                false,
+                1.0,
+            )
+            .unwrap()
+        });
+        for (name, s) in [
+            ("forward X·Wᵀ", fwd),
+            ("weight grad Gᵀ·X", dwt),
+            ("weight grad as Xᵀ·G into a column-major view", dwt2),
+            ("weight grad with Gᵀ copied", dwt3),
+            ("input grad G·W", dx),
+        ] {
+            println!("{name}: {:.3} ms, {:.1} GFLOP/s", s * 1e3, flops / s / 1e9);
+        }
+    }
+}

@@ -7,6 +7,8 @@
 //! `narrow`, no copies), and their backward writes straight into the same ranges of `dtheta`.
 //! The forecast is kept `[b, H, Q]` throughout.
 
+use rayon::prelude::*;
+
 use super::matmul::{matmul, View, ViewMut};
 use super::mlp::Mlp;
 use super::TrainGraph;
@@ -141,6 +143,13 @@ impl ResidualStack {
                 ));
             }
         }
+        let mut blocks = blocks;
+        // The last block's backcast feeds nothing: its outputs are neither computed nor
+        // backpropagated (their gradient is zero).
+        if let Some(last) = blocks.last_mut() {
+            let unused = last.backcast_width(input_size);
+            last.mlp.set_unused_leading_outputs(unused);
+        }
         Ok(Self {
             input_size,
             horizon,
@@ -154,7 +163,19 @@ impl ResidualStack {
     }
 }
 
-/// Pools each `l`-wide row of `residual` into `pooled` (and the winners into `argmax`).
+/// Rows per parallel task of the stack's row-wise kernels.
+const ROWS: usize = 64;
+
+/// Width of a pooled row.
+fn pooled_len(pool: Pool, l: usize) -> usize {
+    match pool {
+        Pool::Identity => l,
+        Pool::Max(k) | Pool::Avg(k) => l.div_ceil(k),
+    }
+}
+
+/// Pools each `l`-wide row of `residual` into `pooled` (and the winners into `argmax`), rows
+/// split over rayon's threads.
 fn pool_forward(
     pool: Pool,
     residual: &[f32],
@@ -162,61 +183,91 @@ fn pool_forward(
     pooled: &mut Vec<f32>,
     argmax: &mut Vec<u32>,
 ) {
+    let rows = residual.len() / l.max(1);
+    let out = pooled_len(pool, l);
     pooled.clear();
+    pooled.resize(rows * out, 0.0);
     argmax.clear();
     match pool {
-        Pool::Identity => pooled.extend_from_slice(residual),
+        Pool::Identity => pooled.copy_from_slice(residual),
         Pool::Max(k) => {
-            for row in residual.chunks_exact(l) {
-                for (w, win) in row.chunks(k).enumerate() {
-                    let mut best = 0;
-                    for (i, &v) in win.iter().enumerate() {
-                        if v > win[best] {
-                            best = i;
+            argmax.resize(rows * out, 0);
+            pooled
+                .par_chunks_mut(out * ROWS)
+                .zip(argmax.par_chunks_mut(out * ROWS))
+                .zip(residual.par_chunks(l * ROWS))
+                .for_each(|((p, a), r)| {
+                    for ((p, a), row) in p.chunks_mut(out).zip(a.chunks_mut(out)).zip(r.chunks(l)) {
+                        for (w, win) in row.chunks(k).enumerate() {
+                            let mut best = 0;
+                            for (i, &v) in win.iter().enumerate() {
+                                if v > win[best] {
+                                    best = i;
+                                }
+                            }
+                            p[w] = win[best];
+                            a[w] = (w * k + best) as u32;
                         }
                     }
-                    pooled.push(win[best]);
-                    argmax.push((w * k + best) as u32);
+                });
+        }
+        Pool::Avg(k) => pooled
+            .par_chunks_mut(out * ROWS)
+            .zip(residual.par_chunks(l * ROWS))
+            .for_each(|(p, r)| {
+                for (p, row) in p.chunks_mut(out).zip(r.chunks(l)) {
+                    for (p, win) in p.iter_mut().zip(row.chunks(k)) {
+                        *p = win.iter().sum::<f32>() * (1.0 / win.len() as f32);
+                    }
                 }
-            }
-        }
-        Pool::Avg(k) => {
-            for row in residual.chunks_exact(l) {
-                pooled.extend(
-                    row.chunks(k)
-                        .map(|win| win.iter().sum::<f32>() * (1.0 / win.len() as f32)),
-                );
-            }
-        }
+            }),
     }
 }
 
-/// Adds the pooling's backward of `dpooled` to `dresidual`.
+/// Adds the pooling's backward of `dpooled` to `dresidual`, rows split over rayon's threads.
 fn pool_backward(pool: Pool, dpooled: &[f32], argmax: &[u32], l: usize, dresidual: &mut [f32]) {
+    let out = pooled_len(pool, l);
+    let chunks = dresidual
+        .par_chunks_mut(l * ROWS)
+        .zip(dpooled.par_chunks(out * ROWS));
     match pool {
-        Pool::Identity => dresidual.iter_mut().zip(dpooled).for_each(|(d, g)| *d += g),
-        Pool::Max(k) => {
-            let out = l.div_ceil(k);
-            for (r, (drow, grow)) in dresidual
-                .chunks_exact_mut(l)
-                .zip(dpooled.chunks_exact(out))
-                .enumerate()
-            {
-                for (j, g) in grow.iter().enumerate() {
-                    drow[argmax[r * out + j] as usize] += g;
+        Pool::Identity => chunks.for_each(|(d, g)| d.iter_mut().zip(g).for_each(|(d, g)| *d += g)),
+        Pool::Max(_) => chunks
+            .zip(argmax.par_chunks(out * ROWS))
+            .for_each(|((d, g), a)| {
+                for ((drow, grow), arow) in d.chunks_mut(l).zip(g.chunks(out)).zip(a.chunks(out)) {
+                    for (g, &at) in grow.iter().zip(arow) {
+                        drow[at as usize] += g;
+                    }
                 }
-            }
-        }
-        Pool::Avg(k) => {
-            let out = l.div_ceil(k);
-            for (drow, grow) in dresidual.chunks_exact_mut(l).zip(dpooled.chunks_exact(out)) {
-                for (j, win) in drow.chunks_mut(k).enumerate() {
-                    let g = grow[j] * (1.0 / win.len() as f32);
+            }),
+        Pool::Avg(k) => chunks.for_each(|(d, g)| {
+            for (drow, grow) in d.chunks_mut(l).zip(g.chunks(out)) {
+                for (win, g) in drow.chunks_mut(k).zip(grow) {
+                    let g = g * (1.0 / win.len() as f32);
                     win.iter_mut().for_each(|d| *d += g);
                 }
             }
-        }
+        }),
     }
+}
+
+/// `dst[r][range] op= src[r][..]` style row kernel over rayon's threads: calls `f(dst_row,
+/// src_row)` for each of the rows of `dst` (`dw` wide) and `src` (`sw` wide).
+fn rows_zip(
+    dst: &mut [f32],
+    dw: usize,
+    src: &[f32],
+    sw: usize,
+    f: impl Fn(&mut [f32], &[f32]) + Sync,
+) {
+    dst.par_chunks_mut(dw * ROWS)
+        .zip(src.par_chunks(sw * ROWS))
+        .for_each(|(d, s)| {
+            d.chunks_mut(dw)
+                .zip(s.chunks(sw))
+                .for_each(|(d, s)| f(d, s))
+        });
 }
 
 impl TrainGraph for ResidualStack {
@@ -243,15 +294,17 @@ impl TrainGraph for ResidualStack {
             ));
         }
         self.rows = b;
+        // The residual starts as the reversed window, the forecast at its last value.
         self.residual.clear();
-        self.residual
-            .extend(x.chunks_exact(l).flat_map(|w| w.iter().rev().copied()));
+        self.residual.resize(b * l, 0.0);
+        rows_zip(&mut self.residual, l, x, l, |r, w| {
+            r.iter_mut().zip(w.iter().rev()).for_each(|(r, v)| *r = *v)
+        });
         self.out.clear();
-        self.out.extend(
-            x.chunks_exact(l)
-                .flat_map(|w| std::iter::repeat_n(w[l - 1], h * q)),
-        );
-        for blk in &mut self.blocks {
+        self.out.resize(b * h * q, 0.0);
+        rows_zip(&mut self.out, h * q, x, l, |o, w| o.fill(w[l - 1]));
+        let n_blocks = self.blocks.len();
+        for (k, blk) in self.blocks.iter_mut().enumerate() {
             pool_forward(
                 blk.pool,
                 &self.residual,
@@ -259,8 +312,8 @@ impl TrainGraph for ResidualStack {
                 &mut blk.pooled,
                 &mut blk.argmax,
             );
-            let pw = blk.pooled_width(l);
             let t = blk.mlp.n_out();
+            let bw = blk.backcast_width(l);
             let theta = blk
                 .mlp
                 .forward(weights, &blk.pooled, b, rng.as_deref_mut())?;
@@ -272,25 +325,21 @@ impl TrainGraph for ResidualStack {
                 rs: t,
                 cs,
             };
-            debug_assert_eq!(blk.pooled.len(), b * pw);
-            let bw = match &blk.backcast {
-                Backcast::Direct => {
-                    for (r, th) in self.residual.chunks_exact_mut(l).zip(theta.chunks_exact(t)) {
-                        r.iter_mut().zip(&th[..l]).for_each(|(r, v)| *r -= v);
-                    }
-                    l
-                }
-                Backcast::Basis { p, basis } => {
-                    matmul(
+            // The last block's backcast feeds nothing (its MLP did not compute it).
+            if k + 1 < n_blocks {
+                match &blk.backcast {
+                    Backcast::Direct => rows_zip(&mut self.residual, l, theta, t, |r, th| {
+                        r.iter_mut().zip(&th[..l]).for_each(|(r, v)| *r -= v)
+                    }),
+                    Backcast::Basis { p, basis } => matmul(
                         ViewMut::rows(&mut self.residual, b, l),
                         theta_view(0, *p, 1),
                         View::rows(basis, *p, l),
                         true,
                         -1.0,
-                    )?;
-                    *p
+                    )?,
                 }
-            };
+            }
             match &blk.forecast {
                 Forecast::PerOutput { p, map } | Forecast::Interleaved { p, map } => {
                     let per_output = matches!(blk.forecast, Forecast::PerOutput { .. });
@@ -311,13 +360,11 @@ impl TrainGraph for ResidualStack {
                         matmul(dst, coef, View::rows(map, *p, h), true, 1.0)?;
                     }
                 }
-                Forecast::Direct => {
-                    for (o, th) in self.out.chunks_exact_mut(h * q).zip(theta.chunks_exact(t)) {
-                        o.iter_mut()
-                            .zip(&th[bw..bw + h * q])
-                            .for_each(|(o, v)| *o += v);
-                    }
-                }
+                Forecast::Direct => rows_zip(&mut self.out, h * q, theta, t, |o, th| {
+                    o.iter_mut()
+                        .zip(&th[bw..bw + h * q])
+                        .for_each(|(o, v)| *o += v)
+                }),
             }
         }
         Ok(&self.out)
@@ -350,33 +397,32 @@ impl TrainGraph for ResidualStack {
             let bw = blk.backcast_width(l);
             blk.dtheta.clear();
             blk.dtheta.resize(b * t, 0.0);
-            // Backcast head: residual -= f(theta), so dtheta = -f'ᵀ dresidual.
-            match &blk.backcast {
-                Backcast::Direct => {
-                    for (dt, dr) in blk
-                        .dtheta
-                        .chunks_exact_mut(t)
-                        .zip(self.dresidual.chunks_exact(l))
-                    {
-                        dt[..l].iter_mut().zip(dr).for_each(|(d, g)| *d = -g);
+            // Backcast head: residual -= f(theta), so dtheta = -f'ᵀ dresidual; zero for the last
+            // block, whose backcast feeds nothing.
+            if k + 1 < n_blocks {
+                match &blk.backcast {
+                    Backcast::Direct => {
+                        rows_zip(&mut blk.dtheta, t, &self.dresidual, l, |dt, dr| {
+                            dt[..l].iter_mut().zip(dr).for_each(|(d, g)| *d = -g)
+                        })
                     }
-                }
-                Backcast::Basis { p, basis } => {
-                    let dst = ViewMut {
-                        data: &mut blk.dtheta,
-                        off: 0,
-                        rows: b,
-                        cols: *p,
-                        rs: t,
-                        cs: 1,
-                    };
-                    matmul(
-                        dst,
-                        View::rows(&self.dresidual, b, l),
-                        View::rows(basis, *p, l).t(),
-                        false,
-                        -1.0,
-                    )?;
+                    Backcast::Basis { p, basis } => {
+                        let dst = ViewMut {
+                            data: &mut blk.dtheta,
+                            off: 0,
+                            rows: b,
+                            cols: *p,
+                            rs: t,
+                            cs: 1,
+                        };
+                        matmul(
+                            dst,
+                            View::rows(&self.dresidual, b, l),
+                            View::rows(basis, *p, l).t(),
+                            false,
+                            -1.0,
+                        )?;
+                    }
                 }
             }
             // Forecast head: out += f(theta), so dtheta = f'ᵀ dout.
@@ -408,11 +454,9 @@ impl TrainGraph for ResidualStack {
                         matmul(dst, g, View::rows(map, *p, h).t(), false, 1.0)?;
                     }
                 }
-                Forecast::Direct => {
-                    for (dt, g) in blk.dtheta.chunks_exact_mut(t).zip(dout.chunks_exact(h * q)) {
-                        dt[bw..bw + h * q].copy_from_slice(g);
-                    }
-                }
+                Forecast::Direct => rows_zip(&mut blk.dtheta, t, dout, h * q, |dt, g| {
+                    dt[bw..bw + h * q].copy_from_slice(g)
+                }),
             }
             let need_input = k > 0;
             let mut dpooled = std::mem::take(&mut blk.dpooled);
