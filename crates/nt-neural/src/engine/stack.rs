@@ -86,13 +86,6 @@ impl Block {
             Backcast::Basis { p, .. } => *p,
         }
     }
-
-    fn pooled_width(&self, l: usize) -> usize {
-        match self.pool {
-            Pool::Identity => l,
-            Pool::Max(k) | Pool::Avg(k) => l.div_ceil(k),
-        }
-    }
 }
 
 /// The stack: blocks over the reversed window, and the residual and forecast buffers.
