@@ -492,15 +492,20 @@ impl NhitsConfig {
             + (self.input_size + self.horizon) * self.futr_exog_list.len()
     }
 
-    /// Input width of the first MLP layer of the blocks of stack `stack`:
-    /// `ceil(L/k)·(1 + C_hist) + ceil((L+H)/k)·C_futr`.
-    pub fn mlp_input_size(&self, stack: usize) -> usize {
-        let k = self
-            .n_pool_kernel_size
+    /// The pooling kernel (and stride) of stack `stack`: `n_pool_kernel_size[stack]`, 1 when
+    /// absent or 0.
+    pub fn pool_kernel(&self, stack: usize) -> usize {
+        self.n_pool_kernel_size
             .get(stack)
             .copied()
             .unwrap_or(1)
-            .max(1);
+            .max(1)
+    }
+
+    /// Input width of the first MLP layer of the blocks of stack `stack`:
+    /// `ceil(L/k)·(1 + C_hist) + ceil((L+H)/k)·C_futr`.
+    pub fn mlp_input_size(&self, stack: usize) -> usize {
+        let k = self.pool_kernel(stack);
         self.pooled_size(stack) * (1 + self.hist_exog_list.len())
             + (self.input_size + self.horizon).div_ceil(k) * self.futr_exog_list.len()
     }
@@ -519,12 +524,7 @@ impl NhitsConfig {
 
     /// Pooled input length of the blocks of stack `stack`: `ceil(input_size / k)`.
     pub fn pooled_size(&self, stack: usize) -> usize {
-        let k = self
-            .n_pool_kernel_size
-            .get(stack)
-            .copied()
-            .unwrap_or(1)
-            .max(1);
+        let k = self.pool_kernel(stack);
         self.input_size.div_ceil(k)
     }
 }

@@ -93,12 +93,7 @@ impl FastNhits {
         let idx = crate::layers::linear_layer_indices(cfg.mlp_units.len(), cfg.dropout > 0.0);
         let mut blocks = Vec::new();
         for (stack, &n_blocks) in cfg.stacks.iter().enumerate() {
-            let k = cfg
-                .n_pool_kernel_size
-                .get(stack)
-                .copied()
-                .unwrap_or(1)
-                .max(1);
+            let k = cfg.pool_kernel(stack);
             for _ in 0..n_blocks {
                 let bi = blocks.len();
                 let mut layers = Vec::with_capacity(idx.len());

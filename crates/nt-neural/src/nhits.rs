@@ -105,12 +105,7 @@ pub fn nhits_block(
     vb: VarBuilder,
 ) -> Result<NhitsBlock> {
     let device = vb.device().clone();
-    let k = cfg
-        .n_pool_kernel_size
-        .get(stack)
-        .copied()
-        .unwrap_or(1)
-        .max(1);
+    let k = cfg.pool_kernel(stack);
     let pool = make_pool(cfg.pooling, k, cfg.input_size, &device)?;
     let pool_futr = make_pool(cfg.pooling, k, cfg.input_size + cfg.horizon, &device)?;
     let n_knots = cfg.n_knots(stack);
@@ -467,12 +462,7 @@ impl crate::arch::Architecture for NhitsConfig {
         }
         let mut blocks = Vec::new();
         for (stack, &n_blocks) in self.stacks.iter().enumerate() {
-            let k = self
-                .n_pool_kernel_size
-                .get(stack)
-                .copied()
-                .unwrap_or(1)
-                .max(1);
+            let k = self.pool_kernel(stack);
             let pool = match (k, self.pooling) {
                 (1, _) => Pool::Identity,
                 (k, Pooling::Max) => Pool::Max(k),

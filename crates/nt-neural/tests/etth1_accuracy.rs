@@ -42,17 +42,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 #[test]
 #[ignore = "slow: trains the default-size NHITS on ETTh1 for hundreds of steps"]
 fn etth1_ot_h96() {
-    let raw = load_ot();
     let n_used = N_TRAIN + N_VAL + N_TEST;
-    let raw = &raw[..n_used];
-    let mean = raw[..N_TRAIN].iter().sum::<f64>() / N_TRAIN as f64;
-    let std = (raw[..N_TRAIN]
-        .iter()
-        .map(|v| (v - mean).powi(2))
-        .sum::<f64>()
-        / N_TRAIN as f64)
-        .sqrt();
-    let z: Vec<f64> = raw.iter().map(|v| (v - mean) / std).collect();
+    let z = z_scored(n_used);
 
     let patience: usize = env_or("NT_PATIENCE", 0);
     let scaler = match std::env::var("NT_SCALER").as_deref() {
@@ -144,9 +135,11 @@ fn etth1_ot_h96() {
     assert!(mae.is_finite() && mae < 1.0, "test MAE {mae}");
 }
 
-/// ETTh1 `OT` z-scored with the train rows' statistics, train + validation rows only.
-fn fit_rows() -> TimeSeries {
+/// The first `rows` values of ETTh1 `OT`, z-scored with the train rows' mean and population
+/// standard deviation (the protocol's scaling).
+fn z_scored(rows: usize) -> Vec<f64> {
     let raw = load_ot();
+    let raw = &raw[..rows];
     let mean = raw[..N_TRAIN].iter().sum::<f64>() / N_TRAIN as f64;
     let std = (raw[..N_TRAIN]
         .iter()
@@ -154,11 +147,12 @@ fn fit_rows() -> TimeSeries {
         .sum::<f64>()
         / N_TRAIN as f64)
         .sqrt();
-    let z: Vec<f64> = raw[..N_TRAIN + N_VAL]
-        .iter()
-        .map(|v| (v - mean) / std)
-        .collect();
-    TimeSeries::from_values("OT", z)
+    raw.iter().map(|v| (v - mean) / std).collect()
+}
+
+/// The train + validation rows of the z-scored `OT`, as a series.
+fn fit_rows() -> TimeSeries {
+    TimeSeries::from_values("OT", z_scored(N_TRAIN + N_VAL))
 }
 
 #[test]
