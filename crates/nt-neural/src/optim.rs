@@ -7,9 +7,9 @@ use candle_core::{DType, Tensor, Var};
 use crate::config::Optimizer;
 use crate::Result;
 
-const BETA1: f64 = 0.9;
-const BETA2: f64 = 0.999;
-const EPS: f64 = 1e-8;
+pub(crate) const BETA1: f64 = 0.9;
+pub(crate) const BETA2: f64 = 0.999;
+pub(crate) const EPS: f64 = 1e-8;
 
 /// Adam (`weight_decay = 0`) or AdamW over a fixed, named list of variables.
 ///
@@ -115,7 +115,7 @@ impl Adam {
             };
             let g = &g;
             if var.device().is_cpu() && var.dtype() == DType::F32 {
-                self.fused_cpu_step(i, g, lr, step_size, bc2_sqrt)?;
+                self.fused_cpu_step(i, g, lr)?;
                 continue;
             }
             let m = ((&self.m[i] * BETA1)? + (g * (1.0 - BETA1))?)?;
@@ -135,37 +135,15 @@ impl Adam {
 
     /// The same update as the tensor path, element by element in f32 (PyTorch's order of
     /// operations: `m.lerp_(g, 1-β1)`, `v = β2 v + (1-β2) g²`, `θ -= step · m / (sqrt(v)/bc2 + ε)`).
-    fn fused_cpu_step(
-        &mut self,
-        i: usize,
-        g: &Tensor,
-        lr: f64,
-        step_size: f64,
-        bc2_sqrt: f64,
-    ) -> Result<()> {
+    fn fused_cpu_step(&mut self, i: usize, g: &Tensor, lr: f64) -> Result<()> {
         let var = &self.vars[i].1;
         let shape = var.as_tensor().shape().clone();
         let g: Vec<f32> = g.flatten_all()?.to_vec1()?;
         let mut theta: Vec<f32> = var.as_tensor().flatten_all()?.to_vec1()?;
         let mut m: Vec<f32> = self.m[i].flatten_all()?.to_vec1()?;
         let mut v: Vec<f32> = self.v[i].flatten_all()?.to_vec1()?;
-        let (b1, b2) = (BETA1 as f32, BETA2 as f32);
-        let (ob1, ob2) = ((1.0 - BETA1) as f32, (1.0 - BETA2) as f32);
-        let (step, bc2, eps) = (step_size as f32, bc2_sqrt as f32, EPS as f32);
-        let decay = (1.0 - lr * self.weight_decay) as f32;
-        let decays = self.weight_decay > 0.0;
-        for k in 0..theta.len() {
-            let gk = g[k];
-            let mk = b1 * m[k] + ob1 * gk;
-            let vk = b2 * v[k] + ob2 * gk * gk;
-            let mut th = theta[k];
-            if decays {
-                th *= decay;
-            }
-            theta[k] = th - step * (mk / (vk.sqrt() / bc2 + eps));
-            m[k] = mk;
-            v[k] = vk;
-        }
+        crate::engine::adam::AdamStep::at(self.t, lr, self.weight_decay)
+            .apply(&mut theta, &g, &mut m, &mut v);
         let dev = var.device().clone();
         var.set(&Tensor::from_vec(theta, shape.clone(), &dev)?)?;
         self.m[i] = Tensor::from_vec(m, shape.clone(), &dev)?;

@@ -6,11 +6,59 @@ use rayon::prelude::*;
 
 use crate::config::Optimizer;
 
-const BETA1: f64 = 0.9;
-const BETA2: f64 = 0.999;
-const EPS: f64 = 1e-8;
+use crate::optim::{BETA1, BETA2, EPS};
+
 /// Elements per parallel chunk (fixed, so sums and updates do not depend on the thread count).
 const CHUNK: usize = 16 * 1024;
+
+/// The f32 coefficients of one Adam/AdamW update at step `t` (1-based), PyTorch's rule.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AdamStep {
+    step: f32,
+    bc2: f32,
+    decay: f32,
+}
+
+impl AdamStep {
+    /// The coefficients at step `t` with learning rate `lr` and decoupled decay `weight_decay`
+    /// (0 for Adam).
+    pub(crate) fn at(t: usize, lr: f64, weight_decay: f64) -> Self {
+        let t = i32::try_from(t).unwrap_or(i32::MAX);
+        let bc1 = 1.0 - BETA1.powi(t);
+        Self {
+            step: (lr / bc1) as f32,
+            bc2: (1.0 - BETA2.powi(t)).sqrt() as f32,
+            // Multiplying by exactly 1 leaves a weight's bits unchanged when nothing decays.
+            decay: if weight_decay > 0.0 {
+                (1.0 - lr * weight_decay) as f32
+            } else {
+                1.0
+            },
+        }
+    }
+
+    /// Updates `theta` and both moments in place from `grad`, element by element (PyTorch's
+    /// order: `m.lerp_(g, 1-β1)`, `v = β2 v + (1-β2) g²`, `θ -= step · m / (sqrt(v)/bc2 + ε)`),
+    /// over zipped iterators so the loop vectorizes. The one copy of the update: candle's
+    /// `crate::optim::Adam` calls it too.
+    pub(crate) fn apply(&self, theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32]) {
+        let (b1, b2) = (BETA1 as f32, BETA2 as f32);
+        let (ob1, ob2) = ((1.0 - BETA1) as f32, (1.0 - BETA2) as f32);
+        let eps = EPS as f32;
+        for (((th, &g), m), v) in theta
+            .iter_mut()
+            .zip(grad)
+            .zip(m.iter_mut())
+            .zip(v.iter_mut())
+        {
+            let mk = b1 * *m + ob1 * g;
+            let vk = b2 * *v + ob2 * g * g;
+            *th = *th * self.decay - self.step * (mk / (vk.sqrt() / self.bc2 + eps));
+            *m = mk;
+            *v = vk;
+        }
+    }
+}
 
 /// The optimizer state: both moments (same layout as the weights) and the step count.
 #[derive(Debug, Clone)]
@@ -38,31 +86,13 @@ impl FlatAdam {
     /// One update of `theta` with `grad` at learning rate `lr`.
     pub(crate) fn step(&mut self, theta: &mut [f32], grad: &[f32], lr: f64) {
         self.t += 1;
-        let t = i32::try_from(self.t).unwrap_or(i32::MAX);
-        let bc1 = 1.0 - BETA1.powi(t);
-        let bc2 = (1.0 - BETA2.powi(t)).sqrt() as f32;
-        let step = (lr / bc1) as f32;
-        let (b1, b2) = (BETA1 as f32, BETA2 as f32);
-        let (ob1, ob2) = ((1.0 - BETA1) as f32, (1.0 - BETA2) as f32);
-        let eps = EPS as f32;
-        let decay = (1.0 - lr * self.weight_decay) as f32;
-        let decays = self.weight_decay > 0.0;
+        let coeffs = AdamStep::at(self.t, lr, self.weight_decay);
         theta
             .par_chunks_mut(CHUNK)
             .zip(grad.par_chunks(CHUNK))
             .zip(self.m.par_chunks_mut(CHUNK))
             .zip(self.v.par_chunks_mut(CHUNK))
-            .for_each(|(((th, g), m), v)| {
-                // Zipped iterators (no index bounds checks), so the loop vectorizes.
-                let decay = if decays { decay } else { 1.0 };
-                for (((th, &g), m), v) in th.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                    let mk = b1 * *m + ob1 * g;
-                    let vk = b2 * *v + ob2 * g * g;
-                    *th = *th * decay - step * (mk / (vk.sqrt() / bc2 + eps));
-                    *m = mk;
-                    *v = vk;
-                }
-            });
+            .for_each(|(((th, g), m), v)| coeffs.apply(th, g, m, v));
     }
 }
 
