@@ -16,6 +16,7 @@ pub mod nbeats;
 pub mod nhits;
 pub mod nlinear;
 pub mod optim;
+pub mod patchtst;
 mod resample;
 pub mod rng;
 pub mod scalers;
@@ -42,5 +43,6 @@ pub use model::{
 pub use nbeats::{nbeats_block, NBeats, NBeatsBlock, NBeatsConfig, StackType, TrendBasis};
 pub use nhits::{nhits_block, ExogBatch, Nhits, NhitsBlock};
 pub use nlinear::{NLinear, NLinearConfig};
+pub use patchtst::{PatchTst, PatchTstConfig};
 pub use trainer::{EngineInfo, LogRecord, TrainProgress, TrainReport};
 pub use training::{train, ModelMeta, TrainMetrics, TrainOptions, TrainedModel};

@@ -376,4 +376,6 @@ architectures! {
     DLinear(crate::dlinear::DLinearConfig),
     /// NLinear (Zeng et al., 2023): [`crate::NLinearConfig`].
     NLinear(crate::nlinear::NLinearConfig),
+    /// PatchTST (Nie et al., 2023): [`crate::PatchTstConfig`].
+    PatchTst(crate::patchtst::PatchTstConfig),
 }

@@ -1,0 +1,199 @@
+//! PatchTST against neuralforecast 3.3.0 (torch 2.15): weights (with non-trivial BatchNorm
+//! running statistics), inputs, outputs, one training-mode forward's loss, gradients and updated
+//! running statistics come from `tools/reference/neuralforecast/make_patchtst_parity.py`
+//! (versions in the README there). Inputs are un-normalized random walks around 10, so RevIN
+//! matters.
+//!
+//! Cases: `patchtst_small` (RevIN subtract-last, post-norm, residual attention, GELU, MAE),
+//! `patchtst_quantile` (MQLoss 0.1/0.5/0.9, RevIN affine on the mean, ReLU, floor patching) and
+//! `patchtst_prenorm` (no RevIN, no residual attention, pre-norm, fixed positional embedding).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::VarBuilder;
+use common::{fixture, max_abs_diff};
+use nt_neural::{import_neuralforecast, Architecture, NeuralSpec};
+
+fn spec(case: &str) -> NeuralSpec {
+    serde_json::from_slice(&std::fs::read(fixture(&format!("{case}.json"))).unwrap()).unwrap()
+}
+
+fn rows(t: &Tensor) -> Vec<Vec<f64>> {
+    t.to_vec2::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.into_iter().map(f64::from).collect())
+        .collect()
+}
+
+/// Import, the candle forward and the public forecast path (the plain-Rust CPU path on this
+/// machine) reproduce neuralforecast's eval-mode forward. Tolerance 1e-5 absolute on outputs
+/// around 10: float32 rounding of a different but equivalent order of operations (BatchNorm
+/// folded to a scale and shift, softmax, GELU's erf) stays near 1e-6 there.
+fn check_forward(case: &str) {
+    let spec = spec(case);
+    // The state_dict holds num_batches_tracked (int64) and sdp_attn.scale: ignored on import.
+    let model = import_neuralforecast(&fixture(&format!("{case}.safetensors")), &spec).unwrap();
+    let io = common::load(&format!("{case}_io.safetensors"));
+    let (input, expected) = (&io["input"], &io["output"]);
+    let candle = model.network().forward(input).unwrap();
+    let diff = max_abs_diff(&candle, expected);
+    assert!(diff < 1e-5, "{case}: candle path differs from nf by {diff}");
+
+    let (b, h, q) = expected.dims3().unwrap();
+    let rows = rows(input);
+    let windows: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+    let forecasts = model.forecast_windows(&windows, h).unwrap();
+    let want: Vec<Vec<Vec<f32>>> = expected.to_vec3().unwrap();
+    let levels = model.quantiles().map(<[f64]>::to_vec);
+    for i in 0..b {
+        for k in 0..q {
+            let got: &[f64] = match &levels {
+                None => forecasts[i].point_values(),
+                Some(l) => forecasts[i].quantile(l[k]).unwrap(),
+            };
+            for t in 0..h {
+                let d = (got[t] - f64::from(want[i][t][k])).abs();
+                assert!(
+                    d < 1e-5,
+                    "{case}: window {i} step {t} output {k}: off by {d}"
+                );
+            }
+        }
+    }
+    // Batch invariance: a window gets the same bits alone, in the batch, and in a batch of
+    // other windows (BatchNorm in inference uses running statistics, never the batch's).
+    for i in [0, 3, b - 1] {
+        let alone = model.forecast_windows(&windows[i..=i], h).unwrap();
+        assert_eq!(
+            alone[0].point_values(),
+            forecasts[i].point_values(),
+            "{case}"
+        );
+    }
+    let mut reversed = windows.clone();
+    reversed.reverse();
+    let back = model.forecast_windows(&reversed, h).unwrap();
+    assert_eq!(back[b - 1].point_values(), forecasts[0].point_values());
+}
+
+#[test]
+fn patchtst_matches_neuralforecast() {
+    check_forward("patchtst_small");
+}
+
+#[test]
+fn patchtst_quantile_affine_revin_matches_neuralforecast() {
+    check_forward("patchtst_quantile");
+}
+
+#[test]
+fn patchtst_prenorm_without_revin_matches_neuralforecast() {
+    check_forward("patchtst_prenorm");
+}
+
+/// One training-mode forward (dropout 0, BatchNorm on the batch's statistics) of the fixture
+/// batch from nf's weights: our MAE matches torch's to 1e-5 absolute, every gradient to
+/// 1e-5 + 1e-4 · max|torch gradient| (float32 sums over 8 windows × patches in another order),
+/// no other variable gets a gradient, and the running statistics after the forward match torch's
+/// to 1e-5 (momentum 0.1, unbiased variance).
+fn check_training(case: &str) {
+    let spec = spec(case);
+    let NeuralSpec::PatchTst(cfg) = &spec else {
+        panic!("{spec:?}")
+    };
+    let initial = common::load(&format!("{case}.safetensors"));
+    let io = common::load(&format!("{case}_io.safetensors"));
+    let vars: Vec<(String, Var)> = spec
+        .weight_shapes()
+        .into_iter()
+        .map(|(n, _)| {
+            let v = Var::from_tensor(&initial[&n]).unwrap();
+            (n, v)
+        })
+        .collect();
+    let map: HashMap<String, Tensor> = vars
+        .iter()
+        .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+        .collect();
+    let vb = VarBuilder::from_tensors(map, DType::F32, &Device::Cpu);
+    let net = cfg.build(1, vb).unwrap();
+    let (x, y) = (&io["input"], &io["train_y"]);
+    let mask = y.ones_like().unwrap();
+    let mut rng = nt_neural::rng::Rng::new(0);
+    let pred = net.forward_train(x, &mut rng).unwrap();
+    let loss = nt_neural::losses::loss(&nt_neural::Loss::Mae, &pred, y, &mask).unwrap();
+    let l: f32 = loss.to_scalar().unwrap();
+    let torch_loss: f32 = io["train_loss"].to_vec1::<f32>().unwrap()[0];
+    assert!(
+        (l - torch_loss).abs() < 1e-5,
+        "{case}: loss {l} vs {torch_loss}"
+    );
+    let grads = loss.backward().unwrap();
+    let mut checked = 0;
+    for (name, var) in &vars {
+        let ours = grads.get(var.as_tensor());
+        match io.get(&format!("grad1.{name}")) {
+            Some(theirs) => {
+                let ours = ours.unwrap_or_else(|| panic!("{case}: no gradient for {name}"));
+                let scale = max_abs_diff(theirs, &theirs.zeros_like().unwrap());
+                let tol = 1e-5 + 1e-4 * f64::from(scale);
+                let diff = f64::from(max_abs_diff(ours, theirs));
+                assert!(diff < tol, "{case}: gradient of {name} off by {diff}");
+                checked += 1;
+            }
+            None => {
+                // Running statistics and a fixed positional embedding have no gradient.
+                assert!(ours.is_none(), "{case}: {name} has a gradient torch lacks");
+            }
+        }
+        if let Some(after) = io.get(&format!("after1.{name}")) {
+            let diff = max_abs_diff(var.as_tensor(), after);
+            assert!(
+                diff < 1e-5,
+                "{case}: {name} after one forward off by {diff}"
+            );
+            let before = max_abs_diff(&initial[name], after);
+            assert!(before > 1e-4, "{case}: {name} should have moved");
+        }
+    }
+    let expected = io.keys().filter(|k| k.starts_with("grad1.")).count();
+    assert_eq!(checked, expected, "{case}: every torch gradient compared");
+}
+
+#[test]
+fn patchtst_gradients_and_running_stats_match_torch() {
+    check_training("patchtst_small");
+}
+
+#[test]
+fn patchtst_prenorm_gradients_match_torch() {
+    check_training("patchtst_prenorm");
+}
+
+#[test]
+fn an_unknown_tensor_of_the_architecture_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = common::load("patchtst_small.safetensors");
+    w.insert(
+        "model.backbone.encoder.layers.7.ff.0.weight".into(),
+        Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap(),
+    );
+    let path = dir.path().join("w.safetensors");
+    candle_core::safetensors::save(&w, &path).unwrap();
+    let err = import_neuralforecast(&path, &spec("patchtst_small")).unwrap_err();
+    assert!(err.to_string().contains("layers.7.ff.0.weight"), "{err}");
+    // A tensor of the wrong shape is refused too, naming it.
+    let mut w = common::load("patchtst_small.safetensors");
+    w.insert(
+        "model.backbone.W_pos".into(),
+        Tensor::zeros((3, 16), DType::F32, &Device::Cpu).unwrap(),
+    );
+    candle_core::safetensors::save(&w, &path).unwrap();
+    let err = import_neuralforecast(&path, &spec("patchtst_small")).unwrap_err();
+    assert!(err.to_string().contains("W_pos"), "{err}");
+}
