@@ -20,6 +20,7 @@ pub mod patchtst;
 mod resample;
 pub mod rng;
 pub mod scalers;
+pub mod tcn;
 mod trainer;
 mod training;
 
@@ -44,5 +45,6 @@ pub use nbeats::{nbeats_block, NBeats, NBeatsBlock, NBeatsConfig, StackType, Tre
 pub use nhits::{nhits_block, ExogBatch, Nhits, NhitsBlock};
 pub use nlinear::{NLinear, NLinearConfig};
 pub use patchtst::{PatchTst, PatchTstConfig};
+pub use tcn::{Tcn, TcnConfig};
 pub use trainer::{EngineInfo, LogRecord, TrainProgress, TrainReport};
 pub use training::{train, ModelMeta, TrainMetrics, TrainOptions, TrainedModel};

@@ -378,4 +378,6 @@ architectures! {
     NLinear(crate::nlinear::NLinearConfig),
     /// PatchTST (Nie et al., 2023): [`crate::PatchTstConfig`].
     PatchTst(crate::patchtst::PatchTstConfig),
+    /// TCN (Bai et al., 2018; neuralforecast's TCN): [`crate::TcnConfig`].
+    Tcn(crate::tcn::TcnConfig),
 }
