@@ -38,6 +38,7 @@ fn check_forward(case: &str) {
     let spec = spec(case);
     // The state_dict holds num_batches_tracked (int64) and sdp_attn.scale: ignored on import.
     let model = import_neuralforecast(&fixture(&format!("{case}.safetensors")), &spec).unwrap();
+    assert!(model.has_fast_path(), "{case}: PatchTST has a CPU path");
     let io = common::load(&format!("{case}_io.safetensors"));
     let (input, expected) = (&io["input"], &io["output"]);
     let candle = model.network().forward(input).unwrap();
@@ -196,4 +197,69 @@ fn an_unknown_tensor_of_the_architecture_is_refused() {
     candle_core::safetensors::save(&w, &path).unwrap();
     let err = import_neuralforecast(&path, &spec("patchtst_small")).unwrap_err();
     assert!(err.to_string().contains("W_pos"), "{err}");
+}
+
+/// A few training steps through the public `train` (candle's autograd, dropout 0.2) move the
+/// BatchNorm running statistics away from their 0 / 1 start; the saved model holds the moved
+/// values, and the loaded model (built from plain tensors) forecasts with them: the same
+/// forecast bits as the trained model, and different forecasts once the statistics are reset.
+#[test]
+fn trained_running_stats_are_saved_and_used_after_loading() {
+    use nt_core::{Horizon, Predict};
+    let dir = tempfile::tempdir().unwrap();
+    let series = nt_testing::synthetic::seasonal(200, 12, 2.0, 0.1, 3);
+    let mut spec = spec("patchtst_small");
+    {
+        let t = spec.train_config_mut();
+        t.max_steps = 4;
+        t.windows_batch_size = 16;
+        t.val_check_steps = 2;
+        t.lr = 1e-3;
+    }
+    if let NeuralSpec::PatchTst(c) = &mut spec {
+        c.dropout = 0.2;
+    }
+    let opts = nt_neural::TrainOptions {
+        out_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let trained = nt_neural::train(&series, &["y"], &spec, &opts, &mut |_| {}).unwrap();
+    let stat = |m: &nt_neural::NeuralModel, name: &str| -> Vec<f32> {
+        let t = &m.weights().iter().find(|(n, _)| n == name).unwrap().1;
+        t.to_vec1().unwrap()
+    };
+    let rm = "model.backbone.encoder.layers.1.norm_ffn.1.running_mean";
+    let rv = "model.backbone.encoder.layers.0.norm_attn.1.running_var";
+    let moved = stat(&trained.model, rm);
+    assert!(moved.iter().any(|v| v.abs() > 1e-3), "{moved:?}");
+    assert!(stat(&trained.model, rv)
+        .iter()
+        .any(|v| (v - 1.0).abs() > 1e-3));
+    let loaded = nt_neural::load(dir.path()).unwrap();
+    assert_eq!(stat(&loaded, rm), moved);
+    let h = Horizon::new(8).unwrap();
+    let f = loaded.predict(&series, h).unwrap();
+    assert_eq!(f, trained.model.predict(&series, h).unwrap());
+    // The running statistics matter: with them reset, the forecast changes.
+    let reset: HashMap<String, Tensor> = loaded
+        .weights()
+        .iter()
+        .map(|(n, t)| {
+            let t = if n.ends_with("running_mean") {
+                t.zeros_like().unwrap()
+            } else {
+                t.clone()
+            };
+            (n.clone(), t)
+        })
+        .collect();
+    let other = nt_neural::NeuralModel::from_weights(
+        loaded.spec().clone(),
+        reset,
+        vec!["y".into()],
+        Default::default(),
+        &Device::Cpu,
+    )
+    .unwrap();
+    assert_ne!(other.predict(&series, h).unwrap(), f);
 }

@@ -20,6 +20,7 @@
 //! Files: this one holds the config and the [`Architecture`] implementation, `network.rs` the
 //! candle network (training and reference forward), `fast.rs` the plain-Rust CPU inference path.
 
+mod fast;
 mod network;
 
 use candle_nn::VarBuilder;
@@ -27,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 pub use network::PatchTst;
 
-use crate::arch::{ArchFeatures, Architecture, Family, Init, Network, WeightSpec};
+use crate::arch::{ArchFeatures, Architecture, Family, FastForward, Init, Network, WeightSpec};
 use crate::config::{ScalerType, TrainConfig};
 use crate::{Error, Result};
 
@@ -290,6 +291,16 @@ impl Architecture for PatchTstConfig {
 
     fn build(&self, n_outputs: usize, vb: VarBuilder) -> Result<Box<dyn Network>> {
         Ok(Box::new(PatchTst::new(self, n_outputs, vb)?))
+    }
+
+    fn fast_path(
+        &self,
+        n_outputs: usize,
+        weights: &[(String, candle_core::Tensor)],
+    ) -> Result<Option<Box<dyn FastForward>>> {
+        Ok(Some(Box::new(fast::PatchTstFast::new(
+            self, n_outputs, weights,
+        )?)))
     }
 
     fn features(&self, n_outputs: usize) -> ArchFeatures {
