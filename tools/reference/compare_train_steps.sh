@@ -9,9 +9,9 @@
 #   tools/reference/compare_train_steps.sh                     # every architecture, defaults
 #   ARCHS="nhits dlinear" STEPS=5 tools/reference/compare_train_steps.sh
 #
-# Settings (environment): ARCHS (default: nhits nbeats dlinear nlinear), STEPS timed steps (20),
+# Settings (environment): ARCHS (default: nhits nbeats dlinear nlinear tcn patchtst), STEPS timed steps (20),
 # THREADS (default: nproc; RAYON_NUM_THREADS for nt, torch.set_num_threads for torch),
-# INPUT_SIZE (480), HORIZON (96), WINDOWS (1024), NT (default target/release/nt, built when
+# INPUT_SIZE (480), HORIZON (96), WINDOWS (default: each model's own reference batch), NT (default target/release/nt, built when
 # missing), PY (default /tmp/nfenv/bin/python; the env is described in train_step_bench.py),
 # LD_LIBRARY_PATH (default /tmp/nfstubs when that folder exists: the CUDA stand-ins).
 # Run it on a quiet machine; compare ratios, never times from different sessions.
@@ -19,12 +19,14 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-ARCHS="${ARCHS:-nhits nbeats dlinear nlinear}"
+ARCHS="${ARCHS:-nhits nbeats dlinear nlinear tcn patchtst}"
 STEPS="${STEPS:-20}"
 THREADS="${THREADS:-$(nproc)}"
 INPUT_SIZE="${INPUT_SIZE:-480}"
 HORIZON="${HORIZON:-96}"
-WINDOWS="${WINDOWS:-1024}"
+WINDOWS="${WINDOWS:-}"
+window_flag=()
+[[ -n "$WINDOWS" ]] && window_flag=(--windows-batch-size "$WINDOWS")
 NT="${NT:-$root/target/release/nt}"
 PY="${PY:-/tmp/nfenv/bin/python}"
 if [[ -z "${LD_LIBRARY_PATH:-}" && -d /tmp/nfstubs ]]; then
@@ -44,12 +46,12 @@ out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 for arch in $ARCHS; do
     echo "== $arch" >&2
-    # --reps 20 keeps the NHITS latency cases that ride along with --arch nhits short.
+    # --reps 20 keeps the latency cases that ride along short (compare_inference.sh times them).
     RAYON_NUM_THREADS="$THREADS" "$NT" bench --arch "$arch" --steps "$STEPS" --reps 20 \
-        --input-size "$INPUT_SIZE" --horizon "$HORIZON" --windows-batch-size "$WINDOWS" \
+        --input-size "$INPUT_SIZE" --horizon "$HORIZON" "${window_flag[@]}" \
         | grep -E '"case":"(cpu|[a-z0-9]+_train_step)"' | tee -a "$out"
     "$PY" "$here/train_step_bench.py" --arch "$arch" --steps "$STEPS" --threads "$THREADS" \
-        --input-size "$INPUT_SIZE" --horizon "$HORIZON" --windows-batch-size "$WINDOWS" \
+        --input-size "$INPUT_SIZE" --horizon "$HORIZON" "${window_flag[@]}" \
         2>/dev/null | tee -a "$out"
 done
 

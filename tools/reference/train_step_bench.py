@@ -1,15 +1,19 @@
 """Plain-PyTorch cost of one optimizer step (forward, MAE, backward, Adam) of neuralforecast's own
-module for NHITS, NBEATS, DLinear or NLinear, at the configuration, batch and thread count that
+module for NHITS, NBEATS, DLinear, NLinear, TCN or PatchTST, at the configuration, batch and thread count that
 `nt bench --arch ARCH` times for its `ARCH_train_step` case. neuralforecast's data pipeline and
 Lightning are bypassed: this is the arithmetic our trainer has to beat, not neuralforecast's `fit`.
 Prints ONE JSON line.
 
-Configuration (what `nt bench` trains at its defaults, L 480, H 96, 1024 windows a step):
+Configuration (what `nt bench` trains at its defaults, L 480, H 96, each model's own
+`windows_batch_size` a step unless --windows-batch-size is given: 1024, TCN 128):
 - nhits: `NHITS(h, input_size)`, neuralforecast's defaults (3 identity stacks, mlp 3 x [512, 512]).
 - nbeats: `NBEATS(h, input_size, stack_types=3 * ["identity"])`: the generic N-BEATS that
   `nt train --model nbeats` builds (neuralforecast's own default mixes trend and seasonality
   stacks, which is `nt`'s `nbeats-interpretable` family, not its `nbeats`).
 - dlinear: `DLinear(h, input_size)` (moving_avg_window 25); nlinear: `NLinear(h, input_size)`.
+- tcn: `TCN(h, input_size)` (kernel 2, dilations [1, 2, 4, 8, 16], 128 channels, decoder 2 x 128).
+- patchtst: `PatchTST(h, input_size)` (3 layers, 16 heads, hidden 128, ff 256, dropout 0.2,
+  patch 16 stride 8, RevIN subtracting the last value, BatchNorm).
 Adam at the model's own learning rate, `random_seed=1`; the input is a seeded random walk
 [B, L, 1] with every point observed. The first `--warmup` steps are not timed.
 
@@ -34,7 +38,7 @@ import warnings
 
 warnings.filterwarnings("ignore")
 
-ARCHS = ("nhits", "nbeats", "dlinear", "nlinear")
+ARCHS = ("nhits", "nbeats", "dlinear", "nlinear", "tcn", "patchtst")
 
 
 def build(arch, h, input_size):
@@ -50,6 +54,10 @@ def build(arch, h, input_size):
         return models.DLinear(h=h, input_size=input_size, random_seed=1)
     if arch == "nlinear":
         return models.NLinear(h=h, input_size=input_size, random_seed=1)
+    if arch == "tcn":
+        return models.TCN(h=h, input_size=input_size, random_seed=1)
+    if arch == "patchtst":
+        return models.PatchTST(h=h, input_size=input_size, random_seed=1)
     raise ValueError(arch)
 
 
@@ -77,19 +85,21 @@ def main():
     ap.add_argument("--arch", choices=ARCHS, required=True)
     ap.add_argument("--horizon", type=int, default=96)
     ap.add_argument("--input-size", type=int, default=480)
-    ap.add_argument("--windows-batch-size", type=int, default=1024)
+    ap.add_argument("--windows-batch-size", type=int, default=None,
+                    help="windows per step (default: the model's own windows_batch_size)")
     ap.add_argument("--steps", type=int, default=20, help="timed steps")
     ap.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
-    if min(args.steps, args.horizon, args.input_size, args.windows_batch_size) < 1:
+    if min(args.steps, args.horizon, args.input_size, args.windows_batch_size or 1) < 1:
         ap.error("--steps, --horizon, --input-size and --windows-batch-size must be at least 1")
 
     import torch
 
     torch.set_num_threads(args.threads)
-    H, L, B = args.horizon, args.input_size, args.windows_batch_size
+    H, L = args.horizon, args.input_size
     m = build(args.arch, H, L)
+    B = args.windows_batch_size or m.windows_batch_size
     opt = torch.optim.Adam(m.parameters(), lr=m.learning_rate)
     g = torch.Generator().manual_seed(0)
     x = torch.randn(B, L, 1, generator=g).cumsum(1) * 0.1

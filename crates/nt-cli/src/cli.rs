@@ -379,15 +379,17 @@ pub(crate) struct BenchArgs {
     /// Repetitions of each latency case.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub(crate) reps: usize,
-    /// Neural architectures whose train steps (f32 and bf16) are timed, comma-separated, or
-    /// `all`. The NHITS latency cases run when nhits is in the list, AutoETS with `all` only.
+    /// Neural architectures benchmarked (train steps in f32 and bf16, then size, latency and
+    /// throughput), comma-separated, or `all`. AutoETS runs with `all` only.
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "all",
           value_parser = clap::builder::PossibleValuesParser::new(
               std::iter::once("all").chain(nt_neural::NeuralSpec::NAMES.iter().copied())))]
     pub(crate) arch: Vec<String>,
-    /// Windows per training step (the reference batch, neuralforecast's default).
-    #[arg(long, value_name = "W", default_value_t = 1024)]
-    pub(crate) windows_batch_size: usize,
+    /// Windows per training step (default: each architecture's reference batch, the
+    /// `windows_batch_size` neuralforecast trains it with: 1,024 for NHITS, N-BEATS, the linear
+    /// models and PatchTST, 128 for TCN).
+    #[arg(long, value_name = "W")]
+    pub(crate) windows_batch_size: Option<usize>,
 }
 
 /// Output format of `nt registry` listings.

@@ -1,6 +1,7 @@
-//! `nt bench`: training speed of every neural architecture (f32 and bf16), latency, throughput
-//! and size of the default NHITS, and AutoETS fit time: one JSON line per case, medians and p99
-//! over repeated runs, after a first line describing the CPU. Nothing here asserts on time.
+//! `nt bench`: for every neural architecture, the training step (f32 and bf16) at its reference
+//! batch, its size, single-window predict latency, raw candle forward and batch throughput at
+//! 1/32/1024 windows; and AutoETS fit time: one JSON line per case, medians and p99 over repeated
+//! runs, after a first line describing the CPU. Nothing here asserts on time.
 
 use std::time::Instant;
 
@@ -118,6 +119,21 @@ impl StepTimer {
     }
 }
 
+/// The architecture's defaults at `--input-size`, `--horizon`, with its own reference batch
+/// (neuralforecast's `windows_batch_size` for it) unless `--windows-batch-size` is given, and no
+/// validation.
+fn bench_spec(arch: &str, args: &BenchArgs) -> Result<NeuralSpec> {
+    let mut spec = NeuralSpec::from_name(arch, args.input_size, args.horizon)
+        .with_context(|| format!("{arch} is not an architecture of the catalog"))?;
+    let t = spec.train_config_mut();
+    t.val_fraction = 0.0;
+    t.early_stop_patience = None;
+    if let Some(w) = args.windows_batch_size {
+        t.windows_batch_size = w;
+    }
+    Ok(spec)
+}
+
 /// One `{arch}_train_step` case: the architecture's defaults at L, H and the reference batch,
 /// `steps + 1` optimizer steps in `precision` (the first untimed), with its peak RSS (and the RSS
 /// when the case started: what the process held already, which the peak includes).
@@ -128,15 +144,11 @@ fn train_step_case(
     args: &BenchArgs,
 ) -> Result<serde_json::Value> {
     let (l, h) = (args.input_size, args.horizon);
-    let mut spec = NeuralSpec::from_name(arch, l, h)
-        .with_context(|| format!("{arch} is not an architecture of the catalog"))?;
+    let mut spec = bench_spec(arch, args)?;
     {
         let t = spec.train_config_mut();
         t.max_steps = args.steps + 1;
         t.val_check_steps = args.steps + 2;
-        t.val_fraction = 0.0;
-        t.early_stop_patience = None;
-        t.windows_batch_size = args.windows_batch_size;
         t.precision = precision;
     }
     let tc = spec.train_config().clone();
@@ -177,7 +189,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         || args.reps == 0
         || args.input_size == 0
         || args.horizon == 0
-        || args.windows_batch_size == 0
+        || args.windows_batch_size == Some(0)
     {
         return Err(crate::exit::UsageError(
             "--steps, --reps, --input-size, --horizon and --windows-batch-size must be at least 1"
@@ -185,10 +197,12 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         )
         .into());
     }
-    if args.windows_batch_size > nt_neural::MAX_WINDOWS_BATCH {
+    if let Some(w) = args
+        .windows_batch_size
+        .filter(|&w| w > nt_neural::MAX_WINDOWS_BATCH)
+    {
         return Err(crate::exit::UsageError(format!(
-            "--windows-batch-size {}: at most {}",
-            args.windows_batch_size,
+            "--windows-batch-size {w}: at most {}",
             nt_neural::MAX_WINDOWS_BATCH
         ))
         .into());
@@ -206,7 +220,6 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         ..MarketConfig::default()
     })?;
     let close = market.select(&["close"])?;
-    let (l, h) = (args.input_size, args.horizon);
     let archs = selected_archs(&args.arch);
 
     // A train step of each architecture's defaults at L, H, in f32 then bf16; each model is
@@ -216,13 +229,11 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
             emit(train_step_case(&close, arch, precision, args)?);
         }
     }
-    if archs.contains(&"nhits") {
-        // The latency cases do not depend on the weights' values: one training step will do.
-        let mut spec = NeuralSpec::from_name("nhits", l, h).context("nhits is in the catalog")?;
-        let t = spec.train_config_mut();
-        t.max_steps = 1;
-        t.val_fraction = 0.0;
-        t.windows_batch_size = args.windows_batch_size;
+    // Then each architecture's inference cases. They do not depend on the weights' values: one
+    // training step will do.
+    for arch in &archs {
+        let mut spec = bench_spec(arch, args)?;
+        spec.train_config_mut().max_steps = 1;
         let model = nt_neural::train(
             &close,
             &["close"],
@@ -230,9 +241,9 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
             &TrainOptions::default(),
             &mut |_| {},
         )
-        .context("training the NHITS of the latency cases")?
+        .with_context(|| format!("training the {arch} of the latency cases"))?
         .model;
-        nhits_latency(&close, model, &spec, args, threads)?;
+        latency_cases(arch, &close, model, &spec, args, threads)?;
     }
     if args.arch.iter().any(|a| a == "all") {
         autoets(&close, args)?;
@@ -240,9 +251,11 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// The default NHITS's size, single-window predict (f32, bf16), raw candle forward and batch
-/// throughput.
-fn nhits_latency(
+/// An architecture's size (`{arch}_size`), single-window predict through the public API in f32
+/// and bf16 (`{arch}_predict_single`), raw candle forward at batch 1 (`{arch}_forward_candle`)
+/// and batch throughput through `forecast_windows` at 1, 32 and 1,024 windows (`{arch}_batch`).
+fn latency_cases(
+    arch: &str,
     close: &TimeSeries,
     model: NeuralModel,
     spec: &NeuralSpec,
@@ -256,8 +269,9 @@ fn nhits_latency(
         .map(|(_, s)| s.iter().product::<usize>())
         .sum();
     emit(json!({
-        "case": "nhits_size", "input_size": l, "horizon": h, "parameters": parameters,
-        "weights_bytes_f32": parameters * 4,
+        "case": format!("{arch}_size"), "arch": arch, "input_size": l, "horizon": h,
+        "parameters": parameters, "weights_bytes_f32": parameters * 4,
+        "fast_path": model.has_fast_path(),
     }));
 
     // Single-window predict through the public Predict API: scaling, window copy, forecast.
@@ -268,8 +282,8 @@ fn nhits_latency(
         Ok(())
     })?;
     emit(json!({
-        "case": "nhits_predict_single", "input_size": l, "horizon": h, "reps": args.reps,
-        "median_us": med, "p99_us": p99, "threads": threads, "precision": "f32",
+        "case": format!("{arch}_predict_single"), "arch": arch, "input_size": l, "horizon": h,
+        "reps": args.reps, "median_us": med, "p99_us": p99, "threads": threads, "precision": "f32",
     }));
     // The same with bfloat16 weights in the single-window path (half the bytes streamed).
     let mut model = model;
@@ -284,21 +298,21 @@ fn nhits_latency(
     })?;
     model.set_precision(Precision::F32);
     emit(json!({
-        "case": "nhits_predict_single", "input_size": l, "horizon": h, "reps": args.reps,
-        "median_us": med, "p99_us": p99, "threads": threads, "precision": "bf16",
+        "case": format!("{arch}_predict_single"), "arch": arch, "input_size": l, "horizon": h,
+        "reps": args.reps, "median_us": med, "p99_us": p99, "threads": threads, "precision": "bf16",
         "precision_ran": ran.as_str(), "precision_note": note,
     }));
 
     // Raw forward of the candle network (no scaling, no fast path), batch 1.
     {
         let net = model.network();
-        let x = Tensor::randn(0f32, 1.0, (1, l), &Device::Cpu)?;
+        let x = Tensor::randn(0f32, 1.0, (1, net.packed_input_size()), &Device::Cpu)?;
         let (med, p99) = time_us(args.reps, || {
             net.forward(&x)?;
             Ok(())
         })?;
         emit(json!({
-            "case": "nhits_forward_candle", "batch": 1, "reps": args.reps,
+            "case": format!("{arch}_forward_candle"), "arch": arch, "batch": 1, "reps": args.reps,
             "median_us": med, "p99_us": p99, "threads": threads,
         }));
     }
@@ -318,7 +332,8 @@ fn nhits_latency(
             Ok(())
         })?;
         emit(json!({
-            "case": "nhits_batch", "batch": batch, "reps": reps, "median_ms": med / 1e3,
+            "case": format!("{arch}_batch"), "arch": arch, "batch": batch, "reps": reps,
+            "median_ms": med / 1e3,
             "p99_ms": p99 / 1e3, "windows_per_s": batch as f64 / (med / 1e6), "threads": threads,
         }));
     }

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The README's leaderboard: every model on ETTh1 (OT, H 96, the long-horizon protocol of
+# ../shared/data/SOURCES.md: ETT split, z-scored with the train rows, every test origin) and on
+# GOOG (Close, H 5, daily: 70/10/20 split, z-scored, every test origin), with skill against the
+# random walk, the Diebold–Mariano p-value against it, the verdict (beats needs MAE skill of at
+# least 1% and DM p < 0.05), training seconds and the command that reproduces each line.
+#
+# Each model is backtested beside `naive` in its own `nt backtest` call (the same origins and the
+# same random walk every time), so one model's settings never change another's. Neural models use
+# their own defaults (`nt train --help`) except the step budget: `--max-steps $STEPS` (default
+# 300; early stopping as their defaults say), input 336 on ETTh1 (the PatchTST/LTSF-Linear input;
+# NHITS's own default would be 5·H) and the CLI's default 5·H = 25 on GOOG.
+#
+# A new model adds its name to MODELS below; nothing else changes.
+#
+# Usage: tools/leaderboard.sh [NT_BINARY]   (default: a release build)
+#        STEPS=1000 SEED=2 MODELS="naive ets dlinear" tools/leaderboard.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NT=${1:-target/release/nt}
+STEPS=${STEPS:-300}
+SEED=${SEED:-1}
+MODELS=${MODELS:-"naive ets mstl dlinear nlinear nhits nbeats tcn patchtst"}
+SHARED=${NT_SHARED_DATA:-../shared/data}
+for f in ETTh1.csv GOOG.csv; do
+  [ -f "$SHARED/$f" ] || { echo "missing $SHARED/$f (the shared data folder beside the repository)" >&2; exit 2; }
+done
+if [ "$NT" = target/release/nt ] && [ ! -x "$NT" ]; then
+  cargo build --release -p nt-cli --locked >&2
+fi
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+neural() { case "$1" in naive|seasonal-naive|drift|mean|ets|mstl|elasticnet) return 1;; esac; }
+
+run() { # dataset model args...
+  local ds=$1 model=$2; shift 2
+  local models=naive
+  [ "$model" != naive ] && models="naive,$model"
+  local cmd=("$NT" backtest "$@" --models "$models" --format json --quiet)
+  if neural "$model"; then cmd+=(--max-steps "$STEPS" --seed "$SEED"); fi
+  echo "== $ds $model" >&2
+  echo "${cmd[*]}" | sed "s|$SHARED|../shared/data|g" > "$WORK/$ds-$model.cmd"
+  "${cmd[@]}" > "$WORK/$ds-$model.json"
+}
+
+for model in $MODELS; do
+  run etth1 "$model" --data "$SHARED/ETTh1.csv" --target OT --horizon 96 --input-size 336 \
+    --season 24 --split ett --scale standardized
+done
+for model in $MODELS; do
+  run goog "$model" --data "$SHARED/GOOG.csv" --target Close --horizon 5 --season 5 \
+    --split ratio --scale standardized
+done
+
+python3 - "$WORK" "$STEPS" "$SEED" $MODELS <<'PY'
+import json, sys
+work, steps, seed, models = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+titles = {"etth1": "ETTh1 OT, H 96 (ETT split, standardized, 2,785 origins)",
+          "goog": "GOOG Close, H 5 (daily, 70/10/20 split, standardized)"}
+for ds in ("etth1", "goog"):
+    print(f"\n**{titles[ds]}**; neural models: {steps} steps, seed {seed}\n")
+    print("| model | MAE | MSE | skill vs RW (MAE) | DM p | verdict | fit s |")
+    print("|---|---|---|---|---|---|---|")
+    rows = []
+    for m in models:
+        d = json.load(open(f"{work}/{ds}-{m}.json"))
+        by = {p["name"]: p for p in d["pooled"]}
+        p = by[m]
+        if p.get("error"):
+            rows.append((float("inf"), f"| {m} | failed: {p['error']} | | | | | |"))
+            continue
+        s = p["scores"]
+        verdict = "random walk" if m == "naive" else d["verdicts"].get(m, "-")
+        mark = "" if m == "naive" or verdict == "beats" else " ✗"
+        dm = "" if m == "naive" else f"{s['dm']['p_value']:.3g}"
+        skill = "0 (baseline)" if m == "naive" else f"{100 * s['skill_mae']:+.1f}%"
+        rows.append((s["mae"], f"| {m}{mark} | {s['mae']:.4f} | {s['mse']:.4f} | {skill} | {dm} "
+                               f"| {verdict} | {p['fit_seconds']:.1f} |"))
+    for _, r in sorted(rows, key=lambda r: r[0]):
+        print(r)
+    beats = [m for m in models if m != "naive"
+             and json.load(open(f"{work}/{ds}-{m}.json"))["verdicts"].get(m) == "beats"]
+    print("\n✗: does not beat the random walk. " + (
+        f"Beat it: {', '.join(beats)}." if beats else "No model beats the random walk here."))
+print("\nReproduce a line (each model beside naive, in its own call):\n")
+print("```")
+for ds in ("etth1", "goog"):
+    for m in models:
+        print(open(f"{work}/{ds}-{m}.cmd").read().strip())
+print("```")
+PY
