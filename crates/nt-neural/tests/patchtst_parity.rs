@@ -263,3 +263,68 @@ fn trained_running_stats_are_saved_and_used_after_loading() {
     .unwrap();
     assert_ne!(other.predict(&series, h).unwrap(), f);
 }
+
+/// Single-window latency of the default PatchTST (L 336, H 96, D 128, 16 heads, 3 layers):
+/// the plain-Rust path against candle, printed, never asserted (run with `--ignored
+/// --nocapture`; PyTorch's number for the same network comes from a torch eager loop, see the
+/// report in the commit).
+#[test]
+#[ignore]
+fn single_window_latency() {
+    let cfg = nt_neural::PatchTstConfig::default();
+    let spec = NeuralSpec::PatchTst(cfg);
+    let mut rng = nt_neural::rng::Rng::new(1);
+    let weights: HashMap<String, Tensor> = spec
+        .weight_specs()
+        .into_iter()
+        .map(|w| {
+            let v: Vec<f32> = (0..w.len())
+                .map(|_| {
+                    (rng.next_f64() as f32 - 0.5) * 0.2
+                        + if w.name.ends_with("var") { 1.0 } else { 0.0 }
+                })
+                .collect();
+            (
+                w.name.clone(),
+                Tensor::from_vec(v, w.shape.as_slice(), &Device::Cpu).unwrap(),
+            )
+        })
+        .collect();
+    let model = nt_neural::NeuralModel::from_weights(
+        spec,
+        weights,
+        vec!["y".into()],
+        Default::default(),
+        &Device::Cpu,
+    )
+    .unwrap();
+    let window: Vec<f64> = (0..336).map(|i| 10.0 + (i as f64 * 0.1).sin()).collect();
+    let x = Tensor::from_vec(
+        window.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+        (1, 336),
+        &Device::Cpu,
+    )
+    .unwrap();
+    let time = |f: &dyn Fn()| {
+        for _ in 0..20 {
+            f();
+        }
+        let n = 300;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        t.elapsed().as_secs_f64() / f64::from(n) * 1e6
+    };
+    let fast = time(&|| {
+        model.forecast_windows(&[&window], 96).unwrap();
+    });
+    if std::env::var("NT_FAST_ONLY").is_ok() {
+        println!("patchtst default, 1 window: fast path {fast:.0} us");
+        return;
+    }
+    let candle = time(&|| {
+        model.network().forward(&x).unwrap();
+    });
+    println!("patchtst default, 1 window: fast path {fast:.0} us, candle {candle:.0} us");
+}
