@@ -1,14 +1,17 @@
 //! The plain-Rust CPU inference path of PatchTST: the same function as the candle network's
-//! inference forward, with every linear layer on the shared batch-invariant SIMD kernel
-//! ([`DenseLayer`]) over the token rows of all windows at once (W_Q, W_K and W_V fused into one
-//! `D → 3D` layer), BatchNorm folded into a per-channel scale and shift, and attention computed
-//! per window, all heads in one pass over the token pairs. Buffers are allocated once per call
-//! and reused by every layer. Nothing mixes windows: a window's output has the same bits
-//! whatever batch it is in.
+//! inference forward. The per-token linear layers (W_P; W_Q, W_K and W_V fused into one
+//! `D → 3D` layer; the output projection; the feed-forward pair) run over the token rows of all
+//! windows at once on the register-tiled, batch-invariant kernel of `rows.rs` (the shared
+//! [`DenseLayer`] matvec, which pays a horizontal sum per output, took twice as long at 42
+//! tokens a window); the head (one long row per window) runs on [`DenseLayer`]. BatchNorm is
+//! folded into a per-channel scale and shift, and attention is computed per window, all heads in
+//! one pass. Buffers are allocated once per call and reused by every layer. Nothing mixes
+//! windows: a window's output has the same bits whatever batch it is in. No bf16 variant.
 
 use candle_core::Tensor;
 
 use super::network::{patch_source, EPS};
+use super::rows::RowsLayer;
 use super::{layer_prefix, PatchTstActivation, PatchTstConfig};
 use crate::arch::dense::{DenseLayer, Matrix};
 use crate::arch::FastForward;
@@ -35,11 +38,11 @@ impl Affine {
 
 #[derive(Debug, Clone)]
 struct FastLayer {
-    qkv: DenseLayer,
-    to_out: DenseLayer,
+    qkv: RowsLayer,
+    to_out: RowsLayer,
     norm_attn: Affine,
-    ff0: DenseLayer,
-    ff3: DenseLayer,
+    ff0: RowsLayer,
+    ff3: RowsLayer,
     norm_ffn: Affine,
 }
 
@@ -53,7 +56,7 @@ pub(crate) struct PatchTstFast {
     patch_num: usize,
     /// RevIN's affine weight and bias when learnable.
     revin_affine: Option<(f32, f32)>,
-    w_p: DenseLayer,
+    w_p: RowsLayer,
     w_pos: Vec<f32>,
     layers: Vec<FastLayer>,
     head: DenseLayer,
@@ -65,6 +68,15 @@ fn dense(weights: &[(String, Tensor)], prefix: &str, n_in: usize) -> Result<Dens
         b: named(weights, &format!("{prefix}.bias"))?,
         n_in,
     })
+}
+
+fn rows(weights: &[(String, Tensor)], prefix: &str, n_in: usize) -> Result<RowsLayer> {
+    let w = named(weights, &format!("{prefix}.weight"))?;
+    Ok(RowsLayer::new(
+        &w,
+        named(weights, &format!("{prefix}.bias"))?,
+        n_in,
+    ))
 }
 
 fn batch_norm(weights: &[(String, Tensor)], prefix: &str) -> Result<Affine> {
@@ -114,15 +126,11 @@ impl PatchTstFast {
                     b.extend(named(weights, &format!("{l}.self_attn.{proj}.bias"))?);
                 }
                 Ok(FastLayer {
-                    qkv: DenseLayer {
-                        w: Matrix::F32(w),
-                        b,
-                        n_in: d,
-                    },
-                    to_out: dense(weights, &format!("{l}.self_attn.to_out.0"), d)?,
+                    qkv: RowsLayer::new(&w, b, d),
+                    to_out: rows(weights, &format!("{l}.self_attn.to_out.0"), d)?,
                     norm_attn: batch_norm(weights, &format!("{l}.norm_attn.1"))?,
-                    ff0: dense(weights, &format!("{l}.ff.0"), d)?,
-                    ff3: dense(weights, &format!("{l}.ff.3"), f)?,
+                    ff0: rows(weights, &format!("{l}.ff.0"), d)?,
+                    ff3: rows(weights, &format!("{l}.ff.3"), f)?,
                     norm_ffn: batch_norm(weights, &format!("{l}.norm_ffn.1"))?,
                 })
             })
@@ -134,7 +142,7 @@ impl PatchTstFast {
             patch_len: p,
             patch_num: n,
             revin_affine,
-            w_p: dense(weights, "model.backbone.W_P", p)?,
+            w_p: rows(weights, "model.backbone.W_P", p)?,
             w_pos: named(weights, "model.backbone.W_pos")?,
             layers,
             head: dense(weights, "model.head.linear", d * n)?,
@@ -143,14 +151,17 @@ impl PatchTstFast {
 
     /// Multi-head self-attention of `windows` windows' tokens: `qkv` `[windows·N, 3D]` (Q, K,
     /// V side by side), pre-softmax scores written to `scores` `[windows, heads, N, N]` (with
-    /// `prev` added when given), the heads' outputs to `out` `[windows·N, D]`.
+    /// `prev` added when given), the heads' outputs to `out` `[windows·N, D]`. Per window, all
+    /// heads in one pass over the tokens: K is transposed to `[D, N]` and V kept `[N, D]`, so a
+    /// query's scores are `head_dim` contiguous multiply-adds over the keys and its output
+    /// `N` over the value channels.
     fn attention(
         &self,
         qkv: &[f32],
         windows: usize,
         prev: Option<&[f32]>,
         scores: &mut [f32],
-        weights: &mut Vec<f32>,
+        scratch: &mut Vec<f32>,
         out: &mut [f32],
     ) {
         let (n, h, dk, d) = (
@@ -160,40 +171,50 @@ impl PatchTstFast {
             self.cfg.hidden_size,
         );
         let scale = (dk as f32).powf(-0.5);
-        weights.resize(n, 0.0);
+        scratch.resize(d * n, 0.0);
         for w in 0..windows {
             let tokens = &qkv[w * n * 3 * d..(w + 1) * n * 3 * d];
-            for i in 0..n {
-                let q_row = &tokens[i * 3 * d..i * 3 * d + d];
-                for hh in 0..h {
-                    let q = &q_row[hh * dk..(hh + 1) * dk];
+            // Kᵀ [D, N].
+            for (j, t) in tokens.chunks_exact(3 * d).enumerate() {
+                for (c, &k) in t[d..2 * d].iter().enumerate() {
+                    scratch[c * n + j] = k;
+                }
+            }
+            for hh in 0..h {
+                for i in 0..n {
+                    let q = &tokens[i * 3 * d + hh * dk..i * 3 * d + (hh + 1) * dk];
                     let base = ((w * h + hh) * n + i) * n;
                     let row = &mut scores[base..base + n];
-                    for (j, s) in row.iter_mut().enumerate() {
-                        let k = &tokens[j * 3 * d + d + hh * dk..j * 3 * d + d + (hh + 1) * dk];
-                        let dot: f32 = q.iter().zip(k).map(|(a, b)| a * b).sum();
-                        *s = dot * scale;
-                    }
-                    if let Some(prev) = prev {
-                        for (s, p) in row.iter_mut().zip(&prev[base..base + n]) {
-                            *s += p;
+                    row.fill(0.0);
+                    for (c, &qc) in q.iter().enumerate() {
+                        let kt = &scratch[(hh * dk + c) * n..(hh * dk + c + 1) * n];
+                        for (s, &k) in row.iter_mut().zip(kt) {
+                            *s += qc * k;
                         }
+                    }
+                    match prev {
+                        Some(prev) => {
+                            for (s, p) in row.iter_mut().zip(&prev[base..base + n]) {
+                                *s = *s * scale + p;
+                            }
+                        }
+                        None => row.iter_mut().for_each(|s| *s *= scale),
                     }
                     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let mut sum = 0.0f32;
-                    for (a, s) in weights.iter_mut().zip(row.iter()) {
-                        *a = (s - max).exp();
-                        sum += *a;
-                    }
                     let o = &mut out[(w * n + i) * d + hh * dk..(w * n + i) * d + (hh + 1) * dk];
                     o.fill(0.0);
-                    for (j, a) in weights.iter().enumerate() {
-                        let a = a / sum;
-                        let v = &tokens[j * 3 * d + 2 * d + hh * dk..];
-                        for (o, v) in o.iter_mut().zip(v) {
-                            *o += a * v;
+                    let mut sum = 0.0f32;
+                    for (j, &s) in row.iter().enumerate() {
+                        let e = (s - max).exp();
+                        sum += e;
+                        let v =
+                            &tokens[j * 3 * d + 2 * d + hh * dk..j * 3 * d + 2 * d + (hh + 1) * dk];
+                        for (o, &v) in o.iter_mut().zip(v) {
+                            *o += e * v;
                         }
                     }
+                    let inv = 1.0 / sum;
+                    o.iter_mut().for_each(|o| *o *= inv);
                 }
             }
         }
@@ -326,19 +347,5 @@ impl FastForward for PatchTstFast {
             }
         }
         y
-    }
-
-    fn to_bf16(&self) -> Option<Box<dyn FastForward>> {
-        let a = self.arch;
-        let mut f = self.clone();
-        f.w_p = f.w_p.to_bf16(a);
-        f.head = f.head.to_bf16(a);
-        for layer in &mut f.layers {
-            layer.qkv = layer.qkv.to_bf16(a);
-            layer.to_out = layer.to_out.to_bf16(a);
-            layer.ff0 = layer.ff0.to_bf16(a);
-            layer.ff3 = layer.ff3.to_bf16(a);
-        }
-        Some(Box::new(f))
     }
 }

@@ -22,6 +22,7 @@
 
 mod fast;
 mod network;
+mod rows;
 
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
