@@ -1,10 +1,12 @@
 //! The plain-Rust CPU inference path of [`super::Tcn`] (target window only, no exogenous
-//! channels): per window, each causal convolution is `K` matrix products (one per tap, the
-//! input delayed by `(K−1−k)·d` rows, accumulated into the bias-filled output, time-major),
-//! the context adapter one product, the decoder MLP [`DenseLayer`]s over the `H` steps. The
-//! products run on `gemm` through [`crate::engine::matmul`]; every window is its own calls of
-//! the same shapes, so its output never depends on the other windows of its batch. The
-//! scratch buffers are allocated once per batch, not per layer.
+//! channels): per window, each causal convolution gathers the delayed copies of its input
+//! (row `t` holds the inputs at `t − (K−1−k)·d` for the taps `k` that reach inside the window,
+//! zeros before it) and multiplies them with the weight laid out `[K·C_in, C]` in one product,
+//! accumulated into the bias-filled output, time-major; the context adapter is one product, the
+//! decoder MLP [`DenseLayer`]s over the `H` steps. The products run on `gemm` through
+//! [`crate::engine::matmul`]; every window is its own calls of the same shapes, so its output
+//! never depends on the other windows of its batch. The scratch buffers are allocated once per
+//! batch, not per layer.
 
 use candle_core::Tensor;
 
@@ -16,11 +18,12 @@ use crate::dlinear::named;
 use crate::engine::matmul::{matmul, View, ViewMut};
 use crate::{Error, Result};
 
-/// One causal convolution: the taps that reach inside the window, each `(delay, [C_in, C]
-/// row-major)`, and the bias.
+/// One causal convolution: the delays of the taps that reach inside the window, the weights
+/// of those taps as one `[T·C_in, C]` row-major matrix (tap-major rows), and the bias.
 #[derive(Debug, Clone)]
 struct Conv {
-    taps: Vec<(usize, Vec<f32>)>,
+    delays: Vec<usize>,
+    w: Vec<f32>,
     bias: Vec<f32>,
     c_in: usize,
 }
@@ -29,47 +32,60 @@ impl Conv {
     /// From PyTorch's `[C, C_in, K]` weight `w` and bias `b`, dilation `d`, for windows of `l`.
     fn new(w: &[f32], b: Vec<f32>, c_in: usize, k: usize, d: usize, l: usize) -> Self {
         let c = b.len();
-        let taps = (0..k)
-            .filter_map(|tap| {
-                let s = (k - 1 - tap).saturating_mul(d);
-                (s < l).then(|| {
-                    let mut wt = vec![0.0f32; c_in * c];
-                    for o in 0..c {
-                        for ci in 0..c_in {
-                            wt[ci * c + o] = w[(o * c_in + ci) * k + tap];
-                        }
-                    }
-                    (s, wt)
-                })
-            })
+        let taps: Vec<(usize, usize)> = (0..k)
+            .map(|tap| (tap, (k - 1 - tap).saturating_mul(d)))
+            .filter(|&(_, s)| s < l)
             .collect();
+        let mut wt = vec![0.0f32; taps.len() * c_in * c];
+        for (j, &(tap, _)) in taps.iter().enumerate() {
+            for ci in 0..c_in {
+                for o in 0..c {
+                    wt[(j * c_in + ci) * c + o] = w[(o * c_in + ci) * k + tap];
+                }
+            }
+        }
         Self {
-            taps,
+            delays: taps.into_iter().map(|(_, s)| s).collect(),
+            w: wt,
             bias: b,
             c_in,
         }
     }
 
-    /// `out [L, C] = conv(x [L, C_in])`.
-    fn forward(&self, x: &[f32], out: &mut [f32], l: usize) -> Result<()> {
-        let c = self.bias.len();
+    /// Columns needed in the scratch matrix: `T·C_in` per step.
+    fn width(&self) -> usize {
+        self.delays.len() * self.c_in
+    }
+
+    /// `out [L, C] = conv(x [L, C_in])`, the delayed copies gathered in `cols` first.
+    fn forward(&self, x: &[f32], cols: &mut [f32], out: &mut [f32], l: usize) -> Result<()> {
+        let (c, ci, wd) = (self.bias.len(), self.c_in, self.width());
         for row in out[..l * c].chunks_exact_mut(c) {
             row.copy_from_slice(&self.bias);
         }
-        for (s, wt) in &self.taps {
-            let rows = l - s;
-            let dst = ViewMut {
-                data: &mut *out,
-                off: s * c,
-                rows,
-                cols: c,
-                rs: c,
-                cs: 1,
-            };
-            let a = View::rows(x, rows, self.c_in);
-            matmul(dst, a, View::rows(wt, self.c_in, c), true, 1.0)?;
-        }
-        Ok(())
+        let a: &[f32] = if self.delays == [0] {
+            // One tap without delay (a 1×1 convolution): the input as it is.
+            &x[..l * ci]
+        } else {
+            for (t, row) in cols[..l * wd].chunks_exact_mut(wd).enumerate() {
+                for (j, &s) in self.delays.iter().enumerate() {
+                    let dst = &mut row[j * ci..(j + 1) * ci];
+                    if t >= s {
+                        dst.copy_from_slice(&x[(t - s) * ci..(t - s + 1) * ci]);
+                    } else {
+                        dst.fill(0.0);
+                    }
+                }
+            }
+            &cols[..l * wd]
+        };
+        matmul(
+            ViewMut::rows(&mut out[..l * c], l, c),
+            View::rows(a, l, wd),
+            View::rows(&self.w, wd, c),
+            true,
+            1.0,
+        )
     }
 }
 
@@ -211,6 +227,7 @@ impl FastTcn {
             next,
             tmp,
             skip,
+            cols,
             za,
             zb,
         } = s;
@@ -218,7 +235,7 @@ impl FastTcn {
         for layer in &self.layers {
             match layer {
                 Layer::Plain(conv) => {
-                    conv.forward(cur, next, l)?;
+                    conv.forward(cur, cols, next, l)?;
                     activate(self.encoder_activation, &mut next[..lc]);
                 }
                 Layer::Residual {
@@ -226,13 +243,13 @@ impl FastTcn {
                     conv2,
                     downsample,
                 } => {
-                    conv1.forward(cur, tmp, l)?;
+                    conv1.forward(cur, cols, tmp, l)?;
                     activate(self.encoder_activation, &mut tmp[..lc]);
-                    conv2.forward(tmp, next, l)?;
+                    conv2.forward(tmp, cols, next, l)?;
                     activate(self.encoder_activation, &mut next[..lc]);
                     let sk: &[f32] = match downsample {
                         Some(ds) => {
-                            ds.forward(cur, skip, l)?;
+                            ds.forward(cur, cols, skip, l)?;
                             skip
                         }
                         None => cur,
@@ -272,12 +289,14 @@ impl FastTcn {
     }
 }
 
-/// The buffers one batch reuses: four `[L, C]` encoder buffers and two decoder ones.
+/// The buffers one batch reuses: four `[L, C]` encoder buffers, the delayed copies of a
+/// layer's input and two decoder buffers.
 struct Scratch {
     cur: Vec<f32>,
     next: Vec<f32>,
     tmp: Vec<f32>,
     skip: Vec<f32>,
+    cols: Vec<f32>,
     za: Vec<f32>,
     zb: Vec<f32>,
 }
@@ -291,6 +310,7 @@ impl FastForward for FastTcn {
             next: vec![0.0; lc],
             tmp: vec![0.0; lc],
             skip: vec![0.0; lc],
+            cols: vec![0.0; l * self.cols_width()],
             za: Vec::new(),
             zb: Vec::new(),
         };
@@ -303,5 +323,27 @@ impl FastForward for FastTcn {
             }
         }
         out
+    }
+}
+
+impl FastTcn {
+    /// The widest scratch matrix of delayed copies any convolution needs.
+    fn cols_width(&self) -> usize {
+        self.layers
+            .iter()
+            .flat_map(|layer| match layer {
+                Layer::Plain(c) => vec![c.width()],
+                Layer::Residual {
+                    conv1,
+                    conv2,
+                    downsample,
+                } => vec![
+                    conv1.width(),
+                    conv2.width(),
+                    downsample.as_ref().map_or(0, Conv::width),
+                ],
+            })
+            .max()
+            .unwrap_or(0)
     }
 }

@@ -300,3 +300,44 @@ fn residual_gradients_match_finite_differences() {
         }
     }
 }
+
+/// Single-window forward time of the plain-Rust path against candle at the default size
+/// (L=288, H=96, C=128, five dilations): prints medians, asserts nothing about time.
+/// `cargo test --release -p nt-neural --lib tcn_latency -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn tcn_latency() {
+    for residual in [false, true] {
+        let cfg = TcnConfig {
+            residual,
+            ..TcnConfig::default()
+        };
+        let vs = vars(&cfg, 1, DType::F32, 1);
+        let net = net_of(&cfg, 1, &vs, DType::F32);
+        let named: Vec<(String, Tensor)> = vs
+            .iter()
+            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+            .collect();
+        let fast = fast::FastTcn::new(&cfg, 1, &named).unwrap();
+        let x = inputs(1, cfg.input_size, DType::F32);
+        let xv: Vec<f32> = x.flatten_all().unwrap().to_vec1().unwrap();
+        let median = |f: &mut dyn FnMut()| {
+            let mut t: Vec<f64> = (0..200)
+                .map(|_| {
+                    let s = std::time::Instant::now();
+                    f();
+                    s.elapsed().as_secs_f64() * 1e6
+                })
+                .collect();
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
+        };
+        let c = median(&mut || {
+            net.forward(&x).unwrap();
+        });
+        let f = median(&mut || {
+            fast.forward_batch(&xv, 1);
+        });
+        println!("residual {residual}: candle {c:.0} us, fast {f:.0} us (batch 1, median of 200)");
+    }
+}
