@@ -26,7 +26,7 @@
 //!
 //! Computation: a causal convolution is one matrix product per layer over the `K` shifted
 //! copies of the input (time-major, tap-major columns), which candle differentiates like any
-//! product; [`fast`] is the plain-Rust CPU inference twin.
+//! product; the private `fast` module holds the plain-Rust CPU inference twin.
 
 pub(crate) mod fast;
 
