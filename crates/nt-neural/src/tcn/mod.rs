@@ -442,13 +442,18 @@ impl Tcn {
     fn forward_impl(&self, x: &Tensor, rng: Option<&mut Rng>) -> Result<Tensor> {
         let (input, futr_h) = self.unpack(x)?;
         let hidden = self.encoder(&input, rng)?; // [B, L, C]
+        let (b, l, c) = hidden.dims3()?;
+        let h = self.horizon;
+        // Both linear maps on 2-D operands: one product each (candle's 3-D `Linear` broadcasts
+        // the weight per window, whose backward is several times slower).
         let context = self
             .context_adapter
-            .forward(&hidden.transpose(1, 2)?.contiguous()?)?; // [B, C, H]
-        let mut z = context.transpose(1, 2)?.contiguous()?; // [B, H, C]
+            .forward(&hidden.transpose(1, 2)?.contiguous()?.reshape((b * c, l))?)?; // [B·C, H]
+        let mut z = context.reshape((b, c, h))?.transpose(1, 2)?.contiguous()?; // [B, H, C]
         if let Some(f) = futr_h {
             z = Tensor::cat(&[&z, &f], D::Minus1)?;
         }
+        let mut z = z.reshape((b * h, ()))?;
         let n = self.decoder.len();
         for (i, layer) in self.decoder.iter().enumerate() {
             z = layer.forward(&z)?;
@@ -456,7 +461,7 @@ impl Tcn {
                 z = crate::layers::activate(self.decoder_activation, &z)?;
             }
         }
-        Ok(z)
+        Ok(z.reshape((b, h, self.n_outputs))?)
     }
 }
 

@@ -341,3 +341,35 @@ fn tcn_latency() {
         println!("residual {residual}: candle {c:.0} us, fast {f:.0} us (batch 1, median of 200)");
     }
 }
+
+/// One training step's forward + backward through candle at L=72, H=24, 128 windows, default
+/// widths: prints the median, asserts nothing about time.
+/// `cargo test --release -p nt-neural --lib tcn_step_time -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn tcn_step_time() {
+    let cfg = TcnConfig {
+        input_size: 72,
+        horizon: 24,
+        ..TcnConfig::default()
+    };
+    let vs = vars(&cfg, 1, DType::F32, 1);
+    let net = net_of(&cfg, 1, &vs, DType::F32);
+    let x = inputs(128, 72, DType::F32);
+    let mut t: Vec<f64> = (0..10)
+        .map(|_| {
+            let s = std::time::Instant::now();
+            let loss = net.forward(&x).unwrap().abs().unwrap().mean_all().unwrap();
+            let f = s.elapsed().as_secs_f64();
+            loss.backward().unwrap();
+            println!(
+                "forward {:.1} ms, total {:.1} ms",
+                f * 1e3,
+                s.elapsed().as_secs_f64() * 1e3
+            );
+            s.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    println!("step median {:.1} ms", t[t.len() / 2]);
+}
