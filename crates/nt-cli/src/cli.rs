@@ -29,7 +29,7 @@ pub(crate) enum Command {
     /// Import weights trained elsewhere (neuralforecast) as an `nt` model directory.
     Import(ImportArgs),
     /// Benchmarks: a train step of every neural architecture (f32 and bf16: ms, steps/s, peak
-    /// RSS, engine); NHITS predict latency, forward, batch throughput, size; AutoETS fit. One
+    /// RSS, engine), then its size, predict latency, forward and batch throughput; AutoETS fit. One
     /// JSON line per case after a `cpu` line (set RAYON_NUM_THREADS to compare thread counts).
     Bench(BenchArgs),
     /// The main job on a built-in sample market (or --data FILE): backtest every model, print the

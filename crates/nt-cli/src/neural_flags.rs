@@ -74,10 +74,10 @@ pub(crate) struct NeuralFlags {
     /// it cannot be faster).
     #[arg(long, value_name = "f32|bf16", value_parser = parse_precision)]
     pub(crate) precision: Option<Precision>,
-    /// Models with exogenous inputs (NHITS): historic exogenous columns (comma-separated), read over the input window.
+    /// Models with exogenous inputs (NHITS, TCN): historic exogenous columns (comma-separated), read over the input window.
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub(crate) hist_exog: Vec<String>,
-    /// Models with exogenous inputs (NHITS): future-known exogenous columns (comma-separated: calendar, schedules), read
+    /// Models with exogenous inputs (NHITS, TCN): future-known exogenous columns (comma-separated: calendar, schedules), read
     /// over the input window and the horizon; `nt predict` then needs `--future FILE`.
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub(crate) futr_exog: Vec<String>,
