@@ -15,6 +15,9 @@
 #
 # Usage: tools/leaderboard.sh [NT_BINARY]   (default: a release build)
 #        STEPS=1000 SEED=2 MODELS="naive ets dlinear" tools/leaderboard.sh
+#        KEEP=results/ tools/leaderboard.sh   (keeps each backtest's JSON and command in KEEP and
+#                                              reuses the ones already there: delete a model's
+#                                              files to rerun it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NT=${1:-target/release/nt}
@@ -28,8 +31,13 @@ done
 if [ "$NT" = target/release/nt ] && [ ! -x "$NT" ]; then
   cargo build --release -p nt-cli --locked >&2
 fi
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+if [ -n "${KEEP:-}" ]; then
+  mkdir -p "$KEEP"
+  WORK=$KEEP
+else
+  WORK=$(mktemp -d)
+  trap 'rm -rf "$WORK"' EXIT
+fi
 
 neural() { case "$1" in naive|seasonal-naive|drift|mean|ets|mstl|elasticnet) return 1;; esac; }
 
@@ -39,9 +47,14 @@ run() { # dataset model args...
   [ "$model" != naive ] && models="naive,$model"
   local cmd=("$NT" backtest "$@" --models "$models" --format json --quiet)
   if neural "$model"; then cmd+=(--max-steps "$STEPS" --seed "$SEED"); fi
+  if [ -n "${KEEP:-}" ] && [ -s "$WORK/$ds-$model.json" ]; then
+    echo "== $ds $model: reusing $WORK/$ds-$model.json" >&2
+    return
+  fi
   echo "== $ds $model" >&2
   echo "${cmd[*]}" | sed "s|$SHARED|../shared/data|g" > "$WORK/$ds-$model.cmd"
-  "${cmd[@]}" > "$WORK/$ds-$model.json"
+  "${cmd[@]}" > "$WORK/$ds-$model.json.tmp"
+  mv "$WORK/$ds-$model.json.tmp" "$WORK/$ds-$model.json"
 }
 
 for model in $MODELS; do
