@@ -28,6 +28,7 @@
 //! copies of the input (time-major, tap-major columns), which candle differentiates like any
 //! product; the private `fast` module holds the plain-Rust CPU inference twin.
 
+mod engine;
 pub(crate) mod fast;
 
 use candle_core::{Module, Tensor, D};
@@ -620,6 +621,20 @@ impl Architecture for TcnConfig {
         }
         Ok(Some(Box::new(fast::FastTcn::new(
             self, n_outputs, weights,
+        )?)))
+    }
+    /// The plain layers (with or without exogenous channels) train on the native engine; the
+    /// residual blocks (weight norm, dropout) keep candle's autograd.
+    fn native_graph(
+        &self,
+        n_outputs: usize,
+        layout: &crate::engine::ParamLayout,
+    ) -> Result<Option<Box<dyn crate::engine::TrainGraph>>> {
+        if self.residual {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(engine::TcnGraph::new(
+            self, n_outputs, layout,
         )?)))
     }
     fn features(&self, n_outputs: usize) -> ArchFeatures {
