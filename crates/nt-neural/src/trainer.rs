@@ -181,6 +181,10 @@ pub(crate) struct NativeState {
     dout: Vec<f32>,
     /// The validation forecasts on the original scale (scratch).
     rescaled: Vec<f32>,
+    /// The graph's buffer ranges (`TrainGraph::buffer_ranges`: BatchNorm's running
+    /// statistics), which the optimizer must not touch, and their values around its step.
+    buffers: Vec<std::ops::Range<usize>>,
+    saved_buffers: Vec<f32>,
 }
 
 /// Who computes the gradients and applies the updates.
@@ -394,10 +398,22 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
                 check_finite(value, self.state.step)?;
                 st.graph
                     .backward(&st.weights, &mut st.dout, &mut st.grads)?;
+                // Buffers (zero gradient) move only through the graph, never through the
+                // optimizer: kept aside across its step (weight decay would shrink them).
+                st.graph.update_buffers(&mut st.weights);
+                st.saved_buffers.clear();
+                for r in &st.buffers {
+                    st.saved_buffers.extend_from_slice(&st.weights[r.clone()]);
+                }
                 if let Some(max_norm) = self.cfg.grad_clip_norm {
                     clip_grad_norm(&mut st.grads, max_norm);
                 }
                 st.adam.step(&mut st.weights, &st.grads, lr);
+                let mut at = 0;
+                for r in &st.buffers {
+                    st.weights[r.clone()].copy_from_slice(&st.saved_buffers[at..at + r.len()]);
+                    at += r.len();
+                }
                 value
             }
         };
@@ -770,7 +786,16 @@ fn native_state(
         ));
     }
     let n = layout.len();
+    let buffers = graph.buffer_ranges();
+    if buffers.iter().any(|r| r.end > n) {
+        return Err(Error::invalid(
+            "weights",
+            "a buffer range lies outside the weights",
+        ));
+    }
     Ok(NativeState {
+        buffers,
+        saved_buffers: Vec::new(),
         graph,
         layout,
         grads: vec![0.0; n],

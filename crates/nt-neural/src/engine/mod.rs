@@ -131,6 +131,18 @@ pub trait TrainGraph: Send + Sync + std::fmt::Debug {
     /// (consumed as scratch); writes every weight's gradient into `grads` (same layout as
     /// `weights`; each weight's gradient is overwritten, not accumulated).
     fn backward(&mut self, weights: &[f32], dout: &mut [f32], grads: &mut [f32]) -> Result<()>;
+    /// Writes the non-trainable buffers that the last training forward moved (BatchNorm's
+    /// running statistics, which live in the flat weights) into `weights`; the trainer calls it
+    /// once after each training step's backward. Nothing by default.
+    fn update_buffers(&mut self, weights: &mut [f32]) {
+        let _ = weights;
+    }
+    /// The ranges of the flat weights that are buffers, not parameters: their gradient is
+    /// always zero and the optimizer (weight decay included) leaves them alone. None by
+    /// default.
+    fn buffer_ranges(&self) -> Vec<std::ops::Range<usize>> {
+        Vec::new()
+    }
     /// Switches the graph's large matmuls to bf16 numerics (operands rounded to bfloat16, f32
     /// accumulation) and returns whether the graph has them; none by default.
     fn set_bf16(&mut self, on: bool) -> bool {

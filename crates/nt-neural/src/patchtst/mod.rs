@@ -20,6 +20,7 @@
 //! Files: this one holds the config and the [`Architecture`] implementation, `network.rs` the
 //! candle network (training and reference forward), `fast.rs` the plain-Rust CPU inference path.
 
+mod engine;
 mod fast;
 mod network;
 mod rows;
@@ -301,6 +302,17 @@ impl Architecture for PatchTstConfig {
     ) -> Result<Option<Box<dyn FastForward>>> {
         Ok(Some(Box::new(fast::PatchTstFast::new(
             self, n_outputs, weights,
+        )?)))
+    }
+
+    /// Every config trains on the native engine (`engine.rs`).
+    fn native_graph(
+        &self,
+        n_outputs: usize,
+        layout: &crate::engine::ParamLayout,
+    ) -> Result<Option<Box<dyn crate::engine::TrainGraph>>> {
+        Ok(Some(Box::new(engine::PatchTstGraph::new(
+            self, n_outputs, layout,
         )?)))
     }
 
