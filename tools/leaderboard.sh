@@ -52,7 +52,8 @@ run() { # dataset model args...
     return
   fi
   echo "== $ds $model" >&2
-  echo "${cmd[*]}" | sed "s|$SHARED|../shared/data|g" > "$WORK/$ds-$model.cmd"
+  # The command as a user types it: `nt` for the binary, the shared folder as ../shared/data.
+  echo "nt ${cmd[*]:1}" | sed "s|$SHARED|../shared/data|g" > "$WORK/$ds-$model.cmd"
   "${cmd[@]}" > "$WORK/$ds-$model.json.tmp"
   mv "$WORK/$ds-$model.json.tmp" "$WORK/$ds-$model.json"
 }
