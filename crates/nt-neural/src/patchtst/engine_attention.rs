@@ -1,10 +1,11 @@
 //! The core of PatchTST's multi-head self-attention on the native engine, per window and head:
 //! `S = Q·Kᵀ·dk^-½ (+ prev)`, `P = softmax(S)`, `ctx = drop(P)·V`, and its backward
 //! `dS = P ⊙ (dP − rowsum(dP ⊙ P))`. The products are tiny (`N × dk · dk × N` with `dk` 8 at
-//! the defaults), so instead of thousands of `gemm` calls each window runs cache-resident loops
-//! that vectorize over the key index (against a transposed per-head copy of K or V) or over the
-//! head's channels. Windows are independent and each is computed by one thread in one order,
-//! so results do not depend on the thread count or on how the batch is split.
+//! the defaults), so instead of thousands of `gemm` calls each window copies a head's Q, K, V
+//! into contiguous blocks (widths padded to 8 lanes with zeros) and runs the six products of
+//! forward and backward through [`small_mm`], whose eight-wide accumulators stay in registers.
+//! Windows are independent and each is computed by one thread in one order, so results do not
+//! depend on the thread count or on how the batch is split.
 
 use rayon::prelude::*;
 
@@ -30,15 +31,96 @@ impl Dims {
     fn scale(&self) -> f32 {
         (self.dk as f64).powf(-0.5) as f32
     }
+}
 
-    /// `t[c·n + j] = x[j·d + h·dk + c]`: head `h`'s channels of the window's `n` tokens,
-    /// transposed.
-    fn transpose_head(&self, x: &[f32], h: usize, t: &mut [f32]) {
-        let (n, d, dk) = (self.n, self.d, self.dk);
-        for j in 0..n {
-            let row = &x[j * d + h * dk..j * d + h * dk + dk];
-            for (c, &v) in row.iter().enumerate() {
-                t[c * n + j] = v;
+/// Lanes of the small products' accumulators.
+const LANES: usize = 8;
+
+/// `x` rounded up to a multiple of [`LANES`].
+fn padded(x: usize) -> usize {
+    x.div_ceil(LANES) * LANES
+}
+
+/// `out[i·np + j] = Σ_p a[i·k + p] · b[p·np + j]` for `m` rows, `np` (a multiple of [`LANES`])
+/// columns: each eight-column block's sum runs in a register over `p` in order.
+fn small_mm(a: &[f32], b: &[f32], m: usize, k: usize, np: usize, out: &mut [f32]) {
+    for (arow, orow) in a.chunks_exact(k).take(m).zip(out.chunks_exact_mut(np)) {
+        for (jb, oblk) in orow.chunks_exact_mut(LANES).enumerate() {
+            let mut acc = [0f32; LANES];
+            for (p, &av) in arow.iter().enumerate() {
+                let brow = &b[p * np + jb * LANES..p * np + jb * LANES + LANES];
+                for l in 0..LANES {
+                    acc[l] += av * brow[l];
+                }
+            }
+            oblk.copy_from_slice(&acc);
+        }
+    }
+}
+
+/// `t[j·cols + i] = x[i·cols_in + j]` for an `rows × cols_in` block `x` (`cols ≥ rows`; the
+/// rest of each row of `t` is left as it is).
+fn transpose(x: &[f32], rows: usize, cols_in: usize, t: &mut [f32], cols: usize) {
+    for i in 0..rows {
+        for j in 0..cols_in {
+            t[j * cols + i] = x[i * cols_in + j];
+        }
+    }
+}
+
+/// Per-window scratch: a head's blocks, padded (`np = padded(n)`, `kp = padded(dk)`).
+#[derive(Debug)]
+struct Blocks {
+    /// `[n, kp]` each.
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    g: Vec<f32>,
+    /// `[kp, np]`: Kᵀ (forward) or Vᵀ (backward).
+    t: Vec<f32>,
+    /// `[n, np]` products, `[n, n]` probabilities (or scores gradients) and their transposes.
+    s: Vec<f32>,
+    p: Vec<f32>,
+    pt: Vec<f32>,
+    /// `[n, kp]` results.
+    r: Vec<f32>,
+}
+
+impl Blocks {
+    fn new(dims: &Dims) -> Self {
+        let (np, kp, n) = (padded(dims.n), padded(dims.dk), dims.n);
+        Self {
+            q: vec![0.0; n * kp],
+            k: vec![0.0; n * kp],
+            v: vec![0.0; n * kp],
+            g: vec![0.0; n * kp],
+            t: vec![0.0; kp * np],
+            s: vec![0.0; n * np],
+            p: vec![0.0; n * n],
+            pt: vec![0.0; n * np],
+            r: vec![0.0; n * kp],
+        }
+    }
+}
+
+impl Dims {
+    /// Copies head `h`'s channels of the window's `[n, d]` rows `x` into `[n, kp]` `out`.
+    fn gather(&self, x: &[f32], h: usize, out: &mut [f32]) {
+        let kp = padded(self.dk);
+        for (row, o) in x.chunks_exact(self.d).zip(out.chunks_exact_mut(kp)) {
+            o[..self.dk].copy_from_slice(&row[h * self.dk..(h + 1) * self.dk]);
+        }
+    }
+
+    /// Writes (or adds, with `add`) the `[n, kp]` block `r` into head `h`'s channels of `x`.
+    fn scatter(&self, r: &[f32], h: usize, x: &mut [f32], add: bool) {
+        let kp = padded(self.dk);
+        for (row, o) in x.chunks_exact_mut(self.d).zip(r.chunks_exact(kp)) {
+            let dst = &mut row[h * self.dk..(h + 1) * self.dk];
+            if add {
+                dst.iter_mut().zip(o).for_each(|(d, v)| *d += v);
+            } else {
+                dst.copy_from_slice(&o[..self.dk]);
             }
         }
     }
@@ -61,6 +143,7 @@ pub(super) fn forward(
     ctx: &mut [f32],
 ) {
     let (n, d, dk) = (dims.n, dims.d, dims.dk);
+    let (np, kp) = (padded(n), padded(dk));
     let (sl, tl) = (dims.scores_len(), n * d);
     let scale = dims.scale();
     scores
@@ -69,29 +152,27 @@ pub(super) fn forward(
         .zip(ctx.par_chunks_mut(tl))
         .enumerate()
         .for_each_init(
-            || vec![0f32; dk * n],
-            |kt, (w, ((s, p), c))| {
+            || Blocks::new(&dims),
+            |bl, (w, ((s, p), c))| {
                 let (qw, kw, vw) = (&q[w * tl..][..tl], &k[w * tl..][..tl], &v[w * tl..][..tl]);
                 for h in 0..dims.heads {
-                    dims.transpose_head(kw, h, kt);
+                    dims.gather(qw, h, &mut bl.q);
+                    dims.gather(kw, h, &mut bl.k);
+                    dims.gather(vw, h, &mut bl.v);
+                    transpose(&bl.k, n, kp, &mut bl.t, np);
+                    small_mm(&bl.q, &bl.t, n, kp, np, &mut bl.s);
                     for i in 0..n {
                         let at = (h * n + i) * n;
+                        let raw = &bl.s[i * np..i * np + n];
                         let srow = &mut s[at..at + n];
-                        srow.fill(0.0);
-                        for c in 0..dk {
-                            let qc = qw[i * d + h * dk + c];
-                            for (sv, &kv) in srow.iter_mut().zip(&kt[c * n..c * n + n]) {
-                                *sv += qc * kv;
-                            }
-                        }
                         match prev {
                             Some(prev) => {
                                 let pr = &prev[w * sl + at..w * sl + at + n];
-                                srow.iter_mut()
-                                    .zip(pr)
-                                    .for_each(|(s, &p)| *s = *s * scale + p);
+                                for ((s, &r), &p) in srow.iter_mut().zip(raw).zip(pr) {
+                                    *s = r * scale + p;
+                                }
                             }
-                            None => srow.iter_mut().for_each(|s| *s *= scale),
+                            None => srow.iter_mut().zip(raw).for_each(|(s, &r)| *s = r * scale),
                         }
                         let prow = &mut p[at..at + n];
                         let m = srow.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
@@ -100,19 +181,27 @@ pub(super) fn forward(
                             *p = (s - m).exp();
                             sum += *p;
                         }
-                        prow.iter_mut().for_each(|p| *p /= sum);
-                        let crow = &mut c[i * d + h * dk..i * d + h * dk + dk];
-                        crow.fill(0.0);
-                        let mrow = mask.map(|m| &m[w * sl + at..w * sl + at + n]);
-                        for j in 0..n {
-                            let pj = match mrow {
-                                Some(m) => prow[j] * m[j],
-                                None => prow[j],
-                            };
-                            let vr = &vw[j * d + h * dk..j * d + h * dk + dk];
-                            crow.iter_mut().zip(vr).for_each(|(c, &v)| *c += pj * v);
+                        let inv = 1.0 / sum;
+                        let local = &mut bl.p[i * n..i * n + n];
+                        match mask {
+                            Some(mk) => {
+                                let mrow = &mk[w * sl + at..w * sl + at + n];
+                                for ((p, l), &m) in prow.iter_mut().zip(local.iter_mut()).zip(mrow)
+                                {
+                                    *p *= inv;
+                                    *l = *p * m;
+                                }
+                            }
+                            None => {
+                                for (p, l) in prow.iter_mut().zip(local.iter_mut()) {
+                                    *p *= inv;
+                                    *l = *p;
+                                }
+                            }
                         }
                     }
+                    small_mm(&bl.p, &bl.v, n, n, kp, &mut bl.r);
+                    dims.scatter(&bl.r, h, c, false);
                 }
             },
         );
@@ -148,6 +237,7 @@ pub(super) fn backward(
     dv: &mut [f32],
 ) {
     let (n, d, dk) = (dims.n, dims.d, dims.dk);
+    let (np, kp) = (padded(n), padded(dk));
     let (sl, tl) = (dims.scores_len(), n * d);
     let scale = dims.scale();
     dq.par_chunks_mut(tl)
@@ -156,44 +246,47 @@ pub(super) fn backward(
         .zip(carry.par_chunks_mut(sl))
         .enumerate()
         .for_each_init(
-            || (vec![0f32; dk * n], vec![0f32; n]),
-            |(vt, dp), (w, (((dqw, dkw), dvw), cw))| {
+            || Blocks::new(&dims),
+            |bl, (w, (((dqw, dkw), dvw), cw))| {
                 let (qw, kw, vw) = (&q[w * tl..][..tl], &k[w * tl..][..tl], &v[w * tl..][..tl]);
                 let gw = &dctx[w * tl..][..tl];
                 let pw = &probs[w * sl..][..sl];
                 let mw = mask.map(|m| &m[w * sl..][..sl]);
-                dqw.fill(0.0);
-                dkw.fill(0.0);
-                dvw.fill(0.0);
                 for h in 0..dims.heads {
-                    dims.transpose_head(vw, h, vt);
-                    let hc = h * dk..h * dk + dk;
+                    dims.gather(qw, h, &mut bl.q);
+                    dims.gather(kw, h, &mut bl.k);
+                    dims.gather(vw, h, &mut bl.v);
+                    dims.gather(gw, h, &mut bl.g);
+                    // dP = dctx · Vᵀ.
+                    transpose(&bl.v, n, kp, &mut bl.t, np);
+                    small_mm(&bl.g, &bl.t, n, kp, np, &mut bl.s);
+                    // dV = drop(P)ᵀ · dctx.
+                    let ph = &pw[h * n * n..(h + 1) * n * n];
+                    match mw {
+                        Some(m) => {
+                            let mh = &m[h * n * n..(h + 1) * n * n];
+                            for (l, (&p, &m)) in bl.p.iter_mut().zip(ph.iter().zip(mh)) {
+                                *l = p * m;
+                            }
+                        }
+                        None => bl.p.copy_from_slice(ph),
+                    }
+                    transpose(&bl.p, n, n, &mut bl.pt, n);
+                    small_mm(&bl.pt, &bl.g, n, n, kp, &mut bl.r);
+                    dims.scatter(&bl.r, h, dvw, false);
+                    // dS = P ⊙ (dP − rowsum(dP ⊙ P)) (+ the next layer's), scaled; into bl.p.
                     for i in 0..n {
                         let at = (h * n + i) * n;
                         let prow = &pw[at..at + n];
-                        let mrow = mw.map(|m| &m[at..at + n]);
-                        let g = &gw[i * d + hc.start..i * d + hc.end];
-                        // dP = dctx · Vᵀ; dV += drop(P)ᵀ · dctx.
-                        dp.fill(0.0);
-                        for (c, &gc) in g.iter().enumerate() {
-                            for (x, &vv) in dp.iter_mut().zip(&vt[c * n..c * n + n]) {
-                                *x += gc * vv;
-                            }
+                        let dp = &mut bl.s[i * np..i * np + n];
+                        if let Some(m) = mw {
+                            dp.iter_mut()
+                                .zip(&m[at..at + n])
+                                .for_each(|(x, &m)| *x *= m);
                         }
-                        for j in 0..n {
-                            let pj = match mrow {
-                                Some(m) => prow[j] * m[j],
-                                None => prow[j],
-                            };
-                            let dvr = &mut dvw[j * d + hc.start..j * d + hc.end];
-                            dvr.iter_mut().zip(g).for_each(|(x, &gc)| *x += pj * gc);
-                        }
-                        if let Some(m) = mrow {
-                            dp.iter_mut().zip(m).for_each(|(x, &m)| *x *= m);
-                        }
-                        // dS = P ⊙ (dP − rowsum(dP ⊙ P)) (+ the next layer's).
                         let dot: f32 = dp.iter().zip(prow).map(|(a, b)| a * b).sum();
                         let crow = &mut cw[at..at + n];
+                        let out = &mut bl.p[i * n..i * n + n];
                         for j in 0..n {
                             let mut s = prow[j] * (dp[j] - dot);
                             if flow.add {
@@ -202,19 +295,15 @@ pub(super) fn backward(
                             if flow.keep {
                                 crow[j] = s;
                             }
-                            dp[j] = s * scale;
-                        }
-                        // dQ = dS·K·scale; dK += dSᵀ·Q·scale.
-                        let qr = &qw[i * d + hc.start..i * d + hc.end];
-                        let dqr = &mut dqw[i * d + hc.start..i * d + hc.end];
-                        for j in 0..n {
-                            let s = dp[j];
-                            let kr = &kw[j * d + hc.start..j * d + hc.end];
-                            dqr.iter_mut().zip(kr).for_each(|(x, &kv)| *x += s * kv);
-                            let dkr = &mut dkw[j * d + hc.start..j * d + hc.end];
-                            dkr.iter_mut().zip(qr).for_each(|(x, &qv)| *x += s * qv);
+                            out[j] = s * scale;
                         }
                     }
+                    // dQ = dS·K; dK = dSᵀ·Q.
+                    small_mm(&bl.p, &bl.k, n, n, kp, &mut bl.r);
+                    dims.scatter(&bl.r, h, dqw, false);
+                    transpose(&bl.p, n, n, &mut bl.pt, n);
+                    small_mm(&bl.pt, &bl.q, n, n, kp, &mut bl.r);
+                    dims.scatter(&bl.r, h, dkw, false);
                 }
             },
         );

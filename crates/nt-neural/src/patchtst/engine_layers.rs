@@ -132,9 +132,12 @@ pub(super) struct BnState {
     rows: usize,
 }
 
-/// Column sums of the `width`-wide rows of `a` (and of `f(a, b)` row by row when `b` is given)
-/// in f64, as partial sums over fixed row blocks added in order.
-fn column_sums_f64(a: &[f32], width: usize, f: &(dyn Fn(usize, f32) -> f64 + Sync)) -> Vec<f64> {
+/// Column sums of `f(row_start, j, a[row_start + j])` over the `width`-wide rows of `a`, in
+/// f64, as partial sums over fixed row blocks added in order.
+fn column_sums_f64<F>(a: &[f32], width: usize, f: F) -> Vec<f64>
+where
+    F: Fn(usize, usize, f32) -> f64 + Sync,
+{
     let partial: Vec<Vec<f64>> = a
         .par_chunks(width * ROWS)
         .enumerate()
@@ -143,7 +146,7 @@ fn column_sums_f64(a: &[f32], width: usize, f: &(dyn Fn(usize, f32) -> f64 + Syn
             for (r, row) in chunk.chunks_exact(width).enumerate() {
                 let base = (c * ROWS + r) * width;
                 for (j, (s, &v)) in acc.iter_mut().zip(row).enumerate() {
-                    *s += f(base + j, v);
+                    *s += f(base, j, v);
                 }
             }
             acc
@@ -180,12 +183,12 @@ impl Bn {
     ) {
         let rows = x.len() / d.max(1);
         let n = rows as f64;
-        let mean: Vec<f64> = column_sums_f64(x, d, &|_, v| f64::from(v))
+        let mean: Vec<f64> = column_sums_f64(x, d, |_, _, v| f64::from(v))
             .into_iter()
             .map(|s| s / n)
             .collect();
-        let var: Vec<f64> = column_sums_f64(x, d, &|i, v| {
-            let c = f64::from(v) - mean[i % d];
+        let var: Vec<f64> = column_sums_f64(x, d, |_, j, v| {
+            let c = f64::from(v) - mean[j];
             c * c
         })
         .into_iter()
@@ -272,8 +275,8 @@ impl Bn {
         dx: &mut Vec<f32>,
     ) {
         let xhat = &st.xhat;
-        let db = column_sums_f64(dy, d, &|_, v| f64::from(v));
-        let dw = column_sums_f64(dy, d, &|i, v| f64::from(v) * f64::from(xhat[i]));
+        let db = column_sums_f64(dy, d, |_, _, v| f64::from(v));
+        let dw = column_sums_f64(dy, d, |base, j, v| f64::from(v) * f64::from(xhat[base + j]));
         for (g, v) in grads[self.b.clone()].iter_mut().zip(&db) {
             *g = *v as f32;
         }
