@@ -80,6 +80,13 @@ pub(crate) struct TcnGraph {
     dec_post: Vec<Vec<f32>>,
     /// The `[B, H, Q]` output.
     out: Vec<f32>,
+    /// A convolution's gathered delayed copies `[L·B, T·C_in]` (or the advanced copies of its
+    /// output gradient, `[L·B, T·C]`).
+    cols: Vec<f32>,
+    /// A convolution's weight packed tap-major (`[T·C_in, C]` or `[T·C, C_in]`).
+    wpack: Vec<f32>,
+    /// A convolution's weight gradient, tap-major `[T·C_in, C]`.
+    dw: Vec<f32>,
     /// Gradient scratch.
     ga: Vec<f32>,
     gb: Vec<f32>,
@@ -155,6 +162,9 @@ impl TcnGraph {
             zin: Vec::new(),
             dec_post: vec![Vec::new(); n_dec],
             out: Vec::new(),
+            cols: Vec::new(),
+            wpack: Vec::new(),
+            dw: Vec::new(),
             ga: Vec::new(),
             gb: Vec::new(),
         })
@@ -196,16 +206,61 @@ impl TcnGraph {
             }
         }
     }
+}
 
-    /// The convolution `conv`'s tap `tap` of its `[C, C_in, K]` weight as a `[C_in, C]` view.
-    fn tap_view<'a>(&self, data: &'a [f32], conv: &Conv, tap: usize) -> View<'a> {
-        View {
-            data,
-            off: conv.w.start + tap,
-            rows: conv.c_in,
-            cols: self.c,
-            rs: self.k,
-            cs: conv.c_in * self.k,
+/// Gathers `src` (`[L, B, w]` step-major) moved by each of `offsets` steps, side by side: block
+/// `j` of row `t·B + b` of `dst` (`[L·B, T·w]`) is row `(t + offsets[j])·B + b` of `src`, or
+/// zeros where that step is outside the window.
+fn gather(src: &[f32], w: usize, l: usize, b: usize, offsets: &[isize], dst: &mut Vec<f32>) {
+    let tw = offsets.len() * w;
+    dst.resize(l * b * tw, 0.0);
+    if tw == 0 || b == 0 {
+        return;
+    }
+    dst.par_chunks_mut(b * tw)
+        .enumerate()
+        .for_each(|(t, rows)| {
+            for (j, &o) in offsets.iter().enumerate() {
+                let st = t as isize + o;
+                let blocks = rows
+                    .chunks_exact_mut(tw)
+                    .map(|r| &mut r[j * w..(j + 1) * w]);
+                if st < 0 || st >= l as isize {
+                    blocks.for_each(|d| d.fill(0.0));
+                } else {
+                    let from = &src[st as usize * b * w..(st as usize + 1) * b * w];
+                    blocks
+                        .zip(from.chunks_exact(w))
+                        .for_each(|(d, s)| d.copy_from_slice(s));
+                }
+            }
+        });
+}
+
+/// The `[C, C_in, K]` weight `w` of `conv` as the tap-major `[T·C_in, C]` matrix of its taps.
+fn pack_forward(w: &[f32], conv: &Conv, c: usize, k: usize, out: &mut Vec<f32>) {
+    let ci = conv.c_in;
+    out.clear();
+    out.resize(conv.taps.len() * ci * c, 0.0);
+    for (j, &(tap, _)) in conv.taps.iter().enumerate() {
+        for cc in 0..ci {
+            for o in 0..c {
+                out[(j * ci + cc) * c + o] = w[(o * ci + cc) * k + tap];
+            }
+        }
+    }
+}
+
+/// The `[C, C_in, K]` weight `w` of `conv` as the tap-major `[T·C, C_in]` matrix of its taps.
+fn pack_backward(w: &[f32], conv: &Conv, c: usize, k: usize, out: &mut Vec<f32>) {
+    let ci = conv.c_in;
+    out.clear();
+    out.resize(conv.taps.len() * c * ci, 0.0);
+    for (j, &(tap, _)) in conv.taps.iter().enumerate() {
+        for o in 0..c {
+            for cc in 0..ci {
+                out[(j * c + o) * ci + cc] = w[(o * ci + cc) * k + tap];
+            }
         }
     }
 }
@@ -282,23 +337,24 @@ impl TrainGraph for TcnGraph {
             ops::fill_rows(&mut y, &weights[conv.b.clone()]);
             {
                 let input: &[f32] = if i == 0 { &self.x0 } else { &self.acts[i - 1] };
-                for &(tap, s) in &conv.taps {
-                    let n = (l - s) * b;
-                    matmul(
-                        ViewMut {
-                            data: &mut y,
-                            off: s * b * c,
-                            rows: n,
-                            cols: c,
-                            rs: c,
-                            cs: 1,
-                        },
-                        View::rows(input, n, conv.c_in),
-                        self.tap_view(weights, &conv, tap),
-                        true,
-                        1.0,
-                    )?;
-                }
+                let a: &[f32] = if conv.taps.len() == 1 {
+                    // The one tap inside the window has delay 0: the input itself.
+                    input
+                } else {
+                    let offsets: Vec<isize> =
+                        conv.taps.iter().map(|&(_, s)| -(s as isize)).collect();
+                    gather(input, conv.c_in, l, b, &offsets, &mut self.cols);
+                    &self.cols
+                };
+                let wd = conv.taps.len() * conv.c_in;
+                pack_forward(&weights[conv.w.clone()], &conv, c, self.k, &mut self.wpack);
+                matmul(
+                    ViewMut::rows(&mut y, lb, c),
+                    View::rows(a, lb, wd),
+                    View::rows(&self.wpack, wd, c),
+                    true,
+                    1.0,
+                )?;
             }
             ops::activate(self.enc_act, &mut y);
             self.acts[i] = y;
@@ -380,6 +436,7 @@ impl TrainGraph for TcnGraph {
             return Err(Error::invalid("engine", "backward without its forward"));
         }
         let rows = h * b;
+        let lb = l * b;
         let mut g = std::mem::take(&mut self.ga);
         let mut g_next = std::mem::take(&mut self.gb);
         // [B, H, Q] → [H, B, Q].
@@ -480,57 +537,58 @@ impl TrainGraph for TcnGraph {
             ops::activation_backward(self.enc_act, &self.acts[i], &mut g);
             ops::column_sums(&g, c, &mut grads[conv.b.clone()]);
             let input: &[f32] = if i == 0 { &self.x0 } else { &self.acts[i - 1] };
-            if conv.taps.len() < self.k {
-                grads[conv.w.clone()].fill(0.0);
+            let (nt, ci) = (conv.taps.len(), conv.c_in);
+            let a: &[f32] = if nt == 1 {
+                input
+            } else {
+                let offsets: Vec<isize> = conv.taps.iter().map(|&(_, s)| -(s as isize)).collect();
+                gather(input, ci, l, b, &offsets, &mut self.cols);
+                &self.cols
+            };
+            // dW, tap-major [T·C_in, C] = colsᵀ · dY, then into the `[C, C_in, K]` gradient.
+            self.dw.clear();
+            self.dw.resize(nt * ci * c, 0.0);
+            matmul(
+                ViewMut::rows(&mut self.dw, nt * ci, c),
+                View::rows(a, lb, nt * ci).t(),
+                View::rows(&g, lb, c),
+                false,
+                1.0,
+            )?;
+            let dw = &mut grads[conv.w.clone()];
+            if nt < self.k {
+                dw.fill(0.0);
             }
-            for &(tap, s) in &conv.taps {
-                let n = (l - s) * b;
-                matmul(
-                    ViewMut {
-                        data: &mut grads[conv.w.clone()],
-                        off: tap,
-                        rows: conv.c_in,
-                        cols: c,
-                        rs: self.k,
-                        cs: conv.c_in * self.k,
-                    },
-                    View::rows(input, n, conv.c_in).t(),
-                    View {
-                        data: &g,
-                        off: s * b * c,
-                        rows: n,
-                        cols: c,
-                        rs: c,
-                        cs: 1,
-                    },
-                    false,
-                    1.0,
-                )?;
+            for (j, &(tap, _)) in conv.taps.iter().enumerate() {
+                for cc in 0..ci {
+                    let src = &self.dw[(j * ci + cc) * c..(j * ci + cc + 1) * c];
+                    for (o, &v) in src.iter().enumerate() {
+                        dw[(o * ci + cc) * self.k + tap] = v;
+                    }
+                }
             }
             if i == 0 {
                 break;
             }
-            // dX = Σ_k shifted dY · W_kᵀ; the taps are in increasing order, so the last one
-            // (delay 0, every row) comes first and overwrites.
+            // dX [L·B, C_in] = the taps' advanced copies of dY side by side · the weight
+            // packed `[T·C, C_in]`.
+            let a: &[f32] = if nt == 1 {
+                &g
+            } else {
+                let offsets: Vec<isize> = conv.taps.iter().map(|&(_, s)| s as isize).collect();
+                gather(&g, c, l, b, &offsets, &mut self.cols);
+                &self.cols
+            };
+            pack_backward(&weights[conv.w.clone()], &conv, c, self.k, &mut self.wpack);
             g_next.clear();
-            g_next.resize(l * b * conv.c_in, 0.0);
-            for (n_tap, &(tap, s)) in conv.taps.iter().rev().enumerate() {
-                let n = (l - s) * b;
-                matmul(
-                    ViewMut::rows(&mut g_next[..n * conv.c_in], n, conv.c_in),
-                    View {
-                        data: &g,
-                        off: s * b * c,
-                        rows: n,
-                        cols: c,
-                        rs: c,
-                        cs: 1,
-                    },
-                    self.tap_view(weights, &conv, tap).t(),
-                    n_tap > 0,
-                    1.0,
-                )?;
-            }
+            g_next.resize(lb * ci, 0.0);
+            matmul(
+                ViewMut::rows(&mut g_next, lb, ci),
+                View::rows(a, lb, nt * c),
+                View::rows(&self.wpack, nt * c, ci),
+                false,
+                1.0,
+            )?;
             std::mem::swap(&mut g, &mut g_next);
         }
         self.ga = g;
@@ -906,6 +964,235 @@ mod tests {
                     "step {step}: gradient of {name} differs from torch by {diff} (tolerance {tol})"
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::arch::NeuralSpec;
+
+    /// This process's user + system CPU seconds.
+    fn cpu() -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let after = stat.rsplit(')').next().unwrap_or("");
+        let f: Vec<f64> = after
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        f.iter().sum::<f64>() / 100.0
+    }
+
+    fn gf(flops: f64, s: f64) -> f64 {
+        flops / s / 1e9
+    }
+
+    #[test]
+    #[ignore = "timing; run with --ignored --nocapture"]
+    fn scratch_shapes() {
+        let (m, k, n) = (61440usize, 128usize, 128usize);
+        let a: Vec<f32> = (0..m * 2 * k).map(|i| (i % 13) as f32 * 0.1).collect();
+        let w: Vec<f32> = (0..n * k * 2).map(|i| (i % 7) as f32 * 0.1).collect();
+        let mut y = vec![0f32; m * n];
+        let mut dw = vec![0f32; n * k * 2];
+        {
+            let sq = 1024;
+            let a: Vec<f32> = (0..sq * sq).map(|i| (i % 13) as f32 * 0.1).collect();
+            let mut d = vec![0f32; sq * sq];
+            for _ in 0..2 {
+                let t = std::time::Instant::now();
+                matmul(
+                    ViewMut::rows(&mut d, sq, sq),
+                    View::rows(&a, sq, sq),
+                    View::rows(&a, sq, sq),
+                    false,
+                    1.0,
+                )
+                .unwrap();
+                let e = t.elapsed().as_secs_f64();
+                println!(
+                    "square {:.1} ms {:.1} GF/s",
+                    e * 1e3,
+                    gf(2.0 * (sq * sq * sq) as f64, e)
+                );
+            }
+        }
+        for _ in 0..2 {
+            let t = std::time::Instant::now();
+            matmul(
+                ViewMut::rows(&mut y, m, n),
+                View::rows(&a, m, k),
+                View {
+                    data: &w,
+                    off: 0,
+                    rows: k,
+                    cols: n,
+                    rs: 2,
+                    cs: 2 * k,
+                },
+                true,
+                1.0,
+            )
+            .unwrap();
+            let e = t.elapsed().as_secs_f64();
+            println!(
+                "fwd tap  {:.1} ms {:.1} GF/s",
+                e * 1e3,
+                gf(2.0 * (m * n * k) as f64, e)
+            );
+            let t = std::time::Instant::now();
+            matmul(
+                ViewMut::rows(&mut y, m, n),
+                View::rows(&a, m, 2 * k),
+                View::rows(&w, 2 * k, n),
+                true,
+                1.0,
+            )
+            .unwrap();
+            let e = t.elapsed().as_secs_f64();
+            println!(
+                "fwd i2c  {:.1} ms {:.1} GF/s",
+                e * 1e3,
+                gf(2.0 * (m * n * 2 * k) as f64, e)
+            );
+            let t = std::time::Instant::now();
+            matmul(
+                ViewMut {
+                    data: &mut dw,
+                    off: 0,
+                    rows: k,
+                    cols: n,
+                    rs: 2,
+                    cs: 2 * k,
+                },
+                View::rows(&a, m, k).t(),
+                View::rows(&y, m, n),
+                false,
+                1.0,
+            )
+            .unwrap();
+            let e = t.elapsed().as_secs_f64();
+            println!(
+                "dW tap   {:.1} ms {:.1} GF/s",
+                e * 1e3,
+                gf(2.0 * (m * n * k) as f64, e)
+            );
+            let t = std::time::Instant::now();
+            matmul(
+                ViewMut::rows(&mut dw[..k * n], k, n),
+                View::rows(&a, m, k).t(),
+                View::rows(&y, m, n),
+                false,
+                1.0,
+            )
+            .unwrap();
+            let e = t.elapsed().as_secs_f64();
+            println!(
+                "dW rowmj {:.1} ms {:.1} GF/s",
+                e * 1e3,
+                gf(2.0 * (m * n * k) as f64, e)
+            );
+            let mut dw2 = vec![0f32; n * k * 2];
+            let t = std::time::Instant::now();
+            matmul(
+                ViewMut {
+                    data: &mut dw2,
+                    off: 0,
+                    rows: 2 * k,
+                    cols: n,
+                    rs: 1,
+                    cs: 2 * k,
+                },
+                View::rows(&a, m, 2 * k).t(),
+                View::rows(&y, m, n),
+                false,
+                1.0,
+            )
+            .unwrap();
+            let e = t.elapsed().as_secs_f64();
+            println!(
+                "dW i2c   {:.1} ms {:.1} GF/s",
+                e * 1e3,
+                gf(2.0 * (m * n * 2 * k) as f64, e)
+            );
+            let mut dxc = vec![0f32; m * k * 2];
+            let t = std::time::Instant::now();
+            matmul(
+                ViewMut::rows(&mut dxc, m, 2 * k),
+                View::rows(&y, m, n),
+                View::rows(&w, 2 * k, n).t(),
+                false,
+                1.0,
+            )
+            .unwrap();
+            let e = t.elapsed().as_secs_f64();
+            println!(
+                "dX i2c   {:.1} ms {:.1} GF/s",
+                e * 1e3,
+                gf(2.0 * (m * n * 2 * k) as f64, e)
+            );
+            let mut dx = vec![0f32; m * k];
+            let t = std::time::Instant::now();
+            matmul(
+                ViewMut::rows(&mut dx, m, k),
+                View::rows(&y, m, n),
+                View {
+                    data: &w,
+                    off: 0,
+                    rows: k,
+                    cols: n,
+                    rs: 2,
+                    cs: 2 * k,
+                }
+                .t(),
+                true,
+                1.0,
+            )
+            .unwrap();
+            let e = t.elapsed().as_secs_f64();
+            println!(
+                "dX tap   {:.1} ms {:.1} GF/s",
+                e * 1e3,
+                gf(2.0 * (m * n * k) as f64, e)
+            );
+        }
+    }
+
+    #[test]
+    #[ignore = "timing; run with --ignored --nocapture"]
+    fn default_step_phases() {
+        let cfg = TcnConfig {
+            input_size: 480,
+            horizon: 96,
+            ..TcnConfig::default()
+        };
+        let spec = NeuralSpec::Tcn(cfg.clone());
+        let (mut graph, layout) = spec.native_graph().unwrap().unwrap();
+        let mut rng = Rng::new(5);
+        let w: Vec<f32> = (0..layout.len())
+            .map(|_| (rng.next_f64() as f32 - 0.5) * 0.1)
+            .collect();
+        let b = 128;
+        let x: Vec<f32> = (0..b * 480).map(|i| (i as f32 * 0.01).sin()).collect();
+        let mut g = vec![0f32; layout.len()];
+        for _ in 0..4 {
+            let (t, c0) = (std::time::Instant::now(), cpu());
+            let out = graph.forward(&w, &x, b, None).unwrap().to_vec();
+            let (f, fc) = (t.elapsed().as_secs_f64(), cpu() - c0);
+            let mut dout: Vec<f32> = out.iter().map(|v| v.signum() * 1e-3).collect();
+            let (t, c0) = (std::time::Instant::now(), cpu());
+            graph.backward(&w, &mut dout, &mut g).unwrap();
+            let (bw, bc) = (t.elapsed().as_secs_f64(), cpu() - c0);
+            println!(
+                "forward {:.0} ms ({:.0} ms cpu), backward {:.0} ms ({:.0} ms cpu)",
+                f * 1e3,
+                fc * 1e3,
+                bw * 1e3,
+                bc * 1e3
+            );
         }
     }
 }
