@@ -4,7 +4,8 @@
 //! the defaults), so instead of thousands of `gemm` calls each window copies a head's Q, K, V
 //! into contiguous blocks (widths padded to 8 lanes with zeros) and runs the six products of
 //! forward and backward through [`small_mm`], whose eight-wide accumulators stay in registers.
-//! Windows are independent and each is computed by one thread in one order, so results do not
+//! Each window's loops are compiled for the CPU's widest SIMD (`pulp` dispatch; the sums keep
+//! their order, so every width gives the same bits). Windows are independent and each is computed by one thread in one order, so results do not
 //! depend on the thread count or on how the batch is split.
 
 use rayon::prelude::*;
@@ -43,6 +44,7 @@ fn padded(x: usize) -> usize {
 
 /// `out[i·np + j] = Σ_p a[i·k + p] · b[p·np + j]` for `m` rows, `np` (a multiple of [`LANES`])
 /// columns: each eight-column block's sum runs in a register over `p` in order.
+#[inline(always)]
 fn small_mm(a: &[f32], b: &[f32], m: usize, k: usize, np: usize, out: &mut [f32]) {
     for (arow, orow) in a.chunks_exact(k).take(m).zip(out.chunks_exact_mut(np)) {
         for (jb, oblk) in orow.chunks_exact_mut(LANES).enumerate() {
@@ -60,6 +62,7 @@ fn small_mm(a: &[f32], b: &[f32], m: usize, k: usize, np: usize, out: &mut [f32]
 
 /// `t[j·cols + i] = x[i·cols_in + j]` for an `rows × cols_in` block `x` (`cols ≥ rows`; the
 /// rest of each row of `t` is left as it is).
+#[inline(always)]
 fn transpose(x: &[f32], rows: usize, cols_in: usize, t: &mut [f32], cols: usize) {
     for i in 0..rows {
         for j in 0..cols_in {
@@ -105,6 +108,7 @@ impl Blocks {
 
 impl Dims {
     /// Copies head `h`'s channels of the window's `[n, d]` rows `x` into `[n, kp]` `out`.
+    #[inline(always)]
     fn gather(&self, x: &[f32], h: usize, out: &mut [f32]) {
         let kp = padded(self.dk);
         for (row, o) in x.chunks_exact(self.d).zip(out.chunks_exact_mut(kp)) {
@@ -113,6 +117,7 @@ impl Dims {
     }
 
     /// Writes (or adds, with `add`) the `[n, kp]` block `r` into head `h`'s channels of `x`.
+    #[inline(always)]
     fn scatter(&self, r: &[f32], h: usize, x: &mut [f32], add: bool) {
         let kp = padded(self.dk);
         for (row, o) in x.chunks_exact_mut(self.d).zip(r.chunks_exact(kp)) {
@@ -146,6 +151,7 @@ pub(super) fn forward(
     let (np, kp) = (padded(n), padded(dk));
     let (sl, tl) = (dims.scores_len(), n * d);
     let scale = dims.scale();
+    let arch = pulp::Arch::new();
     scores
         .par_chunks_mut(sl)
         .zip(probs.par_chunks_mut(sl))
@@ -154,55 +160,64 @@ pub(super) fn forward(
         .for_each_init(
             || Blocks::new(&dims),
             |bl, (w, ((s, p), c))| {
-                let (qw, kw, vw) = (&q[w * tl..][..tl], &k[w * tl..][..tl], &v[w * tl..][..tl]);
-                for h in 0..dims.heads {
-                    dims.gather(qw, h, &mut bl.q);
-                    dims.gather(kw, h, &mut bl.k);
-                    dims.gather(vw, h, &mut bl.v);
-                    transpose(&bl.k, n, kp, &mut bl.t, np);
-                    small_mm(&bl.q, &bl.t, n, kp, np, &mut bl.s);
-                    for i in 0..n {
-                        let at = (h * n + i) * n;
-                        let raw = &bl.s[i * np..i * np + n];
-                        let srow = &mut s[at..at + n];
-                        match prev {
-                            Some(prev) => {
-                                let pr = &prev[w * sl + at..w * sl + at + n];
-                                for ((s, &r), &p) in srow.iter_mut().zip(raw).zip(pr) {
-                                    *s = r * scale + p;
+                arch.dispatch(
+                    #[inline(always)]
+                    || {
+                        let (qw, kw, vw) =
+                            (&q[w * tl..][..tl], &k[w * tl..][..tl], &v[w * tl..][..tl]);
+                        for h in 0..dims.heads {
+                            dims.gather(qw, h, &mut bl.q);
+                            dims.gather(kw, h, &mut bl.k);
+                            dims.gather(vw, h, &mut bl.v);
+                            transpose(&bl.k, n, kp, &mut bl.t, np);
+                            small_mm(&bl.q, &bl.t, n, kp, np, &mut bl.s);
+                            for i in 0..n {
+                                let at = (h * n + i) * n;
+                                let raw = &bl.s[i * np..i * np + n];
+                                let srow = &mut s[at..at + n];
+                                match prev {
+                                    Some(prev) => {
+                                        let pr = &prev[w * sl + at..w * sl + at + n];
+                                        for ((s, &r), &p) in srow.iter_mut().zip(raw).zip(pr) {
+                                            *s = r * scale + p;
+                                        }
+                                    }
+                                    None => {
+                                        srow.iter_mut().zip(raw).for_each(|(s, &r)| *s = r * scale)
+                                    }
+                                }
+                                let prow = &mut p[at..at + n];
+                                let m = srow.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                                let mut sum = 0f32;
+                                for (p, &s) in prow.iter_mut().zip(srow.iter()) {
+                                    *p = (s - m).exp();
+                                    sum += *p;
+                                }
+                                let inv = 1.0 / sum;
+                                let local = &mut bl.p[i * n..i * n + n];
+                                match mask {
+                                    Some(mk) => {
+                                        let mrow = &mk[w * sl + at..w * sl + at + n];
+                                        for ((p, l), &m) in
+                                            prow.iter_mut().zip(local.iter_mut()).zip(mrow)
+                                        {
+                                            *p *= inv;
+                                            *l = *p * m;
+                                        }
+                                    }
+                                    None => {
+                                        for (p, l) in prow.iter_mut().zip(local.iter_mut()) {
+                                            *p *= inv;
+                                            *l = *p;
+                                        }
+                                    }
                                 }
                             }
-                            None => srow.iter_mut().zip(raw).for_each(|(s, &r)| *s = r * scale),
+                            small_mm(&bl.p, &bl.v, n, n, kp, &mut bl.r);
+                            dims.scatter(&bl.r, h, c, false);
                         }
-                        let prow = &mut p[at..at + n];
-                        let m = srow.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                        let mut sum = 0f32;
-                        for (p, &s) in prow.iter_mut().zip(srow.iter()) {
-                            *p = (s - m).exp();
-                            sum += *p;
-                        }
-                        let inv = 1.0 / sum;
-                        let local = &mut bl.p[i * n..i * n + n];
-                        match mask {
-                            Some(mk) => {
-                                let mrow = &mk[w * sl + at..w * sl + at + n];
-                                for ((p, l), &m) in prow.iter_mut().zip(local.iter_mut()).zip(mrow)
-                                {
-                                    *p *= inv;
-                                    *l = *p * m;
-                                }
-                            }
-                            None => {
-                                for (p, l) in prow.iter_mut().zip(local.iter_mut()) {
-                                    *p *= inv;
-                                    *l = *p;
-                                }
-                            }
-                        }
-                    }
-                    small_mm(&bl.p, &bl.v, n, n, kp, &mut bl.r);
-                    dims.scatter(&bl.r, h, c, false);
-                }
+                    },
+                )
             },
         );
 }
@@ -240,6 +255,7 @@ pub(super) fn backward(
     let (np, kp) = (padded(n), padded(dk));
     let (sl, tl) = (dims.scores_len(), n * d);
     let scale = dims.scale();
+    let arch = pulp::Arch::new();
     dq.par_chunks_mut(tl)
         .zip(dk_out.par_chunks_mut(tl))
         .zip(dv.par_chunks_mut(tl))
@@ -248,63 +264,69 @@ pub(super) fn backward(
         .for_each_init(
             || Blocks::new(&dims),
             |bl, (w, (((dqw, dkw), dvw), cw))| {
-                let (qw, kw, vw) = (&q[w * tl..][..tl], &k[w * tl..][..tl], &v[w * tl..][..tl]);
-                let gw = &dctx[w * tl..][..tl];
-                let pw = &probs[w * sl..][..sl];
-                let mw = mask.map(|m| &m[w * sl..][..sl]);
-                for h in 0..dims.heads {
-                    dims.gather(qw, h, &mut bl.q);
-                    dims.gather(kw, h, &mut bl.k);
-                    dims.gather(vw, h, &mut bl.v);
-                    dims.gather(gw, h, &mut bl.g);
-                    // dP = dctx · Vᵀ.
-                    transpose(&bl.v, n, kp, &mut bl.t, np);
-                    small_mm(&bl.g, &bl.t, n, kp, np, &mut bl.s);
-                    // dV = drop(P)ᵀ · dctx.
-                    let ph = &pw[h * n * n..(h + 1) * n * n];
-                    match mw {
-                        Some(m) => {
-                            let mh = &m[h * n * n..(h + 1) * n * n];
-                            for (l, (&p, &m)) in bl.p.iter_mut().zip(ph.iter().zip(mh)) {
-                                *l = p * m;
+                arch.dispatch(
+                    #[inline(always)]
+                    || {
+                        let (qw, kw, vw) =
+                            (&q[w * tl..][..tl], &k[w * tl..][..tl], &v[w * tl..][..tl]);
+                        let gw = &dctx[w * tl..][..tl];
+                        let pw = &probs[w * sl..][..sl];
+                        let mw = mask.map(|m| &m[w * sl..][..sl]);
+                        for h in 0..dims.heads {
+                            dims.gather(qw, h, &mut bl.q);
+                            dims.gather(kw, h, &mut bl.k);
+                            dims.gather(vw, h, &mut bl.v);
+                            dims.gather(gw, h, &mut bl.g);
+                            // dP = dctx · Vᵀ.
+                            transpose(&bl.v, n, kp, &mut bl.t, np);
+                            small_mm(&bl.g, &bl.t, n, kp, np, &mut bl.s);
+                            // dV = drop(P)ᵀ · dctx.
+                            let ph = &pw[h * n * n..(h + 1) * n * n];
+                            match mw {
+                                Some(m) => {
+                                    let mh = &m[h * n * n..(h + 1) * n * n];
+                                    for (l, (&p, &m)) in bl.p.iter_mut().zip(ph.iter().zip(mh)) {
+                                        *l = p * m;
+                                    }
+                                }
+                                None => bl.p.copy_from_slice(ph),
                             }
-                        }
-                        None => bl.p.copy_from_slice(ph),
-                    }
-                    transpose(&bl.p, n, n, &mut bl.pt, n);
-                    small_mm(&bl.pt, &bl.g, n, n, kp, &mut bl.r);
-                    dims.scatter(&bl.r, h, dvw, false);
-                    // dS = P ⊙ (dP − rowsum(dP ⊙ P)) (+ the next layer's), scaled; into bl.p.
-                    for i in 0..n {
-                        let at = (h * n + i) * n;
-                        let prow = &pw[at..at + n];
-                        let dp = &mut bl.s[i * np..i * np + n];
-                        if let Some(m) = mw {
-                            dp.iter_mut()
-                                .zip(&m[at..at + n])
-                                .for_each(|(x, &m)| *x *= m);
-                        }
-                        let dot: f32 = dp.iter().zip(prow).map(|(a, b)| a * b).sum();
-                        let crow = &mut cw[at..at + n];
-                        let out = &mut bl.p[i * n..i * n + n];
-                        for j in 0..n {
-                            let mut s = prow[j] * (dp[j] - dot);
-                            if flow.add {
-                                s += crow[j];
+                            transpose(&bl.p, n, n, &mut bl.pt, n);
+                            small_mm(&bl.pt, &bl.g, n, n, kp, &mut bl.r);
+                            dims.scatter(&bl.r, h, dvw, false);
+                            // dS = P ⊙ (dP − rowsum(dP ⊙ P)) (+ the next layer's), scaled; into bl.p.
+                            for i in 0..n {
+                                let at = (h * n + i) * n;
+                                let prow = &pw[at..at + n];
+                                let dp = &mut bl.s[i * np..i * np + n];
+                                if let Some(m) = mw {
+                                    dp.iter_mut()
+                                        .zip(&m[at..at + n])
+                                        .for_each(|(x, &m)| *x *= m);
+                                }
+                                let dot: f32 = dp.iter().zip(prow).map(|(a, b)| a * b).sum();
+                                let crow = &mut cw[at..at + n];
+                                let out = &mut bl.p[i * n..i * n + n];
+                                for j in 0..n {
+                                    let mut s = prow[j] * (dp[j] - dot);
+                                    if flow.add {
+                                        s += crow[j];
+                                    }
+                                    if flow.keep {
+                                        crow[j] = s;
+                                    }
+                                    out[j] = s * scale;
+                                }
                             }
-                            if flow.keep {
-                                crow[j] = s;
-                            }
-                            out[j] = s * scale;
+                            // dQ = dS·K; dK = dSᵀ·Q.
+                            small_mm(&bl.p, &bl.k, n, n, kp, &mut bl.r);
+                            dims.scatter(&bl.r, h, dqw, false);
+                            transpose(&bl.p, n, n, &mut bl.pt, n);
+                            small_mm(&bl.pt, &bl.q, n, n, kp, &mut bl.r);
+                            dims.scatter(&bl.r, h, dkw, false);
                         }
-                    }
-                    // dQ = dS·K; dK = dSᵀ·Q.
-                    small_mm(&bl.p, &bl.k, n, n, kp, &mut bl.r);
-                    dims.scatter(&bl.r, h, dqw, false);
-                    transpose(&bl.p, n, n, &mut bl.pt, n);
-                    small_mm(&bl.pt, &bl.q, n, n, kp, &mut bl.r);
-                    dims.scatter(&bl.r, h, dkw, false);
-                }
+                    },
+                )
             },
         );
 }

@@ -20,6 +20,13 @@ const CHUNK: usize = 8192;
 /// Rows per partial sum of the column reductions (fixed: sums do not depend on threads).
 const ROWS: usize = 256;
 
+/// Runs `f` compiled for the CPU's widest SIMD (`pulp` dispatch; loops keep their order of
+/// sums, so every width gives the same bits).
+#[inline(always)]
+fn simd<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}
+
 /// `1 / sqrt(2π)`.
 const INV_SQRT_2PI: f32 = 0.398_942_3;
 
@@ -142,14 +149,19 @@ where
         .par_chunks(width * ROWS)
         .enumerate()
         .map(|(c, chunk)| {
-            let mut acc = vec![0f64; width];
-            for (r, row) in chunk.chunks_exact(width).enumerate() {
-                let base = (c * ROWS + r) * width;
-                for (j, (s, &v)) in acc.iter_mut().zip(row).enumerate() {
-                    *s += f(base, j, v);
-                }
-            }
-            acc
+            simd(
+                #[inline(always)]
+                || {
+                    let mut acc = vec![0f64; width];
+                    for (r, row) in chunk.chunks_exact(width).enumerate() {
+                        let base = (c * ROWS + r) * width;
+                        for (j, (s, &v)) in acc.iter_mut().zip(row).enumerate() {
+                            *s += f(base, j, v);
+                        }
+                    }
+                    acc
+                },
+            )
         })
         .collect();
     let mut total = vec![0f64; width];
@@ -211,17 +223,22 @@ impl Bn {
             .zip(y.par_chunks_mut(d * ROWS))
             .zip(x.par_chunks(d * ROWS))
             .for_each(|((xh, y), x)| {
-                for ((xh, y), x) in xh
-                    .chunks_exact_mut(d)
-                    .zip(y.chunks_exact_mut(d))
-                    .zip(x.chunks_exact(d))
-                {
-                    for j in 0..d {
-                        let v = (x[j] - mean[j]) * inv[j];
-                        xh[j] = v;
-                        y[j] = v * w[j] + b[j];
-                    }
-                }
+                simd(
+                    #[inline(always)]
+                    || {
+                        for ((xh, y), x) in xh
+                            .chunks_exact_mut(d)
+                            .zip(y.chunks_exact_mut(d))
+                            .zip(x.chunks_exact(d))
+                        {
+                            for j in 0..d {
+                                let v = (x[j] - mean[j]) * inv[j];
+                                xh[j] = v;
+                                y[j] = v * w[j] + b[j];
+                            }
+                        }
+                    },
+                );
             });
     }
 
@@ -238,11 +255,16 @@ impl Bn {
         y.par_chunks_mut(d * ROWS)
             .zip(x.par_chunks(d * ROWS))
             .for_each(|(y, x)| {
-                for (y, x) in y.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
-                    for j in 0..d {
-                        y[j] = (x[j] - rm[j]) * scale[j] + b[j];
-                    }
-                }
+                simd(
+                    #[inline(always)]
+                    || {
+                        for (y, x) in y.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
+                            for j in 0..d {
+                                y[j] = (x[j] - rm[j]) * scale[j] + b[j];
+                            }
+                        }
+                    },
+                );
             });
     }
 
@@ -294,15 +316,20 @@ impl Bn {
             .zip(dy.par_chunks(d * ROWS))
             .zip(xhat.par_chunks(d * ROWS))
             .for_each(|((dx, dy), xh)| {
-                for ((dx, dy), xh) in dx
-                    .chunks_exact_mut(d)
-                    .zip(dy.chunks_exact(d))
-                    .zip(xh.chunks_exact(d))
-                {
-                    for j in 0..d {
-                        dx[j] = k[j] * (dy[j] - mdb[j] - xh[j] * mdw[j]);
-                    }
-                }
+                simd(
+                    #[inline(always)]
+                    || {
+                        for ((dx, dy), xh) in dx
+                            .chunks_exact_mut(d)
+                            .zip(dy.chunks_exact(d))
+                            .zip(xh.chunks_exact(d))
+                        {
+                            for j in 0..d {
+                                dx[j] = k[j] * (dy[j] - mdb[j] - xh[j] * mdw[j]);
+                            }
+                        }
+                    },
+                );
             });
     }
 }
@@ -330,7 +357,12 @@ pub(super) fn draw_mask(rng: &mut Rng, n: usize, p: f64, mask: &mut Vec<f32>, co
 pub(super) fn zip_apply(dst: &mut [f32], src: &[f32], f: impl Fn(f32, f32) -> f32 + Sync + Send) {
     dst.par_chunks_mut(CHUNK)
         .zip(src.par_chunks(CHUNK))
-        .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(d, &s)| *d = f(*d, s)));
+        .for_each(|(d, s)| {
+            simd(
+                #[inline(always)]
+                || d.iter_mut().zip(s).for_each(|(d, &s)| *d = f(*d, s)),
+            )
+        });
 }
 
 /// `dst[i] = f(a[i], b[i])` over rayon's threads in fixed chunks.
@@ -345,10 +377,15 @@ pub(super) fn zip3(
         .zip(a.par_chunks(CHUNK))
         .zip(b.par_chunks(CHUNK))
         .for_each(|((d, a), b)| {
-            d.iter_mut()
-                .zip(a)
-                .zip(b)
-                .for_each(|((d, &a), &b)| *d = f(a, b))
+            simd(
+                #[inline(always)]
+                || {
+                    d.iter_mut()
+                        .zip(a)
+                        .zip(b)
+                        .for_each(|((d, &a), &b)| *d = f(a, b))
+                },
+            )
         });
 }
 
