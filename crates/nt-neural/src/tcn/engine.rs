@@ -37,6 +37,9 @@ struct Conv {
     b: std::ops::Range<usize>,
     c_in: usize,
     taps: Vec<(usize, usize)>,
+    /// The dilation, when the layer runs as Winograd F(2, 2) (see [`wino_inputs`]): two taps,
+    /// both inside the window, and enough input channels for the products to dominate.
+    wino: Option<usize>,
 }
 
 /// One decoder `nn.Linear(n_in, n_out)`.
@@ -87,6 +90,8 @@ pub(crate) struct TcnGraph {
     wpack: Vec<f32>,
     /// A convolution's weight gradient, tap-major `[T·C_in, C]`.
     dw: Vec<f32>,
+    /// Winograd products `[R, 3, C]` (or their gradients).
+    mbuf: Vec<f32>,
     /// Gradient scratch.
     ga: Vec<f32>,
     gb: Vec<f32>,
@@ -122,6 +127,7 @@ impl TcnGraph {
                         .map(|tap| (tap, (k - 1 - tap).saturating_mul(d)))
                         .filter(|&(_, s)| s < l)
                         .collect(),
+                    wino: (k == 2 && d < l && c_in >= WINO_MIN_CHANNELS).then_some(d),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -165,6 +171,7 @@ impl TcnGraph {
             cols: Vec::new(),
             wpack: Vec::new(),
             dw: Vec::new(),
+            mbuf: Vec::new(),
             ga: Vec::new(),
             gb: Vec::new(),
         })
@@ -265,6 +272,202 @@ fn pack_backward(w: &[f32], conv: &Conv, c: usize, k: usize, out: &mut Vec<f32>)
     }
 }
 
+/// Input channels from which a two-tap layer runs as Winograd F(2, 2).
+const WINO_MIN_CHANNELS: usize = 8;
+
+/// `rows × cols` view of `data` from `off` with row stride `rs`.
+fn strided(data: &[f32], off: usize, rows: usize, cols: usize, rs: usize) -> View<'_> {
+    View {
+        data,
+        off,
+        rows,
+        cols,
+        rs,
+        cs: 1,
+    }
+}
+
+/// Writable [`strided`].
+fn strided_mut(data: &mut [f32], off: usize, rows: usize, cols: usize, rs: usize) -> ViewMut<'_> {
+    ViewMut {
+        data,
+        off,
+        rows,
+        cols,
+        rs,
+        cs: 1,
+    }
+}
+
+/// Winograd F(2, 2) for a two-tap convolution of dilation `d` (`y[t] = x[t−d]·W₀ + x[t]·W₁`):
+/// the steps pair up as `(t, t + d)` for the "first" steps `t = 2d·j + u`, `u < d`, and per
+/// pair `y[t] = U₀·W₀ + U₁·(W₀ + W₁)`, `y[t + d] = U₁·(W₀ + W₁) + U₂·W₁` with `U₀ = x[t−d] − x[t]`,
+/// `U₁ = x[t]`, `U₂ = x[t+d] − x[t]`: three products over half the rows instead of two over
+/// all of them (a quarter fewer multiplications). Writes `[U₀ U₁ U₂]` of every pair as row
+/// `(j·d + u)·B + b` of `u` (`[R, 3·C_in]`, steps past the window read as zeros) and returns
+/// the row count `R`.
+fn wino_inputs(x: &[f32], ci: usize, l: usize, b: usize, d: usize, u: &mut Vec<f32>) -> usize {
+    let rows = l.div_ceil(2 * d) * d * b;
+    u.resize(rows * 3 * ci, 0.0);
+    if rows == 0 || ci == 0 {
+        return rows;
+    }
+    let zeros = vec![0f32; ci];
+    u.par_chunks_mut(d * b * 3 * ci)
+        .enumerate()
+        .for_each(|(j, ub)| {
+            let step = |s: usize, bi: usize| -> &[f32] {
+                if s < l {
+                    &x[(s * b + bi) * ci..(s * b + bi + 1) * ci]
+                } else {
+                    &zeros
+                }
+            };
+            for (r, dst) in ub.chunks_exact_mut(3 * ci).enumerate() {
+                let (uu, bi) = (r / b, r % b);
+                let t = 2 * d * j + uu;
+                let xt = step(t, bi);
+                let xp = if t >= d { step(t - d, bi) } else { &zeros };
+                let xn = step(t + d, bi);
+                let (u0, rest) = dst.split_at_mut(ci);
+                let (u1, u2) = rest.split_at_mut(ci);
+                u1.copy_from_slice(xt);
+                for (a, (&p, &t)) in u0.iter_mut().zip(xp.iter().zip(xt)) {
+                    *a = p - t;
+                }
+                for (a, (&n, &t)) in u2.iter_mut().zip(xn.iter().zip(xt)) {
+                    *a = n - t;
+                }
+            }
+        });
+    rows
+}
+
+/// The layer's activated output `y` (`[L·B, C]`) from the pairs' products `m` (`[R, 3·C]`,
+/// `[M₀ M₁ M₂]`): `y[t] = act(b + M₀ + M₁)`, `y[t + d] = act(b + M₁ + M₂)`.
+#[allow(clippy::too_many_arguments)]
+fn wino_combine(
+    m: &[f32],
+    c: usize,
+    l: usize,
+    b: usize,
+    d: usize,
+    bias: &[f32],
+    act: Activation,
+    y: &mut [f32],
+) {
+    if b == 0 || c == 0 || l == 0 {
+        return;
+    }
+    y.par_chunks_mut(2 * d * b * c)
+        .enumerate()
+        .for_each(|(j, yb)| {
+            let mb = &m[j * d * b * 3 * c..];
+            for r in 0..d * b {
+                let mr = &mb[r * 3 * c..(r + 1) * 3 * c];
+                let (m0, rest) = mr.split_at(c);
+                let (m1, m2) = rest.split_at(c);
+                for (row, other) in [(r, m0), (d * b + r, m2)] {
+                    if let Some(dst) = yb.get_mut(row * c..(row + 1) * c) {
+                        for (v, ((&bv, &ov), &mv)) in
+                            dst.iter_mut().zip(bias.iter().zip(other).zip(m1))
+                        {
+                            *v = bv + ov + mv;
+                        }
+                        crate::arch::dense::activate(act, dst);
+                    }
+                }
+            }
+        });
+}
+
+/// The pairs' product gradients `dm` (`[R, 3·C]`) from the output gradient `g` (`[L·B, C]`):
+/// `dM₀ = g[t]`, `dM₂ = g[t + d]`, `dM₁ = dM₀ + dM₂` (zeros past the window).
+fn wino_out_grads(g: &[f32], c: usize, l: usize, b: usize, d: usize, dm: &mut Vec<f32>) {
+    let rows = l.div_ceil(2 * d) * d * b;
+    dm.resize(rows * 3 * c, 0.0);
+    if rows == 0 || c == 0 {
+        return;
+    }
+    let zeros = vec![0f32; c];
+    dm.par_chunks_mut(d * b * 3 * c)
+        .enumerate()
+        .for_each(|(j, db)| {
+            let step = |s: usize, bi: usize| -> &[f32] {
+                if s < l {
+                    &g[(s * b + bi) * c..(s * b + bi + 1) * c]
+                } else {
+                    &zeros
+                }
+            };
+            for (r, dst) in db.chunks_exact_mut(3 * c).enumerate() {
+                let (uu, bi) = (r / b, r % b);
+                let t = 2 * d * j + uu;
+                let (g0, g2) = (step(t, bi), step(t + d, bi));
+                let (d0, rest) = dst.split_at_mut(c);
+                let (d1, d2) = rest.split_at_mut(c);
+                d0.copy_from_slice(g0);
+                d2.copy_from_slice(g2);
+                for (v, (&a, &z)) in d1.iter_mut().zip(g0.iter().zip(g2)) {
+                    *v = a + z;
+                }
+            }
+        });
+}
+
+/// The layer input's gradient `dx` (`[L·B, C_in]`) from the pairs' input gradients `du`
+/// (`[R, 3·C_in]`): `dx[t] = dU₁ − dU₀ − dU₂`, `dx[t + d] = dU₂ + dU₀` of the next pair
+/// (`t + 2d`, whose `U₀` reads `x[t + d]`).
+fn wino_input_grads(du: &[f32], ci: usize, l: usize, b: usize, d: usize, dx: &mut [f32]) {
+    if b == 0 || ci == 0 || l == 0 {
+        return;
+    }
+    let pair_rows = d * b;
+    let total = du.len() / (3 * ci);
+    dx.par_chunks_mut(2 * d * b * ci)
+        .enumerate()
+        .for_each(|(j, xb)| {
+            for r in 0..pair_rows {
+                let at = j * pair_rows + r;
+                let dr = &du[at * 3 * ci..(at + 1) * 3 * ci];
+                let (u0, rest) = dr.split_at(ci);
+                let (u1, u2) = rest.split_at(ci);
+                if let Some(dst) = xb.get_mut(r * ci..(r + 1) * ci) {
+                    for (v, ((&a, &p), &z)) in dst.iter_mut().zip(u1.iter().zip(u0).zip(u2)) {
+                        *v = a - p - z;
+                    }
+                }
+                let next = at + pair_rows;
+                if let Some(dst) = xb.get_mut((pair_rows + r) * ci..(pair_rows + r + 1) * ci) {
+                    if next < total {
+                        let n0 = &du[next * 3 * ci..next * 3 * ci + ci];
+                        for (v, (&z, &n)) in dst.iter_mut().zip(u2.iter().zip(n0)) {
+                            *v = z + n;
+                        }
+                    } else {
+                        dst.copy_from_slice(u2);
+                    }
+                }
+            }
+        });
+}
+
+/// The two-tap `[C, C_in, 2]` weight as `[W₀, W₀ + W₁, W₁]`, each `[C_in, C]`.
+fn pack_wino(w: &[f32], ci: usize, c: usize, out: &mut Vec<f32>) {
+    out.clear();
+    out.resize(3 * ci * c, 0.0);
+    let (a, rest) = out.split_at_mut(ci * c);
+    let (s, z) = rest.split_at_mut(ci * c);
+    for cc in 0..ci {
+        for o in 0..c {
+            let (w0, w1) = (w[(o * ci + cc) * 2], w[(o * ci + cc) * 2 + 1]);
+            a[cc * c + o] = w0;
+            s[cc * c + o] = w0 + w1;
+            z[cc * c + o] = w1;
+        }
+    }
+}
+
 /// `out = bias` per row and `+= x · Wᵀ` for a `[rows, n_in]` input.
 fn dense_forward(
     weights: &[f32],
@@ -334,6 +537,26 @@ impl TrainGraph for TcnGraph {
             let mut y = std::mem::take(&mut self.acts[i]);
             y.clear();
             y.resize(lb * c, 0.0);
+            if let Some(d) = conv.wino {
+                let input: &[f32] = if i == 0 { &self.x0 } else { &self.acts[i - 1] };
+                let ci = conv.c_in;
+                let r = wino_inputs(input, ci, l, b, d, &mut self.cols);
+                pack_wino(&weights[conv.w.clone()], ci, c, &mut self.wpack);
+                self.mbuf.resize(r * 3 * c, 0.0);
+                for k in 0..3 {
+                    matmul(
+                        strided_mut(&mut self.mbuf, k * c, r, c, 3 * c),
+                        strided(&self.cols, k * ci, r, ci, 3 * ci),
+                        View::rows(&self.wpack[k * ci * c..], ci, c),
+                        false,
+                        1.0,
+                    )?;
+                }
+                let bias = &weights[conv.b.clone()];
+                wino_combine(&self.mbuf, c, l, b, d, bias, self.enc_act, &mut y);
+                self.acts[i] = y;
+                continue;
+            }
             ops::fill_rows(&mut y, &weights[conv.b.clone()]);
             {
                 let input: &[f32] = if i == 0 { &self.x0 } else { &self.acts[i - 1] };
@@ -538,6 +761,50 @@ impl TrainGraph for TcnGraph {
             ops::column_sums(&g, c, &mut grads[conv.b.clone()]);
             let input: &[f32] = if i == 0 { &self.x0 } else { &self.acts[i - 1] };
             let (nt, ci) = (conv.taps.len(), conv.c_in);
+            if let Some(d) = conv.wino {
+                let r = wino_inputs(input, ci, l, b, d, &mut self.cols);
+                wino_out_grads(&g, c, l, b, d, &mut self.mbuf);
+                // P_k = U_kᵀ · dM_k; dW_0 = P_0 + P_1, dW_1 = P_1 + P_2.
+                self.dw.resize(3 * ci * c, 0.0);
+                for k in 0..3 {
+                    matmul(
+                        ViewMut::rows(&mut self.dw[k * ci * c..(k + 1) * ci * c], ci, c),
+                        strided(&self.cols, k * ci, r, ci, 3 * ci).t(),
+                        strided(&self.mbuf, k * c, r, c, 3 * c),
+                        false,
+                        1.0,
+                    )?;
+                }
+                let dw = &mut grads[conv.w.clone()];
+                let (p0, rest) = self.dw.split_at(ci * c);
+                let (p1, p2) = rest.split_at(ci * c);
+                for cc in 0..ci {
+                    for o in 0..c {
+                        let at = cc * c + o;
+                        dw[(o * ci + cc) * 2] = p0[at] + p1[at];
+                        dw[(o * ci + cc) * 2 + 1] = p1[at] + p2[at];
+                    }
+                }
+                if i == 0 {
+                    break;
+                }
+                // dU_k = dM_k · W'_kᵀ (into the inputs' buffer), then onto the steps.
+                pack_wino(&weights[conv.w.clone()], ci, c, &mut self.wpack);
+                for k in 0..3 {
+                    matmul(
+                        strided_mut(&mut self.cols, k * ci, r, ci, 3 * ci),
+                        strided(&self.mbuf, k * c, r, c, 3 * c),
+                        View::rows(&self.wpack[k * ci * c..], ci, c).t(),
+                        false,
+                        1.0,
+                    )?;
+                }
+                g_next.clear();
+                g_next.resize(lb * ci, 0.0);
+                wino_input_grads(&self.cols, ci, l, b, d, &mut g_next);
+                std::mem::swap(&mut g, &mut g_next);
+                continue;
+            }
             let a: &[f32] = if nt == 1 {
                 input
             } else {
@@ -797,6 +1064,19 @@ mod tests {
         cfg.hist_exog_list = vec!["h".into()];
         cfg.decoder_layers = 3;
         compare(&cfg, 9, 23);
+    }
+
+    #[test]
+    fn two_tap_layers_run_as_winograd_and_the_rest_gathered() {
+        // small(): L 13, so dilations 8 (last pair cut by the window's end) and 16 (its delayed
+        // tap dropped: a 1×1 layer) are the edge cases; layer 0 (one input channel) gathers.
+        let cfg = small();
+        let spec = NeuralSpec::Tcn(cfg.clone());
+        let layout = ParamLayout::new(&spec.weight_specs());
+        let g = TcnGraph::new(&cfg, 1, &layout).unwrap();
+        let wino: Vec<Option<usize>> = g.convs.iter().map(|c| c.wino).collect();
+        assert_eq!(wino, [None, Some(2), Some(4), Some(8), None]);
+        assert_eq!(g.convs[4].taps, [(1, 0)]);
     }
 
     #[test]
