@@ -60,6 +60,23 @@ fn small_mm(a: &[f32], b: &[f32], m: usize, k: usize, np: usize, out: &mut [f32]
     }
 }
 
+/// `Σ f(i)` over `0..n` as eight interleaved partial sums added in a fixed order (no serial
+/// chain of dependent additions; the same bits at every SIMD width).
+#[inline(always)]
+fn sum8(n: usize, f: impl Fn(usize) -> f32) -> f32 {
+    let mut acc = [0f32; LANES];
+    let full = n / LANES * LANES;
+    for base in (0..full).step_by(LANES) {
+        for (l, a) in acc.iter_mut().enumerate() {
+            *a += f(base + l);
+        }
+    }
+    for (l, i) in (full..n).enumerate() {
+        acc[l] += f(i);
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+}
+
 /// `t[j·cols + i] = x[i·cols_in + j]` for an `rows × cols_in` block `x` (`cols ≥ rows`; the
 /// rest of each row of `t` is left as it is).
 #[inline(always)]
@@ -188,11 +205,10 @@ pub(super) fn forward(
                                 }
                                 let prow = &mut p[at..at + n];
                                 let m = srow.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                                let mut sum = 0f32;
                                 for (p, &s) in prow.iter_mut().zip(srow.iter()) {
                                     *p = (s - m).exp();
-                                    sum += *p;
                                 }
+                                let sum = sum8(n, |j| prow[j]);
                                 let inv = 1.0 / sum;
                                 let local = &mut bl.p[i * n..i * n + n];
                                 match mask {
@@ -304,7 +320,7 @@ pub(super) fn backward(
                                         .zip(&m[at..at + n])
                                         .for_each(|(x, &m)| *x *= m);
                                 }
-                                let dot: f32 = dp.iter().zip(prow).map(|(a, b)| a * b).sum();
+                                let dot = sum8(n, |j| dp[j] * prow[j]);
                                 let crow = &mut cw[at..at + n];
                                 let out = &mut bl.p[i * n..i * n + n];
                                 for j in 0..n {
