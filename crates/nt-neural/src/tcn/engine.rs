@@ -92,6 +92,9 @@ pub(crate) struct TcnGraph {
     dw: Vec<f32>,
     /// Winograd products `[R, 3, C]` (or their gradients).
     mbuf: Vec<f32>,
+    /// Each Winograd layer's transformed inputs `[R, 3, C_in]` (kept for its backward; empty
+    /// for the other layers).
+    us: Vec<Vec<f32>>,
     /// Gradient scratch.
     ga: Vec<f32>,
     gb: Vec<f32>,
@@ -172,6 +175,7 @@ impl TcnGraph {
             wpack: Vec::new(),
             dw: Vec::new(),
             mbuf: Vec::new(),
+            us: vec![Vec::new(); n_conv],
             ga: Vec::new(),
             gb: Vec::new(),
         })
@@ -540,13 +544,13 @@ impl TrainGraph for TcnGraph {
             if let Some(d) = conv.wino {
                 let input: &[f32] = if i == 0 { &self.x0 } else { &self.acts[i - 1] };
                 let ci = conv.c_in;
-                let r = wino_inputs(input, ci, l, b, d, &mut self.cols);
+                let r = wino_inputs(input, ci, l, b, d, &mut self.us[i]);
                 pack_wino(&weights[conv.w.clone()], ci, c, &mut self.wpack);
                 self.mbuf.resize(r * 3 * c, 0.0);
                 for k in 0..3 {
                     matmul(
                         strided_mut(&mut self.mbuf, k * c, r, c, 3 * c),
-                        strided(&self.cols, k * ci, r, ci, 3 * ci),
+                        strided(&self.us[i], k * ci, r, ci, 3 * ci),
                         View::rows(&self.wpack[k * ci * c..], ci, c),
                         false,
                         1.0,
@@ -762,14 +766,17 @@ impl TrainGraph for TcnGraph {
             let input: &[f32] = if i == 0 { &self.x0 } else { &self.acts[i - 1] };
             let (nt, ci) = (conv.taps.len(), conv.c_in);
             if let Some(d) = conv.wino {
-                let r = wino_inputs(input, ci, l, b, d, &mut self.cols);
+                let r = l.div_ceil(2 * d) * d * b;
+                if self.us[i].len() != r * 3 * ci {
+                    return Err(Error::invalid("engine", "backward without its forward"));
+                }
                 wino_out_grads(&g, c, l, b, d, &mut self.mbuf);
                 // P_k = U_kᵀ · dM_k; dW_0 = P_0 + P_1, dW_1 = P_1 + P_2.
                 self.dw.resize(3 * ci * c, 0.0);
                 for k in 0..3 {
                     matmul(
                         ViewMut::rows(&mut self.dw[k * ci * c..(k + 1) * ci * c], ci, c),
-                        strided(&self.cols, k * ci, r, ci, 3 * ci).t(),
+                        strided(&self.us[i], k * ci, r, ci, 3 * ci).t(),
                         strided(&self.mbuf, k * c, r, c, 3 * c),
                         false,
                         1.0,
@@ -788,8 +795,9 @@ impl TrainGraph for TcnGraph {
                 if i == 0 {
                     break;
                 }
-                // dU_k = dM_k · W'_kᵀ (into the inputs' buffer), then onto the steps.
+                // dU_k = dM_k · W'_kᵀ, then onto the steps.
                 pack_wino(&weights[conv.w.clone()], ci, c, &mut self.wpack);
+                self.cols.resize(r * 3 * ci, 0.0);
                 for k in 0..3 {
                     matmul(
                         strided_mut(&mut self.cols, k * ci, r, ci, 3 * ci),
@@ -1248,6 +1256,7 @@ mod tests {
     }
 }
 
+/// The forward and backward time of one default-size step (L 480, H 96, 128 windows).
 #[cfg(test)]
 mod timing {
     use super::*;
@@ -1264,181 +1273,6 @@ mod timing {
             .filter_map(|v| v.parse().ok())
             .collect();
         f.iter().sum::<f64>() / 100.0
-    }
-
-    fn gf(flops: f64, s: f64) -> f64 {
-        flops / s / 1e9
-    }
-
-    #[test]
-    #[ignore = "timing; run with --ignored --nocapture"]
-    fn scratch_shapes() {
-        let (m, k, n) = (61440usize, 128usize, 128usize);
-        let a: Vec<f32> = (0..m * 2 * k).map(|i| (i % 13) as f32 * 0.1).collect();
-        let w: Vec<f32> = (0..n * k * 2).map(|i| (i % 7) as f32 * 0.1).collect();
-        let mut y = vec![0f32; m * n];
-        let mut dw = vec![0f32; n * k * 2];
-        {
-            let sq = 1024;
-            let a: Vec<f32> = (0..sq * sq).map(|i| (i % 13) as f32 * 0.1).collect();
-            let mut d = vec![0f32; sq * sq];
-            for _ in 0..2 {
-                let t = std::time::Instant::now();
-                matmul(
-                    ViewMut::rows(&mut d, sq, sq),
-                    View::rows(&a, sq, sq),
-                    View::rows(&a, sq, sq),
-                    false,
-                    1.0,
-                )
-                .unwrap();
-                let e = t.elapsed().as_secs_f64();
-                println!(
-                    "square {:.1} ms {:.1} GF/s",
-                    e * 1e3,
-                    gf(2.0 * (sq * sq * sq) as f64, e)
-                );
-            }
-        }
-        for _ in 0..2 {
-            let t = std::time::Instant::now();
-            matmul(
-                ViewMut::rows(&mut y, m, n),
-                View::rows(&a, m, k),
-                View {
-                    data: &w,
-                    off: 0,
-                    rows: k,
-                    cols: n,
-                    rs: 2,
-                    cs: 2 * k,
-                },
-                true,
-                1.0,
-            )
-            .unwrap();
-            let e = t.elapsed().as_secs_f64();
-            println!(
-                "fwd tap  {:.1} ms {:.1} GF/s",
-                e * 1e3,
-                gf(2.0 * (m * n * k) as f64, e)
-            );
-            let t = std::time::Instant::now();
-            matmul(
-                ViewMut::rows(&mut y, m, n),
-                View::rows(&a, m, 2 * k),
-                View::rows(&w, 2 * k, n),
-                true,
-                1.0,
-            )
-            .unwrap();
-            let e = t.elapsed().as_secs_f64();
-            println!(
-                "fwd i2c  {:.1} ms {:.1} GF/s",
-                e * 1e3,
-                gf(2.0 * (m * n * 2 * k) as f64, e)
-            );
-            let t = std::time::Instant::now();
-            matmul(
-                ViewMut {
-                    data: &mut dw,
-                    off: 0,
-                    rows: k,
-                    cols: n,
-                    rs: 2,
-                    cs: 2 * k,
-                },
-                View::rows(&a, m, k).t(),
-                View::rows(&y, m, n),
-                false,
-                1.0,
-            )
-            .unwrap();
-            let e = t.elapsed().as_secs_f64();
-            println!(
-                "dW tap   {:.1} ms {:.1} GF/s",
-                e * 1e3,
-                gf(2.0 * (m * n * k) as f64, e)
-            );
-            let t = std::time::Instant::now();
-            matmul(
-                ViewMut::rows(&mut dw[..k * n], k, n),
-                View::rows(&a, m, k).t(),
-                View::rows(&y, m, n),
-                false,
-                1.0,
-            )
-            .unwrap();
-            let e = t.elapsed().as_secs_f64();
-            println!(
-                "dW rowmj {:.1} ms {:.1} GF/s",
-                e * 1e3,
-                gf(2.0 * (m * n * k) as f64, e)
-            );
-            let mut dw2 = vec![0f32; n * k * 2];
-            let t = std::time::Instant::now();
-            matmul(
-                ViewMut {
-                    data: &mut dw2,
-                    off: 0,
-                    rows: 2 * k,
-                    cols: n,
-                    rs: 1,
-                    cs: 2 * k,
-                },
-                View::rows(&a, m, 2 * k).t(),
-                View::rows(&y, m, n),
-                false,
-                1.0,
-            )
-            .unwrap();
-            let e = t.elapsed().as_secs_f64();
-            println!(
-                "dW i2c   {:.1} ms {:.1} GF/s",
-                e * 1e3,
-                gf(2.0 * (m * n * 2 * k) as f64, e)
-            );
-            let mut dxc = vec![0f32; m * k * 2];
-            let t = std::time::Instant::now();
-            matmul(
-                ViewMut::rows(&mut dxc, m, 2 * k),
-                View::rows(&y, m, n),
-                View::rows(&w, 2 * k, n).t(),
-                false,
-                1.0,
-            )
-            .unwrap();
-            let e = t.elapsed().as_secs_f64();
-            println!(
-                "dX i2c   {:.1} ms {:.1} GF/s",
-                e * 1e3,
-                gf(2.0 * (m * n * 2 * k) as f64, e)
-            );
-            let mut dx = vec![0f32; m * k];
-            let t = std::time::Instant::now();
-            matmul(
-                ViewMut::rows(&mut dx, m, k),
-                View::rows(&y, m, n),
-                View {
-                    data: &w,
-                    off: 0,
-                    rows: k,
-                    cols: n,
-                    rs: 2,
-                    cs: 2 * k,
-                }
-                .t(),
-                true,
-                1.0,
-            )
-            .unwrap();
-            let e = t.elapsed().as_secs_f64();
-            println!(
-                "dX tap   {:.1} ms {:.1} GF/s",
-                e * 1e3,
-                gf(2.0 * (m * n * k) as f64, e)
-            );
-        }
     }
 
     #[test]
