@@ -152,4 +152,6 @@ pub trait TrainGraph: Send + Sync + std::fmt::Debug {
 }
 
 #[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
 mod tests;

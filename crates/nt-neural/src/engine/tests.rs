@@ -4,9 +4,9 @@
 //! magnitude): the tolerances every model's parity test uses; the two differ only in summation
 //! order.
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::{VarBuilder, VarMap};
+use candle_core::{Device, Tensor};
 
+use super::test_support::{random_weights, RandomWeights};
 use super::ParamLayout;
 use crate::arch::NeuralSpec;
 use crate::config::{Activation, Loss, NhitsConfig, Pooling};
@@ -16,31 +16,8 @@ use crate::rng::Rng;
 /// Runs one forward + loss + backward both ways on `b` random windows and compares.
 fn compare(spec: &NeuralSpec, b: usize, seed: u64) {
     let dev = Device::Cpu;
-    let varmap = VarMap::new();
-    let net = spec
-        .build(VarBuilder::from_varmap(&varmap, DType::F32, &dev))
-        .unwrap();
     // Random weights in name order, as training initializes them.
-    let mut vars: Vec<_> = varmap
-        .data()
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    vars.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut rng = Rng::new(seed);
-    let mut flat = Vec::new();
-    for (_, v) in &vars {
-        let dims = v.as_tensor().dims().to_vec();
-        let n: usize = dims.iter().product();
-        let vals: Vec<f32> = (0..n)
-            .map(|_| (rng.next_f64() as f32 - 0.5) * 0.4)
-            .collect();
-        flat.extend_from_slice(&vals);
-        v.set(&Tensor::from_vec(vals, dims.as_slice(), &dev).unwrap())
-            .unwrap();
-    }
+    let RandomWeights { net, vars, flat } = random_weights(spec, seed, |_, u| u * 0.4);
     let (graph, layout): (_, ParamLayout) = spec.native_graph().unwrap().expect("native graph");
     let mut graph = graph;
     assert_eq!(layout.len(), flat.len());

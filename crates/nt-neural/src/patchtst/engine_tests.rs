@@ -5,12 +5,12 @@
 //! Tolerances as every engine test: outputs 1e-5, gradients 1e-4 of the largest magnitude.
 #![allow(clippy::unwrap_used)]
 
-use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::{VarBuilder, VarMap};
+use candle_core::{Device, Tensor, Var};
 
 use super::super::{PatchTstActivation, PatchTstConfig};
 use crate::arch::NeuralSpec;
 use crate::config::Loss;
+use crate::engine::test_support::{random_weights, RandomWeights};
 use crate::engine::{loss::loss_and_grad, ParamLayout, TrainGraph};
 use crate::rng::Rng;
 
@@ -40,42 +40,15 @@ struct Pair {
 }
 
 fn pair(spec: &NeuralSpec, seed: u64) -> Pair {
-    let dev = Device::Cpu;
-    let varmap = VarMap::new();
-    let net = spec
-        .build(VarBuilder::from_varmap(&varmap, DType::F32, &dev))
-        .unwrap();
-    let mut vars: Vec<_> = varmap
-        .data()
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    vars.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut rng = Rng::new(seed);
-    let mut flat = Vec::new();
-    for (name, v) in &vars {
-        let dims = v.as_tensor().dims().to_vec();
-        let n: usize = dims.iter().product();
-        let vals: Vec<f32> = (0..n)
-            .map(|_| {
-                let u = rng.next_f64() as f32 - 0.5;
-                if name.ends_with("running_var") || name.ends_with("affine_weight") {
-                    1.0 + u
-                } else if name.ends_with("norm_attn.1.weight")
-                    || name.ends_with("norm_ffn.1.weight")
-                {
-                    1.0 + 0.5 * u
-                } else {
-                    u * 0.6
-                }
-            })
-            .collect();
-        flat.extend_from_slice(&vals);
-        v.set(&Tensor::from_vec(vals, dims.as_slice(), &dev).unwrap())
-            .unwrap();
-    }
+    let RandomWeights { net, vars, flat } = random_weights(spec, seed, |name, u| {
+        if name.ends_with("running_var") || name.ends_with("affine_weight") {
+            1.0 + u
+        } else if name.ends_with("norm_attn.1.weight") || name.ends_with("norm_ffn.1.weight") {
+            1.0 + 0.5 * u
+        } else {
+            u * 0.6
+        }
+    });
     let (graph, layout) = spec.native_graph().unwrap().expect("native graph");
     assert_eq!(layout.len(), flat.len());
     Pair {
