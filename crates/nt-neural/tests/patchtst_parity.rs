@@ -13,22 +13,9 @@ mod common;
 
 use std::collections::HashMap;
 
-use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::VarBuilder;
-use common::{fixture, max_abs_diff};
+use candle_core::{DType, Device, Tensor};
+use common::{fixture, max_abs_diff, spec};
 use nt_neural::{import_neuralforecast, Architecture, NeuralSpec};
-
-fn spec(case: &str) -> NeuralSpec {
-    serde_json::from_slice(&std::fs::read(fixture(&format!("{case}.json"))).unwrap()).unwrap()
-}
-
-fn rows(t: &Tensor) -> Vec<Vec<f64>> {
-    t.to_vec2::<f32>()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.into_iter().map(f64::from).collect())
-        .collect()
-}
 
 /// Import, the candle forward and the public forecast path (the plain-Rust CPU path on this
 /// machine) reproduce neuralforecast's eval-mode forward. Tolerance 1e-5 absolute on outputs
@@ -39,33 +26,9 @@ fn check_forward(case: &str) {
     // The state_dict holds num_batches_tracked (int64) and sdp_attn.scale: ignored on import.
     let model = import_neuralforecast(&fixture(&format!("{case}.safetensors")), &spec).unwrap();
     assert!(model.has_fast_path(), "{case}: PatchTST has a CPU path");
-    let io = common::load(&format!("{case}_io.safetensors"));
-    let (input, expected) = (&io["input"], &io["output"]);
-    let candle = model.network().forward(input).unwrap();
-    let diff = max_abs_diff(&candle, expected);
-    assert!(diff < 1e-5, "{case}: candle path differs from nf by {diff}");
-
-    let (b, h, q) = expected.dims3().unwrap();
-    let rows = rows(input);
+    let (rows, forecasts) = common::check_forward_matches_nf(case, &model);
     let windows: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
-    let forecasts = model.forecast_windows(&windows, h).unwrap();
-    let want: Vec<Vec<Vec<f32>>> = expected.to_vec3().unwrap();
-    let levels = model.quantiles().map(<[f64]>::to_vec);
-    for i in 0..b {
-        for k in 0..q {
-            let got: &[f64] = match &levels {
-                None => forecasts[i].point_values(),
-                Some(l) => forecasts[i].quantile(l[k]).unwrap(),
-            };
-            for t in 0..h {
-                let d = (got[t] - f64::from(want[i][t][k])).abs();
-                assert!(
-                    d < 1e-5,
-                    "{case}: window {i} step {t} output {k}: off by {d}"
-                );
-            }
-        }
-    }
+    let (b, h) = (windows.len(), forecasts[0].point_values().len());
     // Batch invariance: a window gets the same bits alone, in the batch, and in a batch of
     // other windows (BatchNorm in inference uses running statistics, never the batch's).
     for i in [0, 3, b - 1] {
@@ -109,19 +72,8 @@ fn check_training(case: &str) {
     };
     let initial = common::load(&format!("{case}.safetensors"));
     let io = common::load(&format!("{case}_io.safetensors"));
-    let vars: Vec<(String, Var)> = spec
-        .weight_shapes()
-        .into_iter()
-        .map(|(n, _)| {
-            let v = Var::from_tensor(&initial[&n]).unwrap();
-            (n, v)
-        })
-        .collect();
-    let map: HashMap<String, Tensor> = vars
-        .iter()
-        .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
-        .collect();
-    let vb = VarBuilder::from_tensors(map, DType::F32, &Device::Cpu);
+    let names = spec.weight_shapes().into_iter().map(|(n, _)| n);
+    let (vars, vb) = common::vars_and_builder(names, |n| initial[n].clone());
     let net = cfg.build(1, vb).unwrap();
     let (x, y) = (&io["input"], &io["train_y"]);
     let mask = y.ones_like().unwrap();
@@ -141,10 +93,7 @@ fn check_training(case: &str) {
         match io.get(&format!("grad1.{name}")) {
             Some(theirs) => {
                 let ours = ours.unwrap_or_else(|| panic!("{case}: no gradient for {name}"));
-                let scale = max_abs_diff(theirs, &theirs.zeros_like().unwrap());
-                let tol = 1e-5 + 1e-4 * f64::from(scale);
-                let diff = f64::from(max_abs_diff(ours, theirs));
-                assert!(diff < tol, "{case}: gradient of {name} off by {diff}");
+                common::assert_gradient_close(case, name, ours, theirs, 1e-5, 1e-4);
                 checked += 1;
             }
             None => {

@@ -9,25 +9,13 @@ mod common;
 
 use std::collections::HashMap;
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use common::{fixture, max_abs_diff};
+use common::{fixture, max_abs_diff, rows_f64, spec};
 use nt_neural::{
     import_neuralforecast, train, Architecture, NeuralSpec, Tcn, TcnConfig, TrainConfig,
     TrainOptions, WindowInputs,
 };
-
-fn spec(case: &str) -> NeuralSpec {
-    serde_json::from_slice(&std::fs::read(fixture(&format!("{case}.json"))).unwrap()).unwrap()
-}
-
-fn rows_f64(t: &Tensor) -> Vec<Vec<f64>> {
-    t.to_vec2::<f32>()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.into_iter().map(f64::from).collect())
-        .collect()
-}
 
 /// The imported model's candle network and its public forecast path (the plain-Rust CPU path
 /// here, identity scaler) both reproduce neuralforecast's forward to 1e-5 absolute: float32
@@ -37,33 +25,9 @@ fn check_forward(case: &str) {
     let spec = spec(case);
     let model = import_neuralforecast(&fixture(&format!("{case}.safetensors")), &spec).unwrap();
     assert!(model.has_fast_path(), "{case}: TCN has a CPU path");
-    let io = common::load(&format!("{case}_io.safetensors"));
-    let (input, expected) = (&io["input"], &io["output"]);
-    let candle = model.network().forward(input).unwrap();
-    let diff = max_abs_diff(&candle, expected);
-    assert!(diff < 1e-5, "{case}: candle path differs from nf by {diff}");
-
-    let (b, h, q) = expected.dims3().unwrap();
-    let rows = rows_f64(input);
+    let (rows, forecasts) = common::check_forward_matches_nf(case, &model);
     let windows: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
-    let forecasts = model.forecast_windows(&windows, h).unwrap();
-    let want: Vec<Vec<Vec<f32>>> = expected.to_vec3().unwrap();
-    let levels = model.quantiles().map(<[f64]>::to_vec);
-    for i in 0..b {
-        for k in 0..q {
-            let got: &[f64] = match &levels {
-                None => forecasts[i].point_values(),
-                Some(l) => forecasts[i].quantile(l[k]).unwrap(),
-            };
-            for t in 0..h {
-                let d = (got[t] - f64::from(want[i][t][k])).abs();
-                assert!(
-                    d < 1e-5,
-                    "{case}: window {i} step {t} output {k}: off by {d}"
-                );
-            }
-        }
-    }
+    let (b, h) = (windows.len(), forecasts[0].point_values().len());
     // A batch gives every window the bits it gets alone.
     for i in [0, 3, b - 1] {
         let alone = model.forecast_windows(&windows[i..i + 1], h).unwrap();
@@ -172,52 +136,8 @@ fn tcn_loss_and_gradients_match_torch() {
     let NeuralSpec::Tcn(cfg) = &spec else {
         panic!("{spec:?}")
     };
-    let initial = common::load(&format!("{case}.safetensors"));
-    let io = common::load(&format!("{case}_io.safetensors"));
-    let mut names: Vec<String> = spec.weight_shapes().into_iter().map(|(n, _)| n).collect();
-    names.sort();
-    let (x, y) = (&io["input"], &io["train_y"]);
-    let mask = y.ones_like().unwrap();
-    let torch_losses: Vec<f32> = io["train_losses"].to_vec1().unwrap();
-    for (k, torch_loss) in torch_losses.iter().enumerate() {
-        let step = k + 1;
-        let vars: Vec<(String, Var)> = names
-            .iter()
-            .map(|n| {
-                let t = if k == 0 {
-                    initial[n].clone()
-                } else {
-                    io[&format!("step{k}.{n}")].clone()
-                };
-                (n.clone(), Var::from_tensor(&t).unwrap())
-            })
-            .collect();
-        let map: HashMap<String, Tensor> = vars
-            .iter()
-            .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
-            .collect();
-        let vb = VarBuilder::from_tensors(map, DType::F32, &Device::Cpu);
-        let net = cfg.build(1, vb).unwrap();
-        let out = net.forward(x).unwrap();
-        let loss = nt_neural::losses::loss(&nt_neural::Loss::Mae, &out, y, &mask).unwrap();
-        let l: f32 = loss.to_scalar().unwrap();
-        assert!(
-            (l - torch_loss).abs() < 1e-5,
-            "{case} step {step}: loss {l} vs {torch_loss}"
-        );
-        let grads = loss.backward().unwrap();
-        for (name, var) in &vars {
-            let ours = grads.get(var.as_tensor()).unwrap();
-            let theirs = &io[&format!("grad{step}.{name}")];
-            let scale = max_abs_diff(theirs, &theirs.zeros_like().unwrap());
-            let tol = 1e-6 + 1e-4 * scale;
-            let diff = max_abs_diff(ours, theirs);
-            assert!(
-                diff < tol,
-                "{case} step {step}: gradient of {name} off by {diff} (scale {scale})"
-            );
-        }
-    }
+    let build = |vb| cfg.build(1, vb).unwrap();
+    common::check_adam_steps(case, &spec, build, 1e-6, 1e-4);
 }
 
 #[test]
