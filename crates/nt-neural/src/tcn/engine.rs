@@ -3,14 +3,21 @@
 //! flat weights, every product one `gemm` call through [`crate::engine::matmul`].
 //!
 //! Layout: every encoder activation is kept **step-major over the batch**, `[L, B, C]` (row
-//! `t·B + b`). Delaying a channel by `s` steps is then a shift of `s·B` rows of one matrix, the
-//! same for every window, so a causal convolution needs no gathered copies: per tap `k` with
-//! delay `s = (K−1−k)·d < L`, one product accumulates `X[0 .. (L−s)·B] · W_k` into the output
-//! rows `s·B ..` (the rows before receive nothing: the zero padding), where `W_k [C_in, C]` is
-//! a strided view of the `[C, C_in, K]` weight (no copy). The backward is the same shifted
-//! blocks transposed: `dW_k = X[0 .. (L−s)·B]ᵀ · dY[s·B ..]` written into the gradient's strided
-//! view, `dX[0 .. (L−s)·B] += dY[s·B ..] · W_kᵀ` (the delay-0 tap first, which covers every
-//! row), `db` the column sums of `dY`. The context adapter `Linear(L → H)` over time is one
+//! `t·B + b`). Delaying a channel by `s` steps is then a shift of `s·B` rows, the same for
+//! every window, so the copies a convolution reads are whole shifted row blocks.
+//!
+//! - **Two-tap layers** (the default kernel 2, both taps inside the window, at least
+//!   8 input channels) run as Winograd F(2, 2) over the step pairs `(t, t + d)`
+//!   ([`wino_inputs`]): three products over half the rows instead of two over all of them, a
+//!   quarter fewer multiplications forward and backward; the transformed inputs are kept for
+//!   the backward.
+//! - **Other layers** gather the taps' delayed copies side by side (`[L·B, T·C_in]`, zeros
+//!   before the window) and take one product with the weight packed tap-major `[T·C_in, C]`;
+//!   the backward is `dW = colsᵀ · dY`, and `dX` one product of the taps' *advanced* copies of
+//!   `dY` with the weight packed `[T·C, C_in]`; a layer with one tap inside the window (delay
+//!   0) reads its input as it is.
+//!
+//! `db` is the column sums of `dY`. The context adapter `Linear(L → H)` over time is one
 //! product of `[H, L]` with the last activation seen as `[L, B·C]`, giving `[H, B·C]` = the
 //! decoder's `[H·B, C]` rows directly; its backward is two more products on the same views.
 //! The decoder MLP (neuralforecast's `MLP`: the activation after every layer but the last)
