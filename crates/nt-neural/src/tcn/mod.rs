@@ -28,6 +28,7 @@
 //! copies of the input (time-major, tap-major columns), which candle differentiates like any
 //! product; the private `fast` module holds the plain-Rust CPU inference twin.
 
+mod conv_kernels;
 mod engine;
 pub(crate) mod fast;
 
