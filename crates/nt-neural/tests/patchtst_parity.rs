@@ -148,7 +148,7 @@ fn an_unknown_tensor_of_the_architecture_is_refused() {
     assert!(err.to_string().contains("W_pos"), "{err}");
 }
 
-/// A few training steps through the public `train` (candle's autograd, dropout 0.2) move the
+/// A few training steps through the public `train` (the native engine, dropout 0.2) move the
 /// BatchNorm running statistics away from their 0 / 1 start; the saved model holds the moved
 /// values, and the loaded model (built from plain tensors) forecasts with them: the same
 /// forecast bits as the trained model, and different forecasts once the statistics are reset.
