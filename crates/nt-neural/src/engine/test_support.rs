@@ -1,6 +1,6 @@
 //! Test helpers shared by the engine tests (`engine/tests.rs`) and the architectures' own
-//! engine tests (`patchtst/engine_tests.rs`): a candle network over random weights, with the
-//! same weights as the flat buffer a native graph takes.
+//! engine tests (`patchtst/engine_tests.rs`, `tcn/engine_tests.rs`): a candle network over
+//! random weights, with the same weights as the flat buffer a native graph takes.
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};

@@ -2,8 +2,7 @@
 //! `tests/tcn_parity.rs`) on the same weights: outputs to 1e-5, every gradient to 1e-4 of
 //! its tensor's largest magnitude; against the neuralforecast fixtures directly; and the same
 //! bits on one and two threads.
-use candle_core::{DType, Device, Tensor};
-use candle_nn::{VarBuilder, VarMap};
+use candle_core::{Device, Tensor};
 
 use super::*;
 use crate::arch::NeuralSpec;
@@ -16,34 +15,11 @@ type Setup = (
     Vec<(String, candle_core::Var)>,
 );
 
-/// Random weights (name order) for `spec`, set into a fresh candle network too.
+/// Random weights `U(-0.3, 0.3)` (name order) for `spec`, set into a fresh candle network too
+/// (the shared [`crate::engine::test_support::random_weights`]).
 fn weights_and_net(spec: &NeuralSpec, seed: u64) -> Setup {
-    let dev = Device::Cpu;
-    let varmap = VarMap::new();
-    let net = spec
-        .build(VarBuilder::from_varmap(&varmap, DType::F32, &dev))
-        .unwrap();
-    let mut vars: Vec<_> = varmap
-        .data()
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    vars.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut rng = Rng::new(seed);
-    let mut flat = Vec::new();
-    for (_, v) in &vars {
-        let dims = v.as_tensor().dims().to_vec();
-        let n: usize = dims.iter().product();
-        let vals: Vec<f32> = (0..n)
-            .map(|_| (rng.next_f64() as f32 - 0.5) * 0.6)
-            .collect();
-        flat.extend_from_slice(&vals);
-        v.set(&Tensor::from_vec(vals, dims.as_slice(), &dev).unwrap())
-            .unwrap();
-    }
-    (flat, net, vars)
+    let w = crate::engine::test_support::random_weights(spec, seed, |_, u| u * 0.6);
+    (w.flat, w.net, w.vars)
 }
 
 fn packed_inputs(b: usize, w: usize, l: usize) -> Vec<f32> {
