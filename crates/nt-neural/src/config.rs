@@ -459,24 +459,7 @@ impl NhitsConfig {
                 format!("must be in [0, 1), got {}", self.dropout),
             ));
         }
-        let mut seen = std::collections::BTreeSet::new();
-        for (field, name) in self
-            .hist_exog_list
-            .iter()
-            .map(|n| ("hist_exog_list", n))
-            .chain(self.futr_exog_list.iter().map(|n| ("futr_exog_list", n)))
-        {
-            if name.trim().is_empty() {
-                return Err(Error::invalid(field, "column names must not be empty"));
-            }
-            if !seen.insert(name.as_str()) {
-                return Err(Error::invalid(
-                    field,
-                    format!("column `{name}` is listed twice (each exogenous column once)"),
-                ));
-            }
-        }
-        Ok(())
+        validate_exog_lists(&self.hist_exog_list, &self.futr_exog_list)
     }
 
     /// Whether the model takes exogenous inputs.
@@ -527,6 +510,28 @@ impl NhitsConfig {
         let k = self.pool_kernel(stack);
         self.input_size.div_ceil(k)
     }
+}
+
+/// Checks the exogenous column lists of a model that reads them (NHITS, TCN): no empty name and
+/// no column listed twice, across both lists, naming the list at fault.
+pub(crate) fn validate_exog_lists(hist: &[String], futr: &[String]) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (field, name) in hist
+        .iter()
+        .map(|n| ("hist_exog_list", n))
+        .chain(futr.iter().map(|n| ("futr_exog_list", n)))
+    {
+        if name.trim().is_empty() {
+            return Err(Error::invalid(field, "column names must not be empty"));
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(Error::invalid(
+                field,
+                format!("column `{name}` is listed twice (each exogenous column once)"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -414,17 +414,7 @@ impl crate::arch::Architecture for NhitsConfig {
     const FAMILY: crate::arch::Family = crate::arch::Family::Mlp;
 
     crate::window_accessors!();
-    fn hist_exog(&self) -> &[String] {
-        &self.hist_exog_list
-    }
-    fn futr_exog(&self) -> &[String] {
-        &self.futr_exog_list
-    }
-    fn set_exog(&mut self, hist: Vec<String>, futr: Vec<String>) -> Result<()> {
-        self.hist_exog_list = hist;
-        self.futr_exog_list = futr;
-        Ok(())
-    }
+    crate::exog_accessors!();
     fn validate_architecture(&self) -> Result<()> {
         NhitsConfig::validate_architecture(self)
     }

@@ -345,6 +345,27 @@ macro_rules! window_accessors {
     };
 }
 
+/// The [`Architecture`] exogenous accessors of a config with `hist_exog_list` and
+/// `futr_exog_list` fields (NHITS, TCN), written once: `crate::exog_accessors!();` inside the
+/// `impl Architecture` block.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! exog_accessors {
+    () => {
+        fn hist_exog(&self) -> &[String] {
+            &self.hist_exog_list
+        }
+        fn futr_exog(&self) -> &[String] {
+            &self.futr_exog_list
+        }
+        fn set_exog(&mut self, hist: Vec<String>, futr: Vec<String>) -> $crate::Result<()> {
+            self.hist_exog_list = hist;
+            self.futr_exog_list = futr;
+            Ok(())
+        }
+    };
+}
+
 /// Deserializes a model's `train` field over that model's own training defaults (`defaults`),
 /// so `{"train": {"max_steps": 10}}` keeps e.g. DLinear's learning rate rather than the generic
 /// [`TrainConfig::default`]'s.

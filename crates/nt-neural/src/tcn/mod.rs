@@ -497,17 +497,7 @@ impl Architecture for TcnConfig {
     const FAMILY: Family = Family::Convolutional;
 
     crate::window_accessors!();
-    fn hist_exog(&self) -> &[String] {
-        &self.hist_exog_list
-    }
-    fn futr_exog(&self) -> &[String] {
-        &self.futr_exog_list
-    }
-    fn set_exog(&mut self, hist: Vec<String>, futr: Vec<String>) -> Result<()> {
-        self.hist_exog_list = hist;
-        self.futr_exog_list = futr;
-        Ok(())
-    }
+    crate::exog_accessors!();
     fn validate_architecture(&self) -> Result<()> {
         let at_least_one = [
             ("input_size", self.input_size),
@@ -552,24 +542,7 @@ impl Architecture for TcnConfig {
                 "applies to residual blocks only: set `residual: true` or dropout 0",
             ));
         }
-        let mut seen = std::collections::BTreeSet::new();
-        for (field, name) in self
-            .hist_exog_list
-            .iter()
-            .map(|n| ("hist_exog_list", n))
-            .chain(self.futr_exog_list.iter().map(|n| ("futr_exog_list", n)))
-        {
-            if name.trim().is_empty() {
-                return Err(Error::invalid(field, "column names must not be empty"));
-            }
-            if !seen.insert(name.as_str()) {
-                return Err(Error::invalid(
-                    field,
-                    format!("column `{name}` is listed twice (each exogenous column once)"),
-                ));
-            }
-        }
-        Ok(())
+        crate::config::validate_exog_lists(&self.hist_exog_list, &self.futr_exog_list)
     }
     fn weights(&self, n_outputs: usize) -> Vec<WeightSpec> {
         let (k, c) = (self.kernel_size, self.encoder_hidden_size);
