@@ -311,9 +311,12 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
     }
 
     /// Builds one training batch into `self.batch`: `x [B, W]`, `y [B, H]`, `mask [B, H]`, scaled
-    /// per window (the buffers are reused).
-    fn sample_batch(&mut self) {
-        let (l, h) = (self.net.input_size(), self.net.horizon());
+    /// per window (the buffers are reused). `H` is the network's training horizon and `W` its
+    /// training row width: with teacher forcing a row ends with the window's first `H − 1`
+    /// targets (see [`Network::teacher_forcing`]).
+    fn sample_batch(&mut self) -> Result<()> {
+        let (l, h) = (self.net.input_size(), self.net.train_horizon());
+        let teacher_forcing = self.net.teacher_forcing();
         let rng = &mut self.state.rng;
         let eligible = &self.eligible;
         let chosen: Vec<usize> = if eligible.len() <= self.cfg.batch_size {
@@ -347,6 +350,7 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
             let before = if k == 0 { 0 } else { cum[k - 1] };
             let origin = l - 1 + (p - before);
             let ws = pack_window(&mut batch.x, s, origin, (l, h), s.n_train, self.cfg.scaler);
+            let first_target = batch.y.len();
             for row in origin + 1..=origin + h {
                 if row < s.n_train {
                     batch.y.push(ws.apply(s.values[row]));
@@ -356,15 +360,32 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
                     batch.mask.push(0.0);
                 }
             }
+            if teacher_forcing {
+                // The masked targets already read 0, as the forced inputs must.
+                batch
+                    .x
+                    .extend_from_slice(&batch.y[first_target..first_target + h.saturating_sub(1)]);
+            }
         }
+        let w = self.net.train_packed_input_size();
+        if batch.x.len() != batch.rows * w {
+            return Err(Error::invalid(
+                "network",
+                format!(
+                    "training rows of {} values, but the network reads {w} (train_packed_input_size)",
+                    batch.x.len() / batch.rows.max(1)
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// One optimizer step; returns its loss.
     fn step(&mut self) -> Result<f64> {
-        self.sample_batch();
+        self.sample_batch()?;
         let lr = self.cfg.lr_at(self.state.step);
-        let (h, b) = (self.net.horizon(), self.batch.rows);
-        let w = self.net.packed_input_size();
+        let (h, b) = (self.net.train_horizon(), self.batch.rows);
+        let w = self.net.train_packed_input_size();
         let value = match &mut self.backend {
             Backend::Candle { net, opt } => {
                 let x = Tensor::from_slice(&self.batch.x, (b, w), &self.device)?;
@@ -854,4 +875,74 @@ fn load_flat(
         values[layout.range(i)].copy_from_slice(&v);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ScalerType;
+
+    /// A network that trains one 3-step window ahead with teacher forcing over inputs of 5.
+    #[derive(Debug)]
+    struct TeacherForced;
+
+    impl Network for TeacherForced {
+        fn input_size(&self) -> usize {
+            5
+        }
+        fn horizon(&self) -> usize {
+            4
+        }
+        fn train_horizon(&self) -> usize {
+            3
+        }
+        fn teacher_forcing(&self) -> bool {
+            true
+        }
+        fn train_packed_input_size(&self) -> usize {
+            5 + 2
+        }
+        fn forward(&self, x: &Tensor) -> Result<Tensor> {
+            Ok(x.clone())
+        }
+    }
+
+    /// A training row of a teacher-forced network is its 5 inputs then the first 2 of its 3
+    /// targets, and the targets are the 3 values after the inputs; on the series 0, 1, 2, ...
+    /// (identity scaler) every value equals its row index, so a row must read o−4 ..= o+2 and
+    /// its targets o+1 ..= o+3, masked (0) where they fall past the 20 training rows.
+    #[test]
+    fn teacher_forced_rows_end_with_the_first_targets() {
+        let data = vec![PreparedSeries {
+            values: (0..30).map(|v| v as f32).collect(),
+            n_train: 20,
+            hist: Vec::new(),
+            futr: Vec::new(),
+        }];
+        let cfg = TrainConfig {
+            scaler: ScalerType::Identity,
+            windows_batch_size: 64,
+            ..TrainConfig::default()
+        };
+        let net = TeacherForced;
+        let mut t = Trainer::new(&net, Vec::new(), &cfg, &data, Device::Cpu, None).unwrap();
+        t.sample_batch().unwrap();
+        assert_eq!(t.batch.rows, 64);
+        for r in 0..t.batch.rows {
+            let x = &t.batch.x[r * 7..(r + 1) * 7];
+            let o = x[4];
+            let y = &t.batch.y[r * 3..(r + 1) * 3];
+            let mask = &t.batch.mask[r * 3..(r + 1) * 3];
+            for k in 0..3 {
+                let target = o + 1.0 + k as f32;
+                let seen = target < 20.0;
+                assert_eq!(mask[k], if seen { 1.0 } else { 0.0 });
+                assert_eq!(y[k], if seen { target } else { 0.0 });
+                if k < 2 {
+                    assert_eq!(x[5 + k], y[k], "forced input {k} of row {r}");
+                }
+            }
+            assert_eq!(&x[..5], &[o - 4.0, o - 3.0, o - 2.0, o - 1.0, o]);
+        }
+    }
 }

@@ -39,9 +39,29 @@ pub trait Network: Debug + Send + Sync {
     }
     /// Horizon H.
     fn horizon(&self) -> usize;
+    /// Target steps a training window scores (neuralforecast's `h_train` for recurrent
+    /// models, which train one or a few steps ahead); [`horizon`](Self::horizon) by default.
+    /// Validation and prediction always cover the full horizon.
+    fn train_horizon(&self) -> usize {
+        self.horizon()
+    }
+    /// Whether training rows carry teacher-forcing targets: the packed input of a window
+    /// (future exogenous channels over `L + train_horizon()` rows) followed by the window's
+    /// first `train_horizon() − 1` targets, scaled like the input target (0 where the target
+    /// is masked). False by default.
+    fn teacher_forcing(&self) -> bool {
+        false
+    }
+    /// Width of one training row as [`forward_train`](Self::forward_train) reads it;
+    /// [`packed_input_size`](Self::packed_input_size) by default (equal to it whenever
+    /// `train_horizon() == horizon()` and there is no teacher forcing).
+    fn train_packed_input_size(&self) -> usize {
+        self.packed_input_size()
+    }
     /// Inference forward (no dropout).
     fn forward(&self, x: &Tensor) -> Result<Tensor>;
-    /// Training forward (dropout drawn from `rng`); the inference forward by default.
+    /// Training forward (dropout drawn from `rng`) of `[B, train_packed_input_size()]` rows to
+    /// `[B, train_horizon(), Q]`; the inference forward by default.
     fn forward_train(&self, x: &Tensor, rng: &mut Rng) -> Result<Tensor> {
         let _ = rng;
         self.forward(x)
