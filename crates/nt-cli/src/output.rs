@@ -89,6 +89,13 @@ pub(crate) fn leaderboard_table(
     for l in levels {
         header.push(format!("cov{:.0}", l * 100.0));
     }
+    // CRPS only when some model drew sample paths (DeepAR): most reports have none.
+    let with_crps = scores
+        .iter()
+        .any(|m| m.scores.as_ref().is_some_and(|s| s.crps.is_some()));
+    if with_crps {
+        header.push("CRPS".into());
+    }
     header.push("fit s".into());
     let mut rows: Vec<Vec<String>> = Vec::new();
     for (rank, m) in ranked.iter().enumerate() {
@@ -121,6 +128,9 @@ pub(crate) fn leaderboard_table(
         ];
         for l in levels {
             row.push(fmt_opt(coverage(m, *l), 3));
+        }
+        if with_crps {
+            row.push(s.crps.map(fmt_num).unwrap_or_else(|| "-".into()));
         }
         row.push(format!("{:.2}", m.fit_seconds));
         rows.push(row);
@@ -254,7 +264,7 @@ pub(crate) fn scores_csv(
             l * 100.0
         );
     }
-    out.push_str(",fit_seconds,predict_seconds,error\n");
+    out.push_str(",crps,fit_seconds,predict_seconds,error\n");
     let mut emit = |target: &str, m: &ModelScore| {
         let num = |v: Option<f64>| {
             v.filter(|x| x.is_finite())
@@ -285,6 +295,7 @@ pub(crate) fn scores_csv(
             cells.push(num(i.map(|i| i.pinball_upper)));
             cells.push(num(i.map(|i| i.width)));
         }
+        cells.push(num(s.and_then(|s| s.crps)));
         cells.push(m.fit_seconds.to_string());
         cells.push(m.predict_seconds.to_string());
         cells.push(csv_cell(m.error.as_deref().unwrap_or("")));

@@ -708,5 +708,14 @@ fn check_forecast(f: &Forecast, h: usize) -> std::result::Result<(), String> {
             return Err(format!("non-finite {} quantile at step {}", band.q, i + 1));
         }
     }
+    for (k, path) in f.paths().iter().enumerate() {
+        if let Some(i) = path.iter().position(|v| !v.is_finite()) {
+            return Err(format!(
+                "non-finite sample path {} at step {}",
+                k + 1,
+                i + 1
+            ));
+        }
+    }
     Ok(())
 }

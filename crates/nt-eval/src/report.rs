@@ -56,6 +56,11 @@ pub struct Scores {
     /// Interval scores for each configured level that the model's forecasts carried in every
     /// window (levels it does not produce are left out).
     pub intervals: Vec<IntervalScore>,
+    /// Mean continuous ranked probability score (report scale) of the sample paths, over every
+    /// point; `None` unless the model's forecasts carried sample paths in every window (DeepAR).
+    /// Lower is better; for one path it is the MAE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crps: Option<f64>,
 }
 
 /// One model's line in a report.

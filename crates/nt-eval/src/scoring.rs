@@ -48,6 +48,11 @@ pub(crate) struct Tally {
     /// Mean squared (scaled) error of each window, in origin order.
     pub(crate) window_mse: Vec<f64>,
     levels: Vec<LevelTally>,
+    /// Sum of the (scaled) CRPS of every point of the windows whose forecast carried sample
+    /// paths, and how many windows and points those were.
+    crps_sum: f64,
+    crps_windows: usize,
+    crps_points: usize,
 }
 
 impl Tally {
@@ -102,6 +107,20 @@ impl Tally {
         self.points += actual.len();
         self.windows += 1;
         self.window_mse.push(window_sq / actual.len() as f64);
+        let paths = forecast.paths();
+        if !paths.is_empty() {
+            let mut draws = Vec::with_capacity(paths.len());
+            for (step, y) in actual.iter().enumerate() {
+                draws.clear();
+                draws.extend(paths.iter().map(|p| p[step]));
+                // Paths are checked finite with the forecast; a failure leaves the point out.
+                if let Ok(c) = metrics::crps_samples(&draws, *y) {
+                    self.crps_sum += c / scale.divisor;
+                    self.crps_points += 1;
+                }
+            }
+            self.crps_windows += 1;
+        }
         for lt in &mut self.levels {
             let Some((lower, upper)) = forecast.interval(lt.level) else {
                 continue;
@@ -143,6 +162,9 @@ impl Tally {
             out.mase_defined &= t.mase_defined;
             out.dir_hits += t.dir_hits;
             out.dir_counted += t.dir_counted;
+            out.crps_sum += t.crps_sum;
+            out.crps_windows += t.crps_windows;
+            out.crps_points += t.crps_points;
             for (acc, v) in out.window_mse.iter_mut().zip(&t.window_mse) {
                 *acc += v / parts.len() as f64;
             }
@@ -212,6 +234,8 @@ impl Tally {
                 .then(|| diebold_mariano(&d, dm_h, "squared"))
                 .flatten(),
             intervals,
+            crps: (self.crps_windows == self.windows && self.crps_points > 0)
+                .then(|| self.crps_sum / self.crps_points as f64),
         })
     }
 }
@@ -268,5 +292,27 @@ mod tests {
         assert_eq!(p.window_mse, vec![5.0]);
         let s = p.scores(&p, 1).unwrap();
         assert_eq!((s.mae, s.mse, s.mase), (2.0, 5.0, None));
+    }
+
+    /// CRPS comes from the paths step by step: one window with paths {0, 2} at step 1
+    /// (y = 1: E|X−y| = 1, E|X−X'| = 1, CRPS 0.5) and the single value {3} twice at step 2
+    /// (y = 1: CRPS 2), mean 1.25; halved by a divisor of 2. A model whose windows did not all
+    /// carry paths gets no CRPS.
+    #[test]
+    fn crps_is_scored_from_sample_paths_only() {
+        let paths = vec![vec![0.0, 3.0], vec![2.0, 3.0]];
+        let f = Forecast::point(vec![1.0, 3.0]).with_paths(paths).unwrap();
+        let mut t = Tally::new(&[], true);
+        t.add(&[1.0, 1.0], &f, 1.0, UNIT);
+        assert_eq!(t.scores(&t.clone(), 1).unwrap().crps, Some(1.25));
+        let half = TargetScale {
+            divisor: 2.0,
+            mase: None,
+        };
+        let mut scaled = Tally::new(&[], false);
+        scaled.add(&[1.0, 1.0], &f, 1.0, half);
+        assert_eq!(scaled.scores(&scaled.clone(), 1).unwrap().crps, Some(0.625));
+        t.add(&[1.0, 1.0], &Forecast::point(vec![1.0, 1.0]), 1.0, UNIT);
+        assert_eq!(t.scores(&t.clone(), 1).unwrap().crps, None);
     }
 }

@@ -79,6 +79,7 @@ mod tests {
                 lags: 0,
             }),
             intervals: Vec::new(),
+            crps: None,
         }
     }
 
