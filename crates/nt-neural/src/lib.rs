@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod cpu;
 pub mod deepar;
+pub mod distribution;
 pub mod dlinear;
 pub mod engine;
 mod error;
