@@ -11,7 +11,7 @@
 #   tools/reference/compare_inference.sh                   # every architecture, defaults
 #   ARCHS="tcn patchtst" tools/reference/compare_inference.sh
 #
-# Settings (environment): ARCHS (default: nhits nbeats dlinear nlinear tcn patchtst), REPS (200),
+# Settings (environment): ARCHS (default: nhits nbeats dlinear nlinear tcn patchtst lstm gru deepar), REPS (200),
 # THREADS (default: nproc), INPUT_SIZE (480), HORIZON (96), NT (default target/release/nt, built
 # when missing), PY (default /tmp/nfenv/bin/python), LD_LIBRARY_PATH (default /tmp/nfstubs when
 # that folder exists). Run it on a quiet machine; compare ratios, never times from different
@@ -20,7 +20,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-ARCHS="${ARCHS:-nhits nbeats dlinear nlinear tcn patchtst}"
+ARCHS="${ARCHS:-nhits nbeats dlinear nlinear tcn patchtst lstm gru deepar}"
 REPS="${REPS:-200}"
 THREADS="${THREADS:-$(nproc)}"
 INPUT_SIZE="${INPUT_SIZE:-480}"

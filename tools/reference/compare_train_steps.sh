@@ -9,7 +9,7 @@
 #   tools/reference/compare_train_steps.sh                     # every architecture, defaults
 #   ARCHS="nhits dlinear" STEPS=5 tools/reference/compare_train_steps.sh
 #
-# Settings (environment): ARCHS (default: nhits nbeats dlinear nlinear tcn patchtst), STEPS timed steps (20),
+# Settings (environment): ARCHS (default: nhits nbeats dlinear nlinear tcn patchtst lstm gru deepar), STEPS timed steps (20),
 # THREADS (default: nproc; RAYON_NUM_THREADS for nt, torch.set_num_threads for torch),
 # INPUT_SIZE (480), HORIZON (96), WINDOWS (default: each model's own reference batch), NT (default target/release/nt, built when
 # missing), PY (default /tmp/nfenv/bin/python; the env is described in train_step_bench.py),
@@ -19,7 +19,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-ARCHS="${ARCHS:-nhits nbeats dlinear nlinear tcn patchtst}"
+ARCHS="${ARCHS:-nhits nbeats dlinear nlinear tcn patchtst lstm gru deepar}"
 STEPS="${STEPS:-20}"
 THREADS="${THREADS:-$(nproc)}"
 INPUT_SIZE="${INPUT_SIZE:-480}"

@@ -1,11 +1,12 @@
 """Plain-PyTorch cost of one optimizer step (forward, MAE, backward, Adam) of neuralforecast's own
-module for NHITS, NBEATS, DLinear, NLinear, TCN or PatchTST, at the configuration, batch and thread count that
+module for NHITS, NBEATS, DLinear, NLinear, TCN, PatchTST, LSTM, GRU or DeepAR, at the configuration, batch
+and thread count that
 `nt bench --arch ARCH` times for its `ARCH_train_step` case. neuralforecast's data pipeline and
 Lightning are bypassed: this is the arithmetic our trainer has to beat, not neuralforecast's `fit`.
 Prints ONE JSON line.
 
 Configuration (what `nt bench` trains at its defaults, L 480, H 96, each model's own
-`windows_batch_size` a step unless --windows-batch-size is given: 1024, TCN 128):
+`windows_batch_size` a step unless --windows-batch-size is given: 1024; TCN, LSTM, GRU 128):
 - nhits: `NHITS(h, input_size)`, neuralforecast's defaults (3 identity stacks, mlp 3 x [512, 512]).
 - nbeats: `NBEATS(h, input_size, stack_types=3 * ["identity"])`: the generic N-BEATS that
   `nt train --model nbeats` builds (neuralforecast's own default mixes trend and seasonality
@@ -14,6 +15,11 @@ Configuration (what `nt bench` trains at its defaults, L 480, H 96, each model's
 - tcn: `TCN(h, input_size)` (kernel 2, dilations [1, 2, 4, 8, 16], 128 channels, decoder 2 x 128).
 - patchtst: `PatchTST(h, input_size)` (3 layers, 16 heads, hidden 128, ff 256, dropout 0.2,
   patch 16 stride 8, RevIN subtracting the last value, BatchNorm).
+- lstm: `LSTM(h, input_size)` (direct mode: 2 layers of 128, decoder 2 x 128); gru: `GRU(h,
+  input_size)` (2 layers of 200, decoder 2 x 128).
+- deepar: `DeepAR(h, input_size)` (2 LSTM layers of 128, dropout 0.1, linear Student-t head):
+  recurrent, so a training step sees L + 1 inputs and scores `h_train` (1) step by the Student-t
+  negative log-likelihood, as its `training_step` does (windows of 1,024).
 Adam at the model's own learning rate, `random_seed=1`; the input is a seeded random walk
 [B, L, 1] with every point observed. The first `--warmup` steps are not timed.
 
@@ -38,7 +44,7 @@ import warnings
 
 warnings.filterwarnings("ignore")
 
-ARCHS = ("nhits", "nbeats", "dlinear", "nlinear", "tcn", "patchtst")
+ARCHS = ("nhits", "nbeats", "dlinear", "nlinear", "tcn", "patchtst", "lstm", "gru", "deepar")
 
 
 def build(arch, h, input_size):
@@ -58,7 +64,27 @@ def build(arch, h, input_size):
         return models.TCN(h=h, input_size=input_size, random_seed=1)
     if arch == "patchtst":
         return models.PatchTST(h=h, input_size=input_size, random_seed=1)
+    if arch == "lstm":
+        return models.LSTM(h=h, input_size=input_size, random_seed=1)
+    if arch == "gru":
+        return models.GRU(h=h, input_size=input_size, random_seed=1)
+    if arch == "deepar":
+        return models.DeepAR(h=h, input_size=input_size, random_seed=1)
     raise ValueError(arch)
+
+
+def step_loss(m, arch, batch, y):
+    """The training loss of one batch: MAE of the forecast, or for DeepAR (recurrent, scored on
+    `h_train` steps) the Student-t negative log-likelihood of its distribution head."""
+    if arch != "deepar":
+        return (m(batch).reshape(y.shape) - y).abs().mean()
+    import torch
+
+    m.h = m.h_train
+    out = m.loss.domain_map(m(batch))
+    distr_args = m.loss.scale_decouple(output=out, loc=None, scale=None)
+    target = y[:, : m.h_train]
+    return m.loss(y=target, distr_args=distr_args, mask=torch.ones_like(target))
 
 
 def median_p99(samples):
@@ -102,9 +128,11 @@ def main():
     B = args.windows_batch_size or m.windows_batch_size
     opt = torch.optim.Adam(m.parameters(), lr=m.learning_rate)
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(B, L, 1, generator=g).cumsum(1) * 0.1
+    # Recurrent models (DeepAR) read one input more than input_size (neuralforecast's shift).
+    seen = L + 1 if getattr(m, "RECURRENT", False) else L
+    x = torch.randn(B, seen, 1, generator=g).cumsum(1) * 0.1
     y = x[:, -1:, 0] + torch.randn(B, H, generator=g).cumsum(1) * 0.1
-    batch = {"insample_y": x, "insample_mask": torch.ones(B, L, 1),
+    batch = {"insample_y": x, "insample_mask": torch.ones(B, seen, 1),
              "futr_exog": None, "hist_exog": None, "stat_exog": None}
     load0 = os.getloadavg()[0]
     times = []
@@ -112,7 +140,7 @@ def main():
     for i in range(args.warmup + args.steps):
         t = time.perf_counter()
         opt.zero_grad()
-        loss = (m(batch).reshape(B, H) - y).abs().mean()
+        loss = step_loss(m, args.arch, batch, y)
         loss.backward()
         opt.step()
         if i >= args.warmup:
