@@ -123,9 +123,33 @@ pub(crate) fn parse_loss(raw: &str) -> Result<Loss> {
             qs.sort_by(f64::total_cmp);
             Loss::Quantile(qs)
         }
+        // A distribution head's likelihood (DeepAR only), with optional interval levels in
+        // percent: `student_t`, `normal:80,95`.
+        (dist @ ("student_t" | "normal"), levels) => {
+            let distribution = if dist == "normal" {
+                nt_neural::distribution::Distribution::Normal
+            } else {
+                nt_neural::distribution::Distribution::StudentT
+            };
+            let levels = match levels {
+                None => vec![80.0, 90.0],
+                Some(list) => list
+                    .split(',')
+                    .map(|part| {
+                        part.trim().parse::<f64>().map_err(|_| {
+                            usage(format!("--loss {raw}: `{part}` is not a number"))
+                        })
+                    })
+                    .collect::<Result<Vec<f64>>>()?,
+            };
+            Loss::Distribution {
+                distribution,
+                levels,
+            }
+        }
         _ => {
             return Err(usage(format!(
-                "--loss {raw}: expected mae, mse, huber[:DELTA] or quantile:Q1,Q2,..."
+                "--loss {raw}: expected mae, mse, huber[:DELTA], quantile:Q1,Q2,... or (DeepAR) student_t[:LEVELS] / normal[:LEVELS]"
             )))
         }
     };

@@ -80,14 +80,54 @@ pub enum Loss {
     /// Multi-quantile (pinball) loss, neuralforecast's `MQLoss(quantiles=...)`: the model gets one
     /// output per level and predicts quantile bands.
     Quantile(Vec<f64>),
+    /// Negative log-likelihood of a distribution head, neuralforecast's
+    /// `DistributionLoss(distribution, level)`: the model emits the distribution's raw
+    /// parameters per step ([`crate::distribution`] maps them) and forecasts its mean, with
+    /// bands at the quantiles of `levels` (see [`crate::distribution::level_quantiles`]). Only
+    /// architectures with a distribution head (DeepAR) accept it. JSON:
+    /// `{"distribution": {"distribution": "student_t", "levels": [80, 90]}}`, both fields
+    /// optional.
+    Distribution {
+        /// The family (Student-t by default).
+        #[serde(default)]
+        distribution: crate::distribution::Distribution,
+        /// Interval levels in percent, each in (0, 100) and listed once (neuralforecast's
+        /// `level`, default `[80, 90]`).
+        #[serde(default = "default_levels")]
+        levels: Vec<f64>,
+    },
+}
+
+/// neuralforecast's `DistributionLoss` default `level=[80, 90]`.
+fn default_levels() -> Vec<f64> {
+    vec![80.0, 90.0]
 }
 
 impl Loss {
-    /// Outputs per horizon step: the number of quantiles, or 1 for a point loss.
+    /// Outputs per horizon step: the number of quantiles, the distribution's parameters, or 1
+    /// for a point loss.
     pub fn n_outputs(&self) -> usize {
         match self {
             Loss::Quantile(qs) => qs.len(),
-            _ => 1,
+            Loss::Distribution { distribution, .. } => distribution.n_params(),
+            Loss::Mae | Loss::Mse | Loss::Huber { .. } => 1,
+        }
+    }
+
+    /// The distribution of a [`Loss::Distribution`], `None` for the other losses.
+    pub fn distribution(&self) -> Option<crate::distribution::Distribution> {
+        match self {
+            Loss::Distribution { distribution, .. } => Some(*distribution),
+            _ => None,
+        }
+    }
+
+    /// Neuralforecast's `DistributionLoss` with Student-t and levels `[80, 90]` (DeepAR's
+    /// default loss).
+    pub fn student_t() -> Self {
+        Loss::Distribution {
+            distribution: crate::distribution::Distribution::StudentT,
+            levels: default_levels(),
         }
     }
 
@@ -116,6 +156,23 @@ impl Loss {
                     return Err(Error::invalid(
                         "train.loss.quantile",
                         format!("levels must be strictly ascending, got {qs:?}"),
+                    ));
+                }
+                Ok(())
+            }
+            Loss::Distribution { levels, .. } => {
+                if let Some(l) = levels.iter().find(|l| !(**l > 0.0 && **l < 100.0)) {
+                    return Err(Error::invalid(
+                        "train.loss.distribution.levels",
+                        format!("level {l} is not strictly between 0 and 100 (percent)"),
+                    ));
+                }
+                let mut sorted = levels.clone();
+                sorted.sort_by(f64::total_cmp);
+                if sorted.windows(2).any(|w| w[1] == w[0]) {
+                    return Err(Error::invalid(
+                        "train.loss.distribution.levels",
+                        format!("each level once, got {levels:?}"),
                     ));
                 }
                 Ok(())

@@ -10,7 +10,9 @@ use crate::Result;
 /// The loss of `pred` (`[B, H, Q]`) against `target` and `mask` (`[B, H]`), a scalar tensor.
 ///
 /// For [`Loss::Quantile`] the `Q` outputs are the levels in order and the result is the mean over
-/// levels of the masked mean pinball loss (neuralforecast's `MQLoss`); point losses need `Q = 1`.
+/// levels of the masked mean pinball loss (neuralforecast's `MQLoss`); for
+/// [`Loss::Distribution`] the `Q` outputs are the raw parameters of each step and the result is
+/// the masked mean negative log-likelihood of the (scaled) targets; point losses need `Q = 1`.
 pub fn loss(kind: &Loss, pred: &Tensor, target: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let (b, h, q) = pred.dims3()?;
     let denom = mask
@@ -53,6 +55,10 @@ pub fn loss(kind: &Loss, pred: &Tensor, target: &Tensor, mask: &Tensor) -> Resul
             let under = err.neg()?.relu()?.broadcast_mul(&lv)?;
             let over = err.relu()?.broadcast_mul(&(lv.neg()? + 1.0)?)?;
             ((under + over)? / q as f64)?
+        }
+        Loss::Distribution { distribution, .. } => {
+            // Q = the distribution's parameters; one NLL per point.
+            distribution.nll_tensor(pred, target)?.reshape((b, h, 1))?
         }
     };
     Ok((per_point.broadcast_mul(&mask3)?.sum_all()? / denom)?)

@@ -253,6 +253,10 @@ fn loss_name(loss: &nt_neural::Loss) -> String {
         nt_neural::Loss::Mse => "mse".into(),
         nt_neural::Loss::Huber { .. } => "huber loss".into(),
         nt_neural::Loss::Quantile(_) => "quantile loss".into(),
+        nt_neural::Loss::Distribution { distribution, .. } => match distribution {
+            nt_neural::distribution::Distribution::StudentT => "student-t likelihood".into(),
+            nt_neural::distribution::Distribution::Normal => "normal likelihood".into(),
+        },
     }
 }
 

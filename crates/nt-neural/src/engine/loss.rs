@@ -16,6 +16,16 @@ pub(crate) fn check(kind: &Loss, q: usize) -> Result<()> {
             ),
         )),
         Loss::Quantile(_) => Ok(()),
+        Loss::Distribution { distribution, .. } if distribution.n_params() != q => {
+            Err(Error::invalid(
+                "train.loss.distribution",
+                format!(
+                    "the {distribution:?} head needs {} outputs per step, the model has {q}",
+                    distribution.n_params()
+                ),
+            ))
+        }
+        Loss::Distribution { .. } => Ok(()),
         _ if q != 1 => Err(Error::invalid(
             "train.loss",
             format!("a point loss needs one output per step, the model has {q}"),
@@ -50,6 +60,30 @@ fn point(kind: &Loss, e: f32, o: usize, q: usize) -> (f32, f32) {
                 (0.0, 0.0)
             }
         }
+        // A distribution head is scored per step, all its outputs together, by `step_loss`.
+        Loss::Distribution { .. } => (0.0, 0.0),
+    }
+}
+
+/// The loss of one step (its `q` outputs `raw` against target `y`) and, with `grad`, its
+/// derivative per output: the sum of the per-output point losses, or a distribution's NLL.
+#[inline]
+fn step_loss(kind: &Loss, raw: &[f32], y: f32, grad: Option<&mut [f32]>) -> f64 {
+    match kind {
+        Loss::Distribution { distribution, .. } => distribution.nll_and_grad(raw, y, grad),
+        Loss::Mae | Loss::Mse | Loss::Huber { .. } | Loss::Quantile(_) => {
+            let q = raw.len();
+            let mut total = 0f64;
+            let mut grad = grad;
+            for (o, &p) in raw.iter().enumerate() {
+                let (v, d) = point(kind, p - y, o, q);
+                total += f64::from(v);
+                if let Some(g) = grad.as_deref_mut() {
+                    g[o] = d;
+                }
+            }
+            total
+        }
     }
 }
 
@@ -83,12 +117,16 @@ pub(crate) fn loss_and_grad(
     let inv = (1.0 / denom) as f32;
     let mut total = 0f64;
     for (i, (&y, &m)) in target.iter().zip(mask).enumerate() {
-        for o in 0..q {
-            let k = i * q + o;
-            let (v, d) = point(kind, pred[k] - y, o, q);
-            total += f64::from(v * m);
+        let row = i * q..(i + 1) * q;
+        let g = grad.as_deref_mut().map(|g| &mut g[row.clone()]);
+        let has_grad = g.is_some();
+        let v = step_loss(kind, &pred[row.clone()], y, g);
+        total += if m == 0.0 { 0.0 } else { v * f64::from(m) };
+        if has_grad {
             if let Some(g) = grad.as_deref_mut() {
-                g[k] = d * m * inv;
+                for d in &mut g[row] {
+                    *d *= m * inv;
+                }
             }
         }
     }
