@@ -151,6 +151,14 @@ pub enum Error {
         /// What is accepted.
         expected: String,
     },
+    /// A table could not be written (nothing is left at the path: writes are atomic).
+    #[error("cannot write `{path}`: {reason}")]
+    Write {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// An error from `nt-core` (series construction, column lookup).
     #[error(transparent)]
     Core(#[from] nt_core::Error),

@@ -5,6 +5,7 @@ pub mod features;
 mod fill;
 mod gaps;
 mod load;
+mod save;
 pub mod scalers;
 pub mod synthetic;
 pub mod windows;
@@ -19,6 +20,7 @@ pub use load::{
     load, load_csv, parse_timestamp, read_csv_from_str, validate_length, LoadOptions,
     ACCEPTED_FORMATS, MAX_ABS_VALUE, TIME_COLUMN_NAMES, UNIX_SECONDS_LIMIT,
 };
+pub use save::{write_table, OutColumn};
 pub use scalers::{Scaler, ScalerKind};
 pub use synthetic::{sample_market, simulate_market, MarketConfig, MarketPath, Regime};
 pub use windows::{sliding_windows, sliding_windows_many, WindowSpec, Windows};
