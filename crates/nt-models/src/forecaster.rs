@@ -75,6 +75,27 @@ pub trait Forecaster: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// Whether the model forecasts by sample paths (joint draws of the whole horizon, each
+    /// fed its own draws: DeepAR), so [`forecast_paths`](Self::forecast_paths) works.
+    fn has_paths(&self) -> bool {
+        false
+    }
+
+    /// Forecasts `horizon` steps after each history with `request.samples` sample paths
+    /// attached (original scale, `horizon` values each); the point is the paths' mean and the
+    /// bands their quantiles. Guarantees: the same seed gives the same paths, and a window's
+    /// paths do not depend on the other inputs. Models without paths refuse with an invalid
+    /// input naming `paths`.
+    fn forecast_paths(
+        &self,
+        inputs: &[WindowInputs<'_>],
+        horizon: usize,
+        request: PathRequest,
+    ) -> Result<Vec<Forecast>> {
+        let _ = (inputs, horizon, request);
+        Err(no_paths(self.name()))
+    }
+
     /// Writes the model as a directory (`model.json` plus its weights or fitted state),
     /// atomically file by file.
     fn save(&self, dir: &Path) -> Result<()>;
@@ -99,39 +120,114 @@ pub trait Forecaster: Send + Sync + std::fmt::Debug {
         future: Option<&TimeSeries>,
         horizon: usize,
     ) -> Result<Forecast> {
-        let target = history.finite_column(column)?;
-        let hist: Vec<&[f64]> = self
-            .hist_exog()
-            .iter()
-            .map(|c| history.finite_column(c))
-            .collect::<nt_core::Result<_>>()?;
-        let futr_names = self.futr_exog();
-        let mut futr_values: Vec<Vec<f64>> = Vec::new();
-        if !futr_names.is_empty() {
-            let h = self.max_horizon().unwrap_or(horizon);
-            let future = future.ok_or_else(|| {
-                Error::invalid(
-                    "future",
-                    format!(
-                        "the model needs the next {h} values of its future exogenous columns ({}); give them as a future table (`nt predict --future FILE`)",
-                        futr_names.join(", ")
-                    ),
-                )
-            })?;
-            nt_neural::check_future(history, future, h)?;
-            for c in futr_names {
-                let mut v = history.finite_column(c)?.to_vec();
-                v.extend_from_slice(&future.finite_column(c)?[..h]);
-                futr_values.push(v);
-            }
-        }
-        let input = WindowInputs {
-            target,
-            hist,
-            futr: futr_values.iter().map(Vec::as_slice).collect(),
-        };
-        self.forecast(&input, horizon)
+        with_series_inputs(self, history, column, future, horizon, &mut |input| {
+            self.forecast(input, horizon)
+        })
     }
+
+    /// [`predict_series`](Self::predict_series), or with `paths`, the same inputs through
+    /// [`forecast_paths`](Self::forecast_paths) (sample paths attached).
+    fn predict_series_with(
+        &self,
+        history: &TimeSeries,
+        column: &str,
+        future: Option<&TimeSeries>,
+        horizon: usize,
+        paths: Option<PathRequest>,
+    ) -> Result<Forecast> {
+        let Some(request) = paths else {
+            return self.predict_series(history, column, future, horizon);
+        };
+        if !self.has_paths() {
+            return Err(no_paths(self.name()));
+        }
+        with_series_inputs(self, history, column, future, horizon, &mut |input| {
+            self.forecast_paths(std::slice::from_ref(input), horizon, request)?
+                .pop()
+                .ok_or_else(|| Error::invalid("history", "no forecast produced"))
+        })
+    }
+}
+
+/// Builds the [`WindowInputs`] of column `column` of `history` for `model` (its exogenous
+/// columns from `history`, the future ones' next H rows from `future`) and runs `run` on them.
+fn with_series_inputs<F: Forecaster + ?Sized>(
+    model: &F,
+    history: &TimeSeries,
+    column: &str,
+    future: Option<&TimeSeries>,
+    horizon: usize,
+    run: &mut dyn FnMut(&WindowInputs<'_>) -> Result<Forecast>,
+) -> Result<Forecast> {
+    let target = history.finite_column(column)?;
+    let hist: Vec<&[f64]> = model
+        .hist_exog()
+        .iter()
+        .map(|c| history.finite_column(c))
+        .collect::<nt_core::Result<_>>()?;
+    let futr_names = model.futr_exog();
+    let mut futr_values: Vec<Vec<f64>> = Vec::new();
+    if !futr_names.is_empty() {
+        let h = model.max_horizon().unwrap_or(horizon);
+        let future = future.ok_or_else(|| {
+            Error::invalid(
+                "future",
+                format!(
+                    "the model needs the next {h} values of its future exogenous columns ({}); give them as a future table (`nt predict --future FILE`)",
+                    futr_names.join(", ")
+                ),
+            )
+        })?;
+        nt_neural::check_future(history, future, h)?;
+        for c in futr_names {
+            let mut v = history.finite_column(c)?.to_vec();
+            v.extend_from_slice(&future.finite_column(c)?[..h]);
+            futr_values.push(v);
+        }
+    }
+    let input = WindowInputs {
+        target,
+        hist,
+        futr: futr_values.iter().map(Vec::as_slice).collect(),
+    };
+    run(&input)
+}
+
+/// Most sample paths one forecast may ask for (memory: paths × horizon values per window).
+pub const MAX_SAMPLE_PATHS: usize = 100_000;
+
+/// What [`Forecaster::forecast_paths`] draws: `samples` paths per window from generator
+/// seed `seed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathRequest {
+    /// Paths per window, 1 to [`MAX_SAMPLE_PATHS`].
+    pub samples: usize,
+    /// Seed of the draws.
+    pub seed: u64,
+}
+
+impl PathRequest {
+    /// A request for `samples` paths from `seed`; an invalid input naming `field` unless
+    /// `samples` is 1 to [`MAX_SAMPLE_PATHS`].
+    pub fn new(samples: usize, seed: u64, field: &str) -> Result<Self> {
+        if samples == 0 || samples > MAX_SAMPLE_PATHS {
+            return Err(Error::invalid(
+                field,
+                format!("expected 1 to {MAX_SAMPLE_PATHS} sample paths, got {samples}"),
+            ));
+        }
+        Ok(Self { samples, seed })
+    }
+}
+
+/// The refusal of a model that draws no sample paths.
+pub(crate) fn no_paths(model: &str) -> Error {
+    Error::invalid(
+        "paths",
+        format!(
+            "{model} draws no sample paths (only probabilistic recurrent models such as deepar do)"
+        ),
+    )
 }
 
 /// Checks a requested horizon against a model's longest one.

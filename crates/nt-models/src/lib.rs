@@ -10,7 +10,7 @@ mod train;
 
 pub use classical::ClassicalModel;
 pub use error::{Error, Result};
-pub use forecaster::Forecaster;
+pub use forecaster::{Forecaster, PathRequest, MAX_SAMPLE_PATHS};
 pub use nt_neural::{ModelMeta, Precision, TrainOptions, WindowInputs};
 pub use persist::{
     from_parts, load_dir, load_shared, read_manifest, Manifest, FITTED_JSON, MODEL_JSON,
