@@ -523,7 +523,7 @@ pub fn student_t_ppf(p: f64, df: f64) -> f64 {
         }
         let pdf = (log_norm - 0.5 * (df + 1.0) * (t * t / df).ln_1p()).exp();
         let mut next = t - f / pdf;
-        if !(next > lo && next < hi) || !next.is_finite() {
+        if !(next > lo && next < hi && next.is_finite()) {
             next = if lo.is_finite() {
                 0.5 * (lo + hi)
             } else {

@@ -66,6 +66,12 @@ pub trait Network: Debug + Send + Sync {
         let _ = rng;
         self.forward(x)
     }
+    /// The distribution head of a probabilistic network (DeepAR): its family and its sample
+    /// paths ([`crate::distribution::Probabilistic`]); `None` for point networks (default).
+    /// With it, [`forward`](Self::forward) returns each step's raw distribution parameters.
+    fn probabilistic(&self) -> Option<&dyn crate::distribution::Probabilistic> {
+        None
+    }
 }
 
 /// A plain-Rust CPU forward for a few windows at a time, beside the candle network: exactly the
@@ -421,4 +427,6 @@ architectures! {
     PatchTst(crate::patchtst::PatchTstConfig),
     /// TCN (Bai et al., 2018; neuralforecast's TCN): [`crate::TcnConfig`].
     Tcn(crate::tcn::TcnConfig),
+    /// DeepAR (Salinas et al., 2020; neuralforecast's DeepAR): [`crate::deepar::DeepArConfig`].
+    DeepAr(crate::deepar::DeepArConfig),
 }
