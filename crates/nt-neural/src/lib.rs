@@ -49,6 +49,7 @@ pub use nbeats::{nbeats_block, NBeats, NBeatsBlock, NBeatsConfig, StackType, Tre
 pub use nhits::{nhits_block, ExogBatch, Nhits, NhitsBlock};
 pub use nlinear::{NLinear, NLinearConfig};
 pub use patchtst::{PatchTst, PatchTstConfig};
+pub use rnn::{GruConfig, LstmConfig, Rnn};
 pub use tcn::{Tcn, TcnConfig};
 pub use trainer::{EngineInfo, LogRecord, TrainProgress, TrainReport};
 pub use training::{train, ModelMeta, TrainMetrics, TrainOptions, TrainedModel};

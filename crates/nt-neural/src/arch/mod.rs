@@ -427,6 +427,10 @@ architectures! {
     PatchTst(crate::patchtst::PatchTstConfig),
     /// TCN (Bai et al., 2018; neuralforecast's TCN): [`crate::TcnConfig`].
     Tcn(crate::tcn::TcnConfig),
+    /// LSTM (neuralforecast's LSTM, direct or recurrent): [`crate::LstmConfig`].
+    Lstm(crate::rnn::LstmConfig),
+    /// GRU (neuralforecast's GRU, direct or recurrent): [`crate::GruConfig`].
+    Gru(crate::rnn::GruConfig),
     /// DeepAR (Salinas et al., 2020; neuralforecast's DeepAR): [`crate::deepar::DeepArConfig`].
     DeepAr(crate::deepar::DeepArConfig),
 }
