@@ -59,6 +59,8 @@ pub struct NeuralModel {
     fast_bf16: Option<Box<dyn FastForward>>,
     /// Why the precision that runs is what it is, after a request for bf16.
     precision_note: Option<String>,
+    /// The quantile levels of a distribution loss's bands (ascending, median included).
+    dist_quantiles: Vec<f64>,
 }
 
 /// Below this many bytes of f32 weights [`NeuralModel::set_precision`] keeps f32 when bf16 is
@@ -202,6 +204,25 @@ impl NeuralModel {
         named.sort_by(|a, b| a.0.cmp(&b.0));
         let vb = VarBuilder::from_tensors(named.iter().cloned().collect(), DType::F32, device);
         let net = spec.build(vb)?;
+        let loss = &spec.train_config().loss;
+        if loss.distribution().is_some() != net.probabilistic().is_some() {
+            return Err(Error::invalid(
+                "train.loss",
+                format!(
+                    "{} {} a distribution head, but the loss is {loss:?}",
+                    spec.name(),
+                    if net.probabilistic().is_some() {
+                        "has"
+                    } else {
+                        "has no"
+                    }
+                ),
+            ));
+        }
+        let dist_quantiles = match loss {
+            Loss::Distribution { levels, .. } => crate::distribution::level_quantiles(levels),
+            _ => Vec::new(),
+        };
         let fast = if device.is_cpu() {
             spec.fast_path(&named)?
         } else {
@@ -217,6 +238,7 @@ impl NeuralModel {
             fast,
             fast_bf16: None,
             precision_note: None,
+            dist_quantiles,
         })
     }
 
@@ -322,17 +344,27 @@ impl NeuralModel {
         self.spec.horizon()
     }
 
-    /// The input window length.
+    /// The input window length: the rows of history a forecast reads, the network's (L + 1
+    /// for recurrent models such as DeepAR, which read one row more than their `input_size`).
     pub fn input_size(&self) -> usize {
-        self.spec.input_size()
+        self.net.input_size()
     }
 
-    /// The quantile levels of the outputs, when trained with the quantile loss.
+    /// The quantile levels of the bands, ascending: the quantile loss's levels, or a
+    /// distribution loss's (its interval levels' bounds and the median, as neuralforecast
+    /// reports them: `[80, 90]` gives 0.05, 0.1, 0.5, 0.9, 0.95).
     pub fn quantiles(&self) -> Option<&[f64]> {
         match &self.spec.train_config().loss {
             Loss::Quantile(q) => Some(q),
-            _ => None,
+            Loss::Distribution { .. } => Some(&self.dist_quantiles),
+            Loss::Mae | Loss::Mse | Loss::Huber { .. } => None,
         }
+    }
+
+    /// Whether the model draws sample paths ([`forecast_paths`](Self::forecast_paths)): true
+    /// for networks with a distribution head (DeepAR).
+    pub fn has_paths(&self) -> bool {
+        self.net.probabilistic().is_some()
     }
 
     /// The candle network (what training runs; the reference for the fast CPU path).
@@ -371,26 +403,26 @@ impl NeuralModel {
                 format!("the model forecasts 1 to {h} steps, {horizon} asked"),
             ));
         }
+        if let Some((samples, seed)) = self.net.probabilistic().and_then(|p| p.default_paths()) {
+            // Sample-path models forecast the paths' mean and quantiles (paths not attached).
+            return Ok(self
+                .forecast_paths(inputs, horizon, samples, seed)?
+                .into_iter()
+                .map(|f| {
+                    let mut plain = Forecast::point(f.point_values().to_vec());
+                    for band in f.quantiles() {
+                        plain = plain.with_quantile(band.q, band.values.clone())?;
+                    }
+                    Ok(plain)
+                })
+                .collect::<nt_core::Result<_>>()?);
+        }
         let q = self.spec.train_config().loss.n_outputs();
-        let scaler = self.spec.train_config().scaler;
-        let (n_hist, n_futr) = (self.spec.hist_exog().len(), self.spec.futr_exog().len());
-        let width = l + l * n_hist + (l + h) * n_futr;
+        let width = self.net.packed_input_size();
         let mut out = Vec::with_capacity(inputs.len());
         for chunk in inputs.chunks(1024) {
             let b = chunk.len();
-            let mut x = Vec::with_capacity(b * width);
-            let mut scales = Vec::with_capacity(b);
-            for w in chunk {
-                let window = self.checked_window(w, n_hist, n_futr)?;
-                scales.push(crate::trainer::pack_window(
-                    &mut x,
-                    &window,
-                    l - 1,
-                    (l, h),
-                    usize::MAX,
-                    scaler,
-                ));
-            }
+            let (x, scales) = self.pack_inputs(chunk)?;
             let y: Vec<f32> = match self.fast_bf16.as_ref().or(self.fast.as_ref()) {
                 Some(fast) => fast_forward(&**fast, &x, l),
                 _ => {
@@ -402,6 +434,89 @@ impl NeuralModel {
             };
             for (i, ws) in scales.iter().enumerate() {
                 out.push(self.to_forecast(&y[i * h * q..(i + 1) * h * q], *ws, horizon, q)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The packed, scaled network rows of `chunk` and each window's target scale.
+    fn pack_inputs(&self, chunk: &[WindowInputs<'_>]) -> Result<(Vec<f32>, Vec<WindowScale>)> {
+        let (l, h) = (self.input_size(), self.horizon());
+        let scaler = self.spec.train_config().scaler;
+        let (n_hist, n_futr) = (self.spec.hist_exog().len(), self.spec.futr_exog().len());
+        let mut x = Vec::with_capacity(chunk.len() * self.net.packed_input_size());
+        let mut scales = Vec::with_capacity(chunk.len());
+        for w in chunk {
+            let window = self.checked_window(w, n_hist, n_futr)?;
+            scales.push(crate::trainer::pack_window(
+                &mut x,
+                &window,
+                l - 1,
+                (l, h),
+                usize::MAX,
+                scaler,
+            ));
+        }
+        Ok((x, scales))
+    }
+
+    /// Forecasts the `horizon` steps after each window by `samples` sample paths
+    /// (`1..=`[`crate::deepar::MAX_SAMPLES`]), each a joint draw of the whole horizon that feeds
+    /// its own draws back (see `crate::deepar`). The forecast carries the paths (original
+    /// scale, `horizon` values each); its point is their mean and its bands their empirical
+    /// quantiles (linear interpolation, `torch.quantile`'s default) at
+    /// [`quantiles`](Self::quantiles). A window's paths depend only on `seed` and the window's
+    /// own values: the same on every run, whatever other windows share the call. Models
+    /// without a distribution head refuse ([`has_paths`](Self::has_paths)).
+    pub fn forecast_paths(
+        &self,
+        inputs: &[WindowInputs<'_>],
+        horizon: usize,
+        samples: usize,
+        seed: u64,
+    ) -> Result<Vec<Forecast>> {
+        let h = self.horizon();
+        if horizon == 0 || horizon > h {
+            return Err(Error::invalid(
+                "horizon",
+                format!("the model forecasts 1 to {h} steps, {horizon} asked"),
+            ));
+        }
+        let prob = self.net.probabilistic().ok_or_else(|| {
+            Error::invalid(
+                "paths",
+                format!(
+                    "{} has no distribution head to draw sample paths from",
+                    self.spec.name()
+                ),
+            )
+        })?;
+        if samples == 0 || samples > crate::deepar::MAX_SAMPLES {
+            return Err(Error::invalid(
+                "samples",
+                format!("must be 1 to {}, got {samples}", crate::deepar::MAX_SAMPLES),
+            ));
+        }
+        let width = self.net.packed_input_size();
+        let mut out = Vec::with_capacity(inputs.len());
+        for chunk in inputs.chunks(256) {
+            let (x, scales) = self.pack_inputs(chunk)?;
+            let seeds: Vec<u64> = x
+                .chunks_exact(width)
+                .map(|row| window_seed(seed, row))
+                .collect();
+            let draws = prob.sample_paths(&x, chunk.len(), samples, &seeds)?;
+            for (i, ws) in scales.iter().enumerate() {
+                let paths: Vec<Vec<f64>> = (0..samples)
+                    .map(|s| {
+                        let at = (i * samples + s) * h;
+                        draws[at..at + horizon]
+                            .iter()
+                            .map(|&z| f64::from(ws.invert(z)))
+                            .collect()
+                    })
+                    .collect();
+                out.push(paths_forecast(paths, &self.dist_quantiles)?);
             }
         }
         Ok(out)
@@ -476,6 +591,21 @@ impl NeuralModel {
                 .map(|t| f64::from(ws.invert(y[t * q + k])))
                 .collect()
         };
+        if let Some(dist) = self.net.probabilistic().map(|p| p.distribution()) {
+            // Each step's distribution (mean feedback): its mean and exact quantiles.
+            let params: Vec<_> = (0..horizon)
+                .map(|t| dist.params(&y[t * q..(t + 1) * q]))
+                .collect();
+            let back = |v: f64| v * f64::from(ws.scale) + f64::from(ws.shift);
+            let mut f = Forecast::point(params.iter().map(|p| back(p.mean())).collect());
+            for &level in &self.dist_quantiles {
+                f = f.with_quantile(
+                    level,
+                    params.iter().map(|p| back(p.quantile(level))).collect(),
+                )?;
+            }
+            return Ok(f);
+        }
         match self.quantiles() {
             None => Ok(Forecast::point(series(0))),
             Some(levels) => {
@@ -590,6 +720,56 @@ impl Predict for NeuralModel {
         let column = self.default_column(history)?;
         Ok(self.predict_column(history, column, horizon)?)
     }
+}
+
+/// The seed of one window's sample paths: `seed` mixed (SplitMix64 steps) with the bits of the
+/// window's packed row, so it depends on nothing but the two.
+fn window_seed(seed: u64, row: &[f32]) -> u64 {
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    row.iter()
+        .fold(mix(seed), |acc, v| mix(acc ^ u64::from(v.to_bits())))
+}
+
+/// A forecast from sample paths: their mean per step, their empirical quantiles at `levels`
+/// (linear interpolation between order statistics), the paths attached.
+fn paths_forecast(paths: Vec<Vec<f64>>, levels: &[f64]) -> Result<Forecast> {
+    let horizon = paths.first().map_or(0, Vec::len);
+    let n = paths.len().max(1) as f64;
+    let mean: Vec<f64> = (0..horizon)
+        .map(|t| paths.iter().map(|p| p[t]).sum::<f64>() / n)
+        .collect();
+    let mut sorted: Vec<Vec<f64>> = (0..horizon)
+        .map(|t| paths.iter().map(|p| p[t]).collect())
+        .collect();
+    for col in &mut sorted {
+        col.sort_by(f64::total_cmp);
+    }
+    let mut f = Forecast::point(mean);
+    for &level in levels {
+        let band = sorted
+            .iter()
+            .map(|col| empirical_quantile(col, level))
+            .collect();
+        f = f.with_quantile(level, band)?;
+    }
+    Ok(f.with_paths(paths)?)
+}
+
+/// The `q`-quantile of ascending `sorted` values, interpolating linearly between order
+/// statistics at position `q·(n − 1)` (`torch.quantile`'s and numpy's default).
+pub(crate) fn empirical_quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (pos - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
 /// Checks that `future` starts after `history` ends and has at least `h` rows (what a model

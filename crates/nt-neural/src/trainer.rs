@@ -262,6 +262,12 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
                 got: longest,
             });
         }
+        if cfg.loss.distribution().is_some() && net.probabilistic().is_none() {
+            return Err(Error::invalid(
+                "train.loss",
+                "a distribution loss needs a model with a distribution head (deepar); use mae, mse, huber or quantile",
+            ));
+        }
         let eligible = (0..data.len()).filter(|&i| train_counts[i] > 0).collect();
         let val_windows = data.iter().map(|s| n_val_windows(s, net.horizon())).sum();
         if cfg.early_stop_patience.is_some() && val_windows == 0 {
@@ -468,6 +474,13 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
                 scales.push(ws);
             }
             let v = match &mut self.backend {
+                // A distribution head scores the MAE of each step's mean on the original scale
+                // (neuralforecast's `valid_loss=MAE()` for DeepAR).
+                Backend::Candle { net, .. } if self.cfg.loss.distribution().is_some() => {
+                    let pred = net.forward(&Tensor::from_vec(x, (b, w), &self.device)?)?;
+                    let pred: Vec<f32> = pred.flatten_all()?.to_device(&Device::Cpu)?.to_vec1()?;
+                    distribution_mae(&self.cfg.loss, &pred, &scales, &y, h)
+                }
                 Backend::Candle { net, .. } => {
                     let pred = net.forward(&Tensor::from_vec(x, (b, w), &self.device)?)?;
                     let shift: Vec<f32> = scales.iter().map(|s| s.shift).collect();
@@ -478,6 +491,10 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
                     let y = Tensor::from_vec(y, (b, h), &self.device)?;
                     let mask = Tensor::ones((b, h), candle_core::DType::F32, &self.device)?;
                     f64::from(loss(&self.cfg.loss, &pred, &y, &mask)?.to_scalar::<f32>()?)
+                }
+                Backend::Native(st) if self.cfg.loss.distribution().is_some() => {
+                    let pred = st.graph.forward(&st.weights, &x, b, None)?;
+                    distribution_mae(&self.cfg.loss, pred, &scales, &y, h)
                 }
                 Backend::Native(st) => {
                     let per = st.graph.output_len();
@@ -761,6 +778,30 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
         self.state = state;
         Ok(())
     }
+}
+
+/// The mean absolute error, on the original scale, of the means of a distribution head's raw
+/// outputs `pred` (`[b, h, P]`, scaled space) against `y` (`[b, h]`); 0 for a non-distribution
+/// loss (never asked).
+fn distribution_mae(
+    loss: &crate::config::Loss,
+    pred: &[f32],
+    scales: &[WindowScale],
+    y: &[f32],
+    h: usize,
+) -> f64 {
+    let Some(dist) = loss.distribution() else {
+        return 0.0;
+    };
+    let p = dist.n_params();
+    let mut sum = 0f64;
+    for (i, &target) in y.iter().enumerate() {
+        let ws = scales[i / h.max(1)];
+        let mean = dist.params(&pred[i * p..(i + 1) * p]).mean();
+        let mean = mean * f64::from(ws.scale) + f64::from(ws.shift);
+        sum += (mean - f64::from(target)).abs();
+    }
+    sum / y.len().max(1) as f64
 }
 
 /// Refuses a non-finite loss (the run diverged at step `done + 1`).
