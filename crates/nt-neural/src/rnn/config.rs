@@ -420,16 +420,15 @@ macro_rules! rnn_config {
                 &mut self.train
             }
             $crate::exog_accessors!();
-            /// Also refuses a distribution loss in recurrent mode: the forecast fed back is
-            /// the mean of the outputs, which is a forecast for point and quantile losses only.
+            /// Also refuses a distribution loss: these models have no distribution head (and
+            /// recurrent mode feeds back the mean of its outputs, a forecast only for point
+            /// and quantile losses).
             fn validate_architecture(&self) -> $crate::Result<()> {
                 self.params().validate()?;
-                if self.recurrent
-                    && matches!(self.train.loss, $crate::config::Loss::Distribution { .. })
-                {
+                if matches!(self.train.loss, $crate::config::Loss::Distribution { .. }) {
                     return Err($crate::Error::invalid(
                         "train.loss",
-                        "recurrent mode feeds back the mean of its outputs: use a point or quantile loss",
+                        "LSTM and GRU have no distribution head: use a point or quantile loss",
                     ));
                 }
                 $crate::config::validate_exog_lists(&self.hist_exog_list, &self.futr_exog_list)

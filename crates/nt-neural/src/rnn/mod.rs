@@ -39,3 +39,6 @@ pub use config::{rnn_train_defaults, CellKind};
 pub use gru::GruConfig;
 pub use lstm::LstmConfig;
 pub use network::Rnn;
+
+#[cfg(test)]
+mod tests;
