@@ -247,6 +247,18 @@ pub(crate) struct PredictArgs {
     /// Write a plot of the history tail, the forecast and its bands to FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE")]
     pub(crate) plot: Option<PathBuf>,
+    /// For a model that forecasts by sample paths (deepar): write every path to FILE.csv or
+    /// FILE.parquet, one row per (target, path, step): columns target, path, step, timestamp,
+    /// value. The printed point and bands are the mean and quantiles of the same paths.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) paths: Option<PathBuf>,
+    /// Sample paths per forecast for such a model (1 to 100000; default 100, neuralforecast's
+    /// `trajectory_samples`). Without --paths the forecast still comes from them.
+    #[arg(long, value_name = "N")]
+    pub(crate) samples: Option<usize>,
+    /// Seed of the sample paths: the same seed gives the same paths.
+    #[arg(long, value_name = "SEED")]
+    pub(crate) seed: Option<u64>,
 }
 
 /// `--precision` of `nt predict`.

@@ -58,6 +58,7 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
             eprintln!("precision: {note}");
         }
     }
+    let path_request = path_request(args, model.as_ref())?;
     let series = settings::load_data(&args.data)?;
     let targets = match args.data.target.as_deref() {
         Some(t) => settings::resolve_targets(&series, Some(t))?,
@@ -105,7 +106,13 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
     };
     let mut results = Vec::with_capacity(targets.len());
     for target in &targets {
-        let f = model.predict_series(&series, target, future_table.as_ref(), horizon.get())?;
+        let f = model.predict_series_with(
+            &series,
+            target,
+            future_table.as_ref(),
+            horizon.get(),
+            path_request,
+        )?;
         results.push((target.clone(), f));
     }
     let inferred = series.calendar()?;
@@ -137,6 +144,13 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
         calendar,
         time_axis: inferred != nt_core::Calendar::Rows,
     };
+    if let Some(path) = &args.paths {
+        write_paths(path, &results, &future)?;
+        if args.format == Format::Table {
+            let n = results.first().map_or(0, |(_, f)| f.paths().len());
+            println!("{n} sample paths per target written to {}", path.display());
+        }
+    }
     print_forecasts(&meta, &results, &future, args.format)?;
     if let Some(path) = &args.plot {
         let (target, f) = &results[0];
@@ -147,4 +161,81 @@ pub(crate) fn run(args: &PredictArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Paths per forecast when `--paths` is given without `--samples` (neuralforecast's
+/// `trajectory_samples`).
+const DEFAULT_SAMPLES: usize = 100;
+
+/// The sample paths `--paths`, `--samples` and `--seed` ask for, checked before any data is
+/// read: a model without paths, a bad count or an unwritable extension is a usage error.
+fn path_request(
+    args: &PredictArgs,
+    model: &dyn nt_models::Forecaster,
+) -> Result<Option<nt_models::PathRequest>> {
+    if args.paths.is_none() && args.samples.is_none() && args.seed.is_none() {
+        return Ok(None);
+    }
+    let flag = match (&args.paths, args.samples) {
+        (Some(_), _) => "--paths",
+        (None, Some(_)) => "--samples",
+        (None, None) => "--seed",
+    };
+    if !model.has_paths() {
+        return Err(UsageError(format!(
+            "{flag}: model {} ({}) does not forecast by sample paths (deepar does)",
+            args.model,
+            model.name()
+        ))
+        .into());
+    }
+    if let Some(path) = &args.paths {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        if !matches!(ext.as_deref(), Some("csv" | "parquet" | "pq")) {
+            return Err(UsageError(format!(
+                "--paths {}: expected a .csv or .parquet file name",
+                path.display()
+            ))
+            .into());
+        }
+    }
+    let request = nt_models::PathRequest::new(
+        args.samples.unwrap_or(DEFAULT_SAMPLES),
+        args.seed.unwrap_or(1),
+        "--samples",
+    )
+    .map_err(|e| UsageError(e.to_string()))?;
+    Ok(Some(request))
+}
+
+/// Writes every target's sample paths as a long table: one row per (target, path, step).
+fn write_paths(path: &Path, results: &[(String, nt_core::Forecast)], future: &[i64]) -> Result<()> {
+    use nt_data::OutColumn;
+    let (mut target, mut index, mut step, mut stamp, mut value) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (name, f) in results {
+        for (k, p) in f.paths().iter().enumerate() {
+            for (s, (v, t)) in p.iter().zip(future).enumerate() {
+                target.push(name.clone());
+                index.push(k as i64 + 1);
+                step.push(s as i64 + 1);
+                stamp.push(*t);
+                value.push(*v);
+            }
+        }
+    }
+    nt_data::write_table(
+        path,
+        &[
+            ("target", OutColumn::Text(target)),
+            ("path", OutColumn::Int(index)),
+            ("step", OutColumn::Int(step)),
+            ("timestamp", OutColumn::TimestampMs(stamp)),
+            ("value", OutColumn::Float(value)),
+        ],
+    )
+    .with_context(|| format!("--paths {}", path.display()))
 }
