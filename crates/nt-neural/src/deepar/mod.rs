@@ -33,6 +33,7 @@
 
 mod network;
 mod paths;
+mod plain;
 
 pub use network::DeepAr;
 

@@ -20,56 +20,6 @@ pub(super) struct LstmLayer {
     pub(super) b_hh: Tensor,
 }
 
-/// An LSTM layer's state `(h, c)`, each `[B, hidden]`.
-pub(super) type State = (Tensor, Tensor);
-
-impl LstmLayer {
-    /// One step: gate pre-activations `xw` (`[B, 4·hidden]`, the input product with both
-    /// biases) plus `h·W_hhᵀ`, then PyTorch's LSTM cell.
-    fn cell(&self, xw: &Tensor, (h, c): &State) -> Result<State> {
-        let gates = (xw + h.matmul(&self.w_hh.t()?)?)?;
-        let n = gates.dim(1)? / 4;
-        let i = candle_nn::ops::sigmoid(&gates.narrow(1, 0, n)?)?;
-        let f = candle_nn::ops::sigmoid(&gates.narrow(1, n, n)?)?;
-        let g = gates.narrow(1, 2 * n, n)?.tanh()?;
-        let o = candle_nn::ops::sigmoid(&gates.narrow(1, 3 * n, n)?)?;
-        let c = ((f * c)? + (i * g)?)?;
-        let h = (o * c.tanh()?)?;
-        Ok((h, c))
-    }
-
-    /// The input product of `x` `[B, T, I]` with both biases, `[B, T, 4·hidden]`.
-    fn input_product(&self, x: &Tensor) -> Result<Tensor> {
-        let (b, t, i) = x.dims3()?;
-        let y = x
-            .reshape((b * t, i))?
-            .matmul(&self.w_ih.t()?)?
-            .broadcast_add(&(&self.b_ih + &self.b_hh)?)?;
-        Ok(y.reshape((b, t, ()))?)
-    }
-
-    /// The layer over `x` `[B, T, I]` from `state` (zeros when `None`): outputs `[B, T, hidden]`
-    /// and the final state. Plain candle ops, differentiable in `x` and every weight.
-    pub(super) fn forward(&self, x: &Tensor, state: Option<State>) -> Result<(Tensor, State)> {
-        let (b, t, _) = x.dims3()?;
-        let hid = self.w_hh.dim(1)?;
-        let mut st = match state {
-            Some(s) => s,
-            None => {
-                let z = Tensor::zeros((b, hid), x.dtype(), x.device())?;
-                (z.clone(), z)
-            }
-        };
-        let xw = self.input_product(x)?;
-        let mut outs = Vec::with_capacity(t);
-        for step in 0..t {
-            st = self.cell(&xw.narrow(1, step, 1)?.squeeze(1)?, &st)?;
-            outs.push(st.0.clone());
-        }
-        Ok((Tensor::stack(&outs, 1)?, st))
-    }
-}
-
 /// DeepAR's network (candle): training, validation and the reference forward.
 #[derive(Debug, Clone)]
 pub struct DeepAr {
@@ -149,6 +99,41 @@ impl DeepAr {
         })
     }
 
+    /// Rows a window reads, L + 1.
+    pub(super) fn input_len(&self) -> usize {
+        self.input_size + 1
+    }
+
+    /// Horizon H.
+    pub(super) fn horizon_len(&self) -> usize {
+        self.horizon
+    }
+
+    /// The training LSTM stack over `input` `[B, T, I]` from zero states: the recurrent
+    /// kernel's differentiable candle op per layer, dropout between layers.
+    fn encode_train(&self, input: &Tensor, rng: &mut Rng) -> Result<Tensor> {
+        let mut h = input.clone();
+        let n = self.layers.len();
+        for (k, l) in self.layers.iter().enumerate() {
+            let (g, fan_in) = l.w_ih.dims2()?;
+            let shape = crate::recurrent::LayerShape::lstm(fan_in, g / 4);
+            h = crate::recurrent::candle_layer(
+                &shape,
+                &h,
+                &[
+                    l.w_ih.clone(),
+                    l.w_hh.clone(),
+                    l.b_ih.clone(),
+                    l.b_hh.clone(),
+                ],
+            )?;
+            if k + 1 < n && self.lstm_dropout > 0.0 {
+                h = crate::layers::dropout(&h, self.lstm_dropout, rng)?;
+            }
+        }
+        Ok(h)
+    }
+
     /// Raw parameters per step.
     pub fn n_outputs(&self) -> usize {
         self.distribution.n_params()
@@ -204,40 +189,6 @@ impl DeepAr {
         Ok(Tensor::cat(&parts, 2)?.contiguous()?)
     }
 
-    /// The future channels of packed rows `x` (inference width) at row `row`, `[B, C_futr]`.
-    pub(super) fn futr_row(&self, x: &Tensor, row: usize) -> Result<Tensor> {
-        let l1 = self.input_size + 1;
-        let start = l1 + l1 * self.n_hist + row * self.n_futr;
-        Ok(x.narrow(1, start, self.n_futr)?)
-    }
-
-    /// Runs the LSTM stack over `input` `[B, T, I]` from `states` (zeros when `None`): the top
-    /// layer's outputs `[B, T, hidden]` and every layer's final state. Dropout between layers
-    /// when `rng` is given.
-    pub(super) fn encode(
-        &self,
-        input: &Tensor,
-        states: Option<Vec<State>>,
-        mut rng: Option<&mut Rng>,
-    ) -> Result<(Tensor, Vec<State>)> {
-        let mut h = input.clone();
-        let mut finals = Vec::with_capacity(self.layers.len());
-        let mut states = states.map(Vec::into_iter);
-        let n = self.layers.len();
-        for (k, layer) in self.layers.iter().enumerate() {
-            let init = states.as_mut().and_then(Iterator::next);
-            let (y, st) = layer.forward(&h, init)?;
-            finals.push(st);
-            h = y;
-            if k + 1 < n && self.lstm_dropout > 0.0 {
-                if let Some(r) = rng.as_deref_mut() {
-                    h = crate::layers::dropout(&h, self.lstm_dropout, r)?;
-                }
-            }
-        }
-        Ok((h, finals))
-    }
-
     /// The decoder MLP over the last dimension of `h` (`[..., hidden]` to `[..., P]`).
     pub(super) fn decode(&self, h: &Tensor) -> Result<Tensor> {
         let dims = h.dims().to_vec();
@@ -255,42 +206,6 @@ impl DeepAr {
         let last = out.len() - 1;
         out[last] = self.n_outputs();
         Ok(z.reshape(out)?)
-    }
-
-    /// One decoding step for every layer: input `[B, 1, I]` from `states`, the top output
-    /// `[B, hidden]`.
-    pub(super) fn step(&self, input: &Tensor, states: Vec<State>) -> Result<(Tensor, Vec<State>)> {
-        let (top, states) = self.encode(input, Some(states), None)?;
-        Ok((top.squeeze(1)?, states))
-    }
-
-    /// The LSTM input of one decoding step `[B, 1, I]`: the fed-back (scaled) value `y`
-    /// (`[B, 1]`), zeros for the historic channels and the future channels of row `row`.
-    pub(super) fn step_input(&self, x: &Tensor, y: &Tensor, row: usize) -> Result<Tensor> {
-        let b = y.dim(0)?;
-        let mut parts = vec![y.clone()];
-        if self.n_hist > 0 {
-            parts.push(Tensor::zeros((b, self.n_hist), y.dtype(), y.device())?);
-        }
-        if self.n_futr > 0 {
-            let f = self.futr_row(x, row)?;
-            let f = if f.dim(0)? == b {
-                f
-            } else {
-                f.broadcast_as((b, self.n_futr))?.contiguous()?
-            };
-            parts.push(f);
-        }
-        Ok(Tensor::cat(&parts, 1)?.unsqueeze(1)?)
-    }
-
-    /// The mean of raw parameters `raw` `[B, P]` as a `[B, 1]` tensor (the location).
-    fn mean_of(&self, raw: &Tensor) -> Result<Tensor> {
-        let loc = match self.distribution {
-            Distribution::StudentT => 1,
-            Distribution::Normal => 0,
-        };
-        Ok(raw.narrow(1, loc, 1)?)
     }
 }
 
@@ -314,22 +229,43 @@ impl Network for DeepAr {
         self.packed_width(self.h_train) + self.h_train - 1
     }
 
-    /// The mean-feedback roll-forward: each step's raw distribution parameters `[B, H, P]`.
+    /// The mean-feedback roll-forward: each step's raw distribution parameters `[B, H, P]`
+    /// (the LSTM on the recurrent kernel, state kept between steps).
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let l1 = self.input_size + 1;
+        let (b, _) = x.dims2()?;
+        let (l1, p) = (self.input_size + 1, self.n_outputs());
         let input = self.encoder_input(x, self.horizon, None)?;
-        let (top, mut states) = self.encode(&input, None, None)?;
-        let mut raw = self.decode(&top.narrow(1, l1 - 1, 1)?.squeeze(1)?)?; // [B, P]
-        let mut out = vec![raw.clone()];
-        for k in 1..self.horizon {
-            let y = self.mean_of(&raw)?;
-            let inp = self.step_input(x, &y, l1 + k)?;
-            let (top, st) = self.step(&inp, states)?;
-            states = st;
-            raw = self.decode(&top)?;
-            out.push(raw.clone());
+        let input: Vec<f32> = input
+            .flatten_all()?
+            .to_device(&candle_core::Device::Cpu)?
+            .to_vec1()?;
+        let xs: Vec<f32> = x
+            .flatten_all()?
+            .to_device(&candle_core::Device::Cpu)?
+            .to_vec1()?;
+        let mut stack = super::plain::PlainStack::new(self)?;
+        let (top, mut states) = stack.encode(&input, b, l1)?;
+        let mut raw = super::plain::decode_rows(self, &top, b)?;
+        let mut out = vec![0f32; b * self.horizon * p];
+        let loc = self
+            .distribution
+            .param_names()
+            .iter()
+            .position(|n| *n == "loc")
+            .unwrap_or(0);
+        for k in 0..self.horizon {
+            for i in 0..b {
+                out[(i * self.horizon + k) * p..][..p].copy_from_slice(&raw[i * p..(i + 1) * p]);
+            }
+            if k + 1 == self.horizon {
+                break;
+            }
+            let means: Vec<f32> = (0..b).map(|i| raw[i * p + loc]).collect();
+            let rows = super::plain::step_rows(self, &xs, &means, l1 + k + 1);
+            let top = stack.step(&rows, b, &mut states)?;
+            raw = super::plain::decode_rows(self, &top, b)?;
         }
-        Ok(Tensor::stack(&out, 1)?)
+        Ok(Tensor::from_vec(out, (b, self.horizon, p), x.device())?)
     }
 
     /// Teacher-forced training: rows of [`train_packed_input_size`](Network::train_packed_input_size)
@@ -350,7 +286,7 @@ impl Network for DeepAr {
             .then(|| x.narrow(1, base, self.h_train - 1))
             .transpose()?;
         let input = self.encoder_input(x, self.h_train, extra.as_ref())?;
-        let (top, _) = self.encode(&input, None, Some(rng))?;
+        let top = self.encode_train(&input, rng)?;
         let t = top.dim(1)?;
         self.decode(
             &top.narrow(1, t - self.h_train, self.h_train)?

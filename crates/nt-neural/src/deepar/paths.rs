@@ -3,9 +3,10 @@
 
 use candle_core::Tensor;
 
+use super::plain::{decode_rows, step_rows, PlainStack};
 use super::DeepAr;
 use crate::arch::Network;
-use crate::distribution::Params;
+use crate::recurrent::State;
 use crate::rng::Rng;
 use crate::{Error, Result};
 
@@ -36,53 +37,41 @@ pub(super) fn sample_paths(
     if samples == 0 {
         return Err(Error::invalid("samples", "must be at least 1"));
     }
-    let device = net.layers[0].w_ih.device().clone();
     let l1 = net.input_size();
     let dist = net.distribution;
     let p = dist.n_params();
+    let mut stack = PlainStack::new(net)?;
     let mut out = vec![0f32; n * samples * h];
     for (i, (row, &seed)) in x.chunks_exact(w).zip(seeds).enumerate() {
         let mut rng = Rng::new(seed);
-        let xt = Tensor::from_slice(row, (1, w), &device)?;
-        let input = net.encoder_input(&xt, h, None)?;
-        let (top, states) = net.encode(&input, None, None)?;
+        let xt = Tensor::from_slice(row, (1, w), &candle_core::Device::Cpu)?;
+        let input: Vec<f32> = net.encoder_input(&xt, h, None)?.flatten_all()?.to_vec1()?;
+        let (top, states) = stack.encode(&input, 1, l1)?;
         // The first step's distribution is the same for every path.
-        let raw: Vec<f32> = net
-            .decode(&top.narrow(1, l1 - 1, 1)?.squeeze(1)?)?
-            .flatten_all()?
-            .to_vec1()?;
-        let first = dist.params(&raw);
+        let first = dist.params(&decode_rows(net, &top, 1)?);
         let paths = &mut out[i * samples * h..(i + 1) * samples * h];
-        let mut draws: Vec<f32> = (0..samples).map(|_| draw(&first, &mut rng)).collect();
+        let mut draws: Vec<f32> = (0..samples)
+            .map(|_| first.sample(&mut rng) as f32)
+            .collect();
         for (s, &d) in draws.iter().enumerate() {
             paths[s * h] = d;
         }
-        let mut states = states
+        let mut states: Vec<State> = states
             .into_iter()
-            .map(|(hs, cs)| -> Result<(Tensor, Tensor)> {
-                let hid = hs.dim(1)?;
-                Ok((
-                    hs.broadcast_as((samples, hid))?.contiguous()?,
-                    cs.broadcast_as((samples, hid))?.contiguous()?,
-                ))
+            .map(|st| State {
+                h: st.h.repeat(samples),
+                c: st.c.repeat(samples),
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
         for k in 1..h {
-            let y = Tensor::from_slice(&draws, (samples, 1), &device)?;
-            let inp = net.step_input(&xt, &y, l1 + k)?;
-            let (top, st) = net.step(&inp, states)?;
-            states = st;
-            let raw: Vec<f32> = net.decode(&top)?.flatten_all()?.to_vec1()?;
+            let rows = step_rows(net, row, &draws, l1 + k);
+            let top = stack.step(&rows, samples, &mut states)?;
+            let raw = decode_rows(net, &top, samples)?;
             for (s, d) in draws.iter_mut().enumerate() {
-                *d = draw(&dist.params(&raw[s * p..(s + 1) * p]), &mut rng);
+                *d = dist.params(&raw[s * p..(s + 1) * p]).sample(&mut rng) as f32;
                 paths[s * h + k] = *d;
             }
         }
     }
     Ok(out)
-}
-
-/// One draw as the `f32` the network is fed.
-fn draw(params: &Params, rng: &mut Rng) -> f32 {
-    params.sample(rng) as f32
 }
