@@ -54,6 +54,14 @@ pub struct PredictRequest {
     /// `NAME@production` it must be absent (422 otherwise).
     #[serde(default)]
     pub version: Option<u32>,
+    /// For a model that forecasts by sample paths (DeepAR): return this many seeded sample
+    /// paths of each forecast (1 to the server's `max_paths`, default 1,000); the point and
+    /// bands are then the paths' mean and quantiles. A model without paths answers 422.
+    #[serde(default)]
+    pub paths: Option<usize>,
+    /// Seed of the sample paths (default 1): the same seed gives the same paths.
+    #[serde(default)]
+    pub seed: Option<u64>,
 }
 
 /// One forecast of one column.
@@ -64,6 +72,9 @@ pub struct ColumnForecast {
     /// Quantile bands by level (`"0.1"`), when the model predicts quantiles.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantiles: Option<BTreeMap<String, Vec<f64>>>,
+    /// The sample paths (`horizon` values each), when the request asked for `paths`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<Vec<f64>>>,
 }
 
 /// The answer to a predict request.
@@ -80,6 +91,9 @@ pub struct PredictResponse {
     /// Its quantile bands by level (`"0.1"`), when the model predicts quantiles.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quantiles: Option<BTreeMap<String, Vec<f64>>>,
+    /// Its sample paths (`horizon` values each), when the request asked for `paths`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<Vec<f64>>>,
     /// Unix milliseconds of each forecast step, when the history had timestamps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamps: Option<Vec<i64>>,

@@ -70,7 +70,8 @@ impl OwnedInputs {
         }
     }
 
-    fn view(&self) -> WindowInputs<'_> {
+    /// The borrowed form a model reads.
+    pub(crate) fn view(&self) -> WindowInputs<'_> {
         WindowInputs {
             target: &self.target,
             hist: self.hist.iter().map(Vec::as_slice).collect(),

@@ -51,6 +51,8 @@ pub struct ServerConfig {
     /// precision). bf16 runs only where it is faster than f32 (`NeuralModel::set_precision`'s
     /// rule); `GET /v1/models/{name}` says what the served version runs and why.
     pub precision: nt_neural::Precision,
+    /// Most sample paths one predict request may ask for (`paths`, 422 above). Default: 1,000.
+    pub max_paths: usize,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +75,7 @@ impl Default for ServerConfig {
             reload_interval: Duration::from_millis(250),
             max_cached_versions: 8,
             precision: nt_neural::Precision::F32,
+            max_paths: 1000,
         }
     }
 }

@@ -195,6 +195,11 @@ async fn predict_rejects_bad_inputs_naming_the_field() {
         (s, field(&j)),
         (StatusCode::UNPROCESSABLE_ENTITY, "quantiles[0]")
     );
+    // Sample paths of a model that draws none (NHITS).
+    let mut b = values_body(30, 0.0);
+    b["paths"] = json!(10);
+    let (s, j) = predict(b).await;
+    assert_eq!((s, field(&j)), (StatusCode::UNPROCESSABLE_ENTITY, "paths"));
     // Unknown fields, wrong types at the top.
     let (s, _) = predict(json!({"history": {"values": [1.0]}, "horizn": 3})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);

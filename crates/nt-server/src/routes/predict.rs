@@ -26,6 +26,8 @@ pub(crate) struct Prepared {
     horizon: usize,
     levels: Vec<f64>,
     timestamps: Option<Vec<i64>>,
+    /// Whether the answer carries the forecasts' sample paths.
+    paths: bool,
 }
 
 /// Values must be finite and inside f32's range (the networks compute in f32).
@@ -190,6 +192,7 @@ pub(crate) fn prepare(
         horizon,
         levels,
         timestamps,
+        paths: false,
     })
 }
 
@@ -358,7 +361,26 @@ fn respond(
                 "the forecast is not finite: values too large for the model's f32 arithmetic",
             ));
         }
-        Ok(ColumnForecast { point, quantiles })
+        let paths = p.paths.then(|| {
+            f.paths()
+                .iter()
+                .map(|path| path.get(..h).unwrap_or_default().to_vec())
+                .collect::<Vec<_>>()
+        });
+        if paths
+            .as_ref()
+            .is_some_and(|ps| ps.iter().flatten().any(|v| !v.is_finite()))
+        {
+            return Err(Error::invalid(
+                format!("{prefix}history"),
+                "a sample path is not finite: values too large for the model's f32 arithmetic",
+            ));
+        }
+        Ok(ColumnForecast {
+            point,
+            quantiles,
+            paths,
+        })
     };
     let shaped = forecasts.iter().map(shape).collect::<Result<Vec<_>>>()?;
     let first = shaped
@@ -375,6 +397,7 @@ fn respond(
         horizon: h,
         point: first.point,
         quantiles: first.quantiles,
+        paths: first.paths,
         timestamps: p.timestamps,
         columns,
     })
@@ -414,7 +437,7 @@ pub(crate) async fn predict(
     let JsonBody(req) = JsonBody::<PredictRequest>::from_request(request, &()).await?;
     let sel = model_ref.with_version(req.version, "version")?;
     let loaded = state.model(name, sel).await?;
-    let p = prepare(
+    let mut p = prepare(
         &state,
         &loaded,
         &req.history,
@@ -422,11 +445,57 @@ pub(crate) async fn predict(
         req.quantiles.as_deref(),
         "",
     )?;
-    let rx = loaded
-        .batcher
-        .submit(p.windows.clone(), p.horizon, arriving)?;
-    let forecasts = Batcher::wait(rx).await?;
+    let forecasts = match req.paths {
+        None => {
+            let rx = loaded
+                .batcher
+                .submit(p.windows.clone(), p.horizon, arriving)?;
+            Batcher::wait(rx).await?
+        }
+        Some(samples) => {
+            let request = path_request(&state, &loaded, samples, req.seed)?;
+            p.paths = true;
+            let (model, windows, h) = (loaded.model.clone(), p.windows.clone(), p.horizon);
+            // Paths are never gathered with other requests: each request has its own seed and
+            // count, and its draws must not depend on its neighbours.
+            crate::state::blocking(move || {
+                let views: Vec<_> = windows.iter().map(OwnedInputs::view).collect();
+                model
+                    .forecast_paths(&views, h, request)
+                    .map_err(Error::from)
+            })
+            .await?
+        }
+    };
     Ok(Json(respond(&loaded, p, forecasts, "")?))
+}
+
+/// The sample paths a request asks for: 422 naming `paths` for a model without them or a count
+/// outside 1 to the server's `max_paths`.
+fn path_request(
+    state: &AppState,
+    loaded: &Loaded,
+    samples: usize,
+    seed: Option<u64>,
+) -> Result<nt_models::PathRequest> {
+    if !loaded.model.has_paths() {
+        return Err(Error::invalid(
+            "paths",
+            format!(
+                "model {} ({}) does not forecast by sample paths",
+                loaded.info.name,
+                loaded.model.name()
+            ),
+        ));
+    }
+    let max = state.config().max_paths;
+    if samples == 0 || samples > max {
+        return Err(Error::invalid(
+            "paths",
+            format!("expected 1 to {max} sample paths, got {samples}"),
+        ));
+    }
+    nt_models::PathRequest::new(samples, seed.unwrap_or(1), "paths").map_err(Error::from)
 }
 
 /// Forecasts for many series in one call; items for the same model version share forward
