@@ -47,6 +47,14 @@ impl CellKind {
             CellKind::Gru => 3,
         }
     }
+
+    /// The recurrent kernel's cell.
+    pub(crate) fn kernel(self) -> crate::recurrent::Cell {
+        match self {
+            CellKind::Lstm => crate::recurrent::Cell::Lstm,
+            CellKind::Gru => crate::recurrent::Cell::Gru,
+        }
+    }
 }
 
 /// Every hyper-parameter of an LSTM or GRU config, with its cell: what the network, the fast
@@ -81,6 +89,16 @@ pub(crate) struct LayerDims {
 }
 
 impl LayerDims {
+    /// The kernel's shape of this layer.
+    pub(crate) fn shape(&self, cell: CellKind) -> crate::recurrent::LayerShape {
+        crate::recurrent::LayerShape {
+            cell: cell.kernel(),
+            input: self.input,
+            hidden: self.hidden,
+            proj: self.proj,
+        }
+    }
+
     /// Width of the layer's output `h` (the projection when there is one).
     pub(crate) fn output(&self) -> usize {
         if self.proj > 0 {
@@ -429,6 +447,17 @@ macro_rules! rnn_config {
                     return Err($crate::Error::invalid(
                         "train.loss",
                         "LSTM and GRU have no distribution head: use a point or quantile loss",
+                    ));
+                }
+                let q = self.train.loss.n_outputs();
+                let p = self.params();
+                if p.proj(q) >= p.hidden {
+                    return Err($crate::Error::invalid(
+                        "encoder_hidden_size",
+                        format!(
+                            "a recurrent LSTM projects its {} hidden units onto its {q} outputs (PyTorch's proj_size): it needs more than {q}",
+                            p.hidden
+                        ),
                     ));
                 }
                 $crate::config::validate_exog_lists(&self.hist_exog_list, &self.futr_exog_list)

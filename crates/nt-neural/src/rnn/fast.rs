@@ -2,23 +2,26 @@
 //! over the window (then, in recurrent mode, one step per horizon step with the forecast fed
 //! back, continuing each layer's state and the attention's key/value cache), the attention
 //! head, and the decoder MLP (direct mode) or the output map (recurrent mode) on the dense
-//! kernel of `crate::arch::dense`. Each window runs alone on the calling thread, so its output
+//! kernel of `crate::arch::dense`; the recurrent layers run on the kernel of
+//! `crate::recurrent` (`layer_forward` at batch 1, continued step by step). Each window runs alone on the calling thread, so its output
 //! never depends on the other windows of its batch. It serves the CPU fast path (target-only
 //! configs) and the candle network's recurrent-mode forecast (any config).
 
 use candle_core::Tensor;
 
 use super::attention::{KvCache, RustAttention};
-use super::config::{CellKind, LayerDims, RnnParams};
+use super::config::RnnParams;
 use crate::arch::dense::{DenseLayer, Matrix};
 use crate::arch::FastForward;
 use crate::dlinear::named;
+use crate::recurrent::{layer_forward, LayerShape, LayerWeights, Scratch, State};
 use crate::{Error, Result};
 
-/// One recurrent layer's weights, PyTorch's layout (zero biases when the layer has none).
+/// One recurrent layer: its kernel shape and weights in PyTorch's layout (zero biases when
+/// the layer has none).
 #[derive(Debug, Clone)]
 struct Layer {
-    dims: LayerDims,
+    shape: LayerShape,
     w_ih: Vec<f32>,
     w_hh: Vec<f32>,
     b_ih: Vec<f32>,
@@ -26,76 +29,32 @@ struct Layer {
     w_hr: Vec<f32>,
 }
 
-/// A layer's recurrent state: `h [out]`, `c [hidden]` (LSTM).
-#[derive(Debug, Clone)]
-struct LayerState {
-    h: Vec<f32>,
-    c: Vec<f32>,
-}
-
-/// `out[r] = b[r] + Σ_i w[r, i] x[i]` for a row-major `[rows, x.len()]` matrix.
-fn matvec(w: &[f32], b: &[f32], x: &[f32], out: &mut [f32]) {
-    let n = x.len();
-    for (o, (row, b)) in out.iter_mut().zip(w.chunks_exact(n).zip(b)) {
-        *o = b + row.iter().zip(x).map(|(w, v)| w * v).sum::<f32>();
-    }
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
 impl Layer {
-    fn zero_state(&self) -> LayerState {
-        LayerState {
-            h: vec![0.0; self.dims.output()],
-            c: vec![0.0; self.dims.hidden],
+    fn zero_state(&self) -> State {
+        State::zeros(&self.shape, 1)
+    }
+
+    fn weights(&self) -> LayerWeights<'_> {
+        LayerWeights {
+            w_ih: &self.w_ih,
+            w_hh: &self.w_hh,
+            b_ih: &self.b_ih,
+            b_hh: &self.b_hh,
+            w_hr: &self.w_hr,
         }
     }
 
-    /// `t` steps over `x [T, I]` to `y [T, out]`, continuing `st`.
-    fn run(&self, cell: CellKind, x: &[f32], t: usize, st: &mut LayerState, y: &mut [f32]) {
-        let (i_n, c, out) = (self.dims.input, self.dims.hidden, self.dims.output());
-        let g = cell.gates() * c;
-        let mut xi = vec![0.0f32; g];
-        let mut hh = vec![0.0f32; g];
-        let mut m = vec![0.0f32; c];
-        for step in 0..t {
-            matvec(
-                &self.w_ih,
-                &self.b_ih,
-                &x[step * i_n..(step + 1) * i_n],
-                &mut xi,
-            );
-            matvec(&self.w_hh, &self.b_hh, &st.h, &mut hh);
-            match cell {
-                CellKind::Lstm => {
-                    for j in 0..c {
-                        let ig = sigmoid(xi[j] + hh[j]);
-                        let fg = sigmoid(xi[c + j] + hh[c + j]);
-                        let gg = (xi[2 * c + j] + hh[2 * c + j]).tanh();
-                        let og = sigmoid(xi[3 * c + j] + hh[3 * c + j]);
-                        st.c[j] = fg * st.c[j] + ig * gg;
-                        m[j] = og * st.c[j].tanh();
-                    }
-                    if self.dims.proj > 0 {
-                        let zeros = vec![0.0f32; out];
-                        matvec(&self.w_hr, &zeros, &m, &mut st.h);
-                    } else {
-                        st.h.copy_from_slice(&m);
-                    }
-                }
-                CellKind::Gru => {
-                    for j in 0..c {
-                        let r = sigmoid(xi[j] + hh[j]);
-                        let z = sigmoid(xi[c + j] + hh[c + j]);
-                        let n = (xi[2 * c + j] + r * hh[2 * c + j]).tanh();
-                        st.h[j] = n + z * (st.h[j] - n);
-                    }
-                }
-            }
-            y[step * out..(step + 1) * out].copy_from_slice(&st.h);
-        }
+    /// `t` steps of one window over `x [T, I]` to `y [T, out]`, continuing `st`: the kernel's
+    /// `layer_forward` at batch 1 (the calling thread only, batch-invariant bits).
+    fn run(
+        &self,
+        x: &[f32],
+        t: usize,
+        st: &mut State,
+        y: &mut [f32],
+        sc: &mut Scratch,
+    ) -> Result<()> {
+        layer_forward(&self.shape, &self.weights(), x, 1, t, st, y, sc)
     }
 }
 
@@ -141,7 +100,7 @@ impl Engine {
                 (vec![0.0; g], vec![0.0; g])
             };
             layers.push(Layer {
-                dims,
+                shape: dims.shape(p.cell),
                 w_ih: get(&format!("hist_encoder.weight_ih_l{k}"))?,
                 w_hh: get(&format!("hist_encoder.weight_hh_l{k}"))?,
                 b_ih,
@@ -212,11 +171,12 @@ impl Engine {
             ));
         }
         let mut out = Vec::with_capacity(b * self.p.horizon * self.q);
+        let mut sc = Scratch::new();
         for row in rows.chunks_exact(w) {
             if self.p.recurrent {
-                self.recurrent_window(row, &mut out);
+                self.recurrent_window(row, &mut out, &mut sc)?;
             } else {
-                self.direct_window(row, &mut out);
+                self.direct_window(row, &mut out, &mut sc)?;
             }
         }
         Ok(out)
@@ -236,13 +196,14 @@ impl Engine {
         &self,
         x: &[f32],
         t: usize,
-        states: &mut [LayerState],
+        states: &mut [State],
         cache: &mut KvCache,
-    ) -> Vec<f32> {
+        sc: &mut Scratch,
+    ) -> Result<Vec<f32>> {
         let mut cur = x.to_vec();
         for (layer, st) in self.layers.iter().zip(states.iter_mut()) {
-            let mut y = vec![0.0f32; t * layer.dims.output()];
-            layer.run(self.p.cell, &cur, t, st, &mut y);
+            let mut y = vec![0.0f32; t * layer.shape.output()];
+            layer.run(&cur, t, st, &mut y, sc)?;
             cur = y;
         }
         if let Some(a) = &self.attention {
@@ -251,10 +212,10 @@ impl Engine {
                 a.step(row, cache);
             }
         }
-        cur
+        Ok(cur)
     }
 
-    fn direct_window(&self, row: &[f32], out: &mut Vec<f32>) {
+    fn direct_window(&self, row: &[f32], out: &mut Vec<f32>, sc: &mut Scratch) -> Result<()> {
         let (l, h, nh, nf) = (
             self.p.input_size,
             self.p.horizon,
@@ -271,8 +232,8 @@ impl Engine {
                 &mut x,
             );
         }
-        let mut states: Vec<LayerState> = self.layers.iter().map(Layer::zero_state).collect();
-        let enc = self.encode(&x, l, &mut states, &mut KvCache::default());
+        let mut states: Vec<State> = self.layers.iter().map(Layer::zero_state).collect();
+        let enc = self.encode(&x, l, &mut states, &mut KvCache::default(), sc)?;
         let c = self.p.hidden;
         let selected: Vec<f32> = match &self.upsample {
             Some((w, b)) => {
@@ -304,6 +265,7 @@ impl Engine {
             std::mem::swap(&mut z, &mut next);
         }
         out.extend_from_slice(&z);
+        Ok(())
     }
 
     /// The forecast (`Q` values) of the last step of `enc` (`[T, width]`).
@@ -323,7 +285,7 @@ impl Engine {
     /// future channels shifted a row ahead) give the first forecast; each later step reads the
     /// mean of the previous forecast's outputs, zero historic channels and the next future
     /// row, continuing the layers' states.
-    fn recurrent_window(&self, row: &[f32], out: &mut Vec<f32>) {
+    fn recurrent_window(&self, row: &[f32], out: &mut Vec<f32>, sc: &mut Scratch) -> Result<()> {
         let (n, h, nh, nf) = (
             self.p.window(),
             self.p.horizon,
@@ -341,9 +303,9 @@ impl Engine {
             };
             self.input_row(row[t], ht, &futr[(t + 1) * nf..(t + 2) * nf], &mut x);
         }
-        let mut states: Vec<LayerState> = self.layers.iter().map(Layer::zero_state).collect();
+        let mut states: Vec<State> = self.layers.iter().map(Layer::zero_state).collect();
         let mut cache = KvCache::default();
-        let enc = self.encode(&x, n, &mut states, &mut cache);
+        let enc = self.encode(&x, n, &mut states, &mut cache, sc)?;
         let mut y = self.head_last(&enc);
         out.extend_from_slice(&y);
         for tau in 1..h {
@@ -355,10 +317,11 @@ impl Engine {
                 &futr[(n + tau) * nf..(n + tau + 1) * nf],
                 &mut x,
             );
-            let enc = self.encode(&x, 1, &mut states, &mut cache);
+            let enc = self.encode(&x, 1, &mut states, &mut cache, sc)?;
             y = self.head_last(&enc);
             out.extend_from_slice(&y);
         }
+        Ok(())
     }
 }
 

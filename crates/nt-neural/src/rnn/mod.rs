@@ -31,7 +31,6 @@ mod attention;
 pub(crate) mod config;
 pub(crate) mod fast;
 mod gru;
-mod kernel;
 mod lstm;
 pub(crate) mod network;
 

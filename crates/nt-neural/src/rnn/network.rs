@@ -315,9 +315,20 @@ fn shifted_input(parts: &Parts, n: usize, ht: usize) -> Result<Tensor> {
 }
 
 /// One recurrent layer over `[B, T, I]` to `[B, T, out]` from a zero state, PyTorch's
-/// equations: the kernel's fused candle op.
+/// equations: the recurrent kernel's candle op (one op per layer, hand-written BPTT); a layer
+/// without biases gets constant zero ones.
 fn recurrent_layer(cell: super::config::CellKind, layer: &LayerVars, x: &Tensor) -> Result<Tensor> {
-    super::kernel::candle_layer(cell, layer, x)
+    let shape = layer.dims.shape(cell);
+    let mut w = vec![layer.w_ih.clone(), layer.w_hh.clone()];
+    match &layer.bias {
+        Some((b_ih, b_hh)) => w.extend([b_ih.clone(), b_hh.clone()]),
+        None => {
+            let z = Tensor::zeros(shape.gate_width(), x.dtype(), x.device())?;
+            w.extend([z.clone(), z]);
+        }
+    }
+    w.extend(layer.w_hr.clone());
+    crate::recurrent::candle_layer(&shape, x, &w)
 }
 
 impl Network for Rnn {

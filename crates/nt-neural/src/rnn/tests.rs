@@ -247,10 +247,15 @@ fn multi_step_forecasts_equal_one_step_forecasts_fed_back_by_hand() {
 fn the_candle_network_and_the_engine_agree() {
     let mut rng = Rng::new(21);
     let q = 2;
+    let no_bias = |mut p: RnnParams| {
+        p.bias = false;
+        p
+    };
     for p in [
         lstm(false, 0, false).params(),
         lstm(false, 3, true).params(),
         gru(false, 2, true).params(),
+        no_bias(gru(false, 0, true).params()),
     ] {
         let w = random_weights(&p, q, 1);
         let net = super::network::Rnn::new(p.clone(), q, builder(&w)).unwrap();
@@ -271,6 +276,7 @@ fn the_candle_network_and_the_engine_agree() {
         lstm(true, 0, true).params(),
         lstm(true, 2, true).params(),
         gru(true, 3, true).params(),
+        no_bias(lstm(true, 0, false).params()),
     ] {
         p.h_train = p.horizon;
         let w = random_weights(&p, q, 2);
@@ -362,6 +368,14 @@ fn config_defaults_window_and_validation() {
         },
         LstmConfig {
             h_train: 0,
+            ..lstm(true, 0, false)
+        },
+        // PyTorch's proj_size must stay below hidden_size: 6 hidden units, 6 quantiles.
+        LstmConfig {
+            train: crate::config::TrainConfig {
+                loss: crate::config::Loss::Quantile(vec![0.1, 0.2, 0.3, 0.5, 0.7, 0.9]),
+                ..super::rnn_train_defaults()
+            },
             ..lstm(true, 0, false)
         },
     ];
