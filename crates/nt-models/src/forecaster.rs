@@ -81,6 +81,13 @@ pub trait Forecaster: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// The sample paths the model's own forecasts are drawn from (its configured count and
+    /// seed), so that backtests can score them (CRPS); `None` for models without paths, or
+    /// whose forecasts come from something else (DeepAR's mean feedback).
+    fn default_paths(&self) -> Option<PathRequest> {
+        None
+    }
+
     /// Forecasts `horizon` steps after each history with `request.samples` sample paths
     /// attached (original scale, `horizon` values each); the point is the paths' mean and the
     /// bands their quantiles. Guarantees: the same seed gives the same paths, and a window's
@@ -193,6 +200,20 @@ fn with_series_inputs<F: Forecaster + ?Sized>(
     run(&input)
 }
 
+/// A boxed [`Forecaster`] as a [`nt_core::Predict`] (what backtests fit and call).
+#[derive(Debug)]
+pub(crate) struct BoxedPredict(pub(crate) Box<dyn Forecaster>);
+
+impl nt_core::Predict for BoxedPredict {
+    fn predict(
+        &self,
+        history: &TimeSeries,
+        horizon: nt_core::Horizon,
+    ) -> nt_core::Result<Forecast> {
+        (*self.0).predict(history, horizon)
+    }
+}
+
 /// Most sample paths one forecast may ask for (memory: paths × horizon values per window).
 pub const MAX_SAMPLE_PATHS: usize = 100_000;
 
@@ -246,7 +267,8 @@ pub(crate) fn check_horizon(horizon: usize, max: Option<usize>) -> Result<()> {
 
 impl nt_core::Predict for dyn Forecaster {
     /// Forecasts the first training target `history` has (else its only column), with no
-    /// future exogenous table.
+    /// future exogenous table; a sample-path model's forecast carries its
+    /// [`default_paths`](Forecaster::default_paths) (what backtests score CRPS on).
     fn predict(
         &self,
         history: &TimeSeries,
@@ -264,7 +286,7 @@ impl nt_core::Predict for dyn Forecaster {
                 }
             },
         };
-        self.predict_series(history, &column, None, horizon.get())
+        self.predict_series_with(history, &column, None, horizon.get(), self.default_paths())
             .map_err(|e| match e {
                 Error::Core(c) => c,
                 other => nt_core::Error::model(self.name(), other.to_string()),

@@ -5,7 +5,7 @@ use std::path::Path;
 use nt_core::Forecast;
 use nt_neural::{ModelMeta, NeuralModel, Precision, WindowInputs};
 
-use crate::forecaster::check_horizon;
+use crate::forecaster::{check_horizon, no_paths, PathRequest};
 use crate::{Error, Forecaster, ModelSpec, Result};
 
 /// The last `n` values of `v`, or an insufficient-history error naming `what`.
@@ -63,10 +63,60 @@ impl Forecaster for NeuralModel {
     /// from single ones in the last bits, so a server batches only models with a fast path.
     fn forecast_batch(&self, inputs: &[WindowInputs<'_>], horizon: usize) -> Result<Vec<Forecast>> {
         check_horizon(horizon, Some(NeuralModel::horizon(self)))?;
-        let (l, h) = (self.input_size(), NeuralModel::horizon(self));
-        let hist_names = NeuralModel::spec(self).hist_exog();
-        let futr_names = NeuralModel::spec(self).futr_exog();
-        let windows: Vec<WindowInputs<'_>> = inputs
+        let windows = model_windows(self, inputs)?;
+        Ok(self.forecast_inputs(&windows, horizon)?)
+    }
+    fn has_paths(&self) -> bool {
+        NeuralModel::has_paths(self)
+    }
+    fn default_paths(&self) -> Option<PathRequest> {
+        let (samples, seed) = self.network().probabilistic()?.default_paths()?;
+        Some(PathRequest { samples, seed })
+    }
+    fn forecast_paths(
+        &self,
+        inputs: &[WindowInputs<'_>],
+        horizon: usize,
+        request: PathRequest,
+    ) -> Result<Vec<Forecast>> {
+        if !NeuralModel::has_paths(self) {
+            return Err(no_paths(NeuralModel::spec(self).name()));
+        }
+        check_horizon(horizon, Some(NeuralModel::horizon(self)))?;
+        let windows = model_windows(self, inputs)?;
+        Ok(NeuralModel::forecast_paths(
+            self,
+            &windows,
+            horizon,
+            request.samples,
+            request.seed,
+        )?)
+    }
+    fn batches(&self) -> bool {
+        self.has_fast_path()
+    }
+    fn save(&self, dir: &Path) -> Result<()> {
+        Ok(NeuralModel::save(self, dir)?)
+    }
+    fn set_precision(&mut self, precision: Precision) -> bool {
+        NeuralModel::set_precision(self, precision);
+        self.has_fast_path()
+    }
+    fn as_neural(&self) -> Option<&NeuralModel> {
+        Some(self)
+    }
+}
+
+/// The windows `model` reads from each input: the last L target and historic values and the
+/// last L + H future values, after checking the exogenous columns match the model's.
+fn model_windows<'a>(
+    model: &NeuralModel,
+    inputs: &'a [WindowInputs<'_>],
+) -> Result<Vec<WindowInputs<'a>>> {
+    let (l, h) = (model.input_size(), NeuralModel::horizon(model));
+    let hist_names = NeuralModel::spec(model).hist_exog();
+    let futr_names = NeuralModel::spec(model).futr_exog();
+    inputs
             .iter()
             .map(|i| {
                 if i.hist.len() != hist_names.len() || i.futr.len() != futr_names.len() {
@@ -99,20 +149,5 @@ impl Forecaster for NeuralModel {
                         .collect::<Result<_>>()?,
                 })
             })
-            .collect::<Result<_>>()?;
-        Ok(self.forecast_inputs(&windows, horizon)?)
-    }
-    fn batches(&self) -> bool {
-        self.has_fast_path()
-    }
-    fn save(&self, dir: &Path) -> Result<()> {
-        Ok(NeuralModel::save(self, dir)?)
-    }
-    fn set_precision(&mut self, precision: Precision) -> bool {
-        NeuralModel::set_precision(self, precision);
-        self.has_fast_path()
-    }
-    fn as_neural(&self) -> Option<&NeuralModel> {
-        Some(self)
-    }
+            .collect::<Result<_>>()
 }

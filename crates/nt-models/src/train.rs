@@ -68,7 +68,9 @@ impl FitDyn for ModelSpec {
             ModelSpec::Neural(n) => {
                 let t =
                     nt_neural::train(train, &[target], n, &TrainOptions::default(), &mut |_| {})?;
-                Ok(Box::new(t.model))
+                // Through the Forecaster, so a sample-path model's forecasts carry their paths
+                // and the backtest scores CRPS.
+                Ok(Box::new(crate::forecaster::BoxedPredict(Box::new(t.model))))
             }
         }
     }
