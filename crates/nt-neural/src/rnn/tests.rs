@@ -397,7 +397,7 @@ fn config_defaults_window_and_validation() {
 
 /// Both modes train through the public loop (recurrent LSTM with h_train 2 and dropout, direct
 /// GRU with attention): the last logging period's training loss is below 0.7 of the first's,
-/// and the model forecasts finite values.
+/// the model forecasts finite values, and it saves and loads back with the same forecast bits.
 #[test]
 fn both_modes_train_and_their_loss_falls() {
     let s = nt_testing::synthetic::seasonal(300, 12, 2.0, 0.1, 3);
@@ -448,5 +448,10 @@ fn both_modes_train_and_their_loss_falls() {
             .forecast_windows(&[&y[y.len() - l..]], 6)
             .unwrap();
         assert!(f[0].point_values().iter().all(|v| v.is_finite()));
+        // Saved and loaded back, the model forecasts the same bits.
+        let dir = tempfile::tempdir().unwrap();
+        trained.model.save(dir.path()).unwrap();
+        let back = crate::load(dir.path()).unwrap();
+        assert_eq!(back.forecast_windows(&[&y[y.len() - l..]], 6).unwrap(), f);
     }
 }
