@@ -23,10 +23,12 @@
 //!   path is a joint draw of the whole horizon (the factorization of the DeepAR paper). The
 //!   point forecast is the mean over paths, the bands their empirical quantiles. A window's
 //!   paths are drawn from a generator seeded by the seed and the window's own values only.
-//!   neuralforecast 3.3 does not do this: its recurrent predict step samples each step's
-//!   distribution independently around the mean-fed state, and the pinned 3.3.0 has no
-//!   `simulate()` method on its models (the copula-based `simulate()` of its PR #1483 came
-//!   later and draws joint paths from marginal quantiles, not by autoregressive roll-forward).
+//!   neuralforecast 3.3 does not do this: its recurrent predict step feeds the mean back and
+//!   samples each step's distribution on its own (`_predict_step_recurrent_single`). The pinned
+//!   3.3.0 does have `simulate()` (`NeuralForecast.simulate` and `BaseModel.simulate`, from its
+//!   PR #1483), but it draws paths from the predicted per-step quantiles joined by a Gaussian
+//!   copula with AR(1) dependence or a Schaake shuffle, not by autoregressive roll-forward of
+//!   the network on its own draws.
 //!
 //! Weight names are neuralforecast's (`hist_encoder.weight_ih_l0`, ..., `decoder.layers.0.*`), so
 //! `import_neuralforecast` reads its `state_dict`.
