@@ -27,9 +27,11 @@ fn no_architecture_lets_a_window_see_later_windows() {
         let model = nt_neural::train(&data, &["y"], &spec, &TrainOptions::default(), &mut |_| {})
             .unwrap()
             .model;
-        // Eight consecutive origins, 24 rows apart, earliest first.
+        // Eight consecutive origins, 24 rows apart, earliest first; each window as long as the
+        // model reads (recurrent models such as DeepAR read L + 1 rows).
+        let n = model.input_size();
         let starts: Vec<usize> = (0..8).map(|k| 100 + 24 * k).collect();
-        let windows: Vec<&[f64]> = starts.iter().map(|&s| &values[s..s + L]).collect();
+        let windows: Vec<&[f64]> = starts.iter().map(|&s| &values[s..s + n]).collect();
         let batch = model.forecast_windows(&windows, H).unwrap();
         // Alone and in the batch: the same up to float rounding (the candle path's matmuls may
         // block a batch of 8 differently from a batch of 1; the fast paths give the same bits).
