@@ -484,7 +484,7 @@ impl AppState {
         Ok(info)
     }
 
-    /// Checks the store's health ([`AppState::check_store`]), then polls its generation and
+    /// Checks the store's health (`AppState::check_store`), then polls its generation and
     /// refreshes when it changed or the store just came back; returns whether it refreshed.
     /// While the store is unavailable nothing is reloaded or dropped: the loaded models stay
     /// served.
