@@ -35,6 +35,28 @@ pub(crate) fn block_mlp_sizes(
     sizes
 }
 
+/// `(nn.Sequential index, fan_in, fan_out)` of each linear layer of neuralforecast's `MLP`
+/// decoder (`common/_modules.py`: Linear, activation, dropout per hidden layer, so the linear
+/// layers sit at indices 0, 3, 6, ...) from `n_in` through `layers − 1` hidden layers of
+/// `hidden` to `n_out`; one layer is a single linear map. TCN's and LSTM/GRU's decoders.
+pub(crate) fn nf_mlp_sizes(
+    n_in: usize,
+    hidden: usize,
+    layers: usize,
+    n_out: usize,
+) -> Vec<(usize, usize, usize)> {
+    if layers <= 1 {
+        return vec![(0, n_in, n_out)];
+    }
+    (0..layers)
+        .map(|i| {
+            let fan_in = if i == 0 { n_in } else { hidden };
+            let fan_out = if i + 1 == layers { n_out } else { hidden };
+            (3 * i, fan_in, fan_out)
+        })
+        .collect()
+}
+
 /// Names and shapes (weight `[out, in]` before bias) of a block MLP under `prefix`
 /// (`blocks.3`): `prefix.layers.{j}.weight` / `.bias`.
 pub(crate) fn block_mlp_shapes(

@@ -187,19 +187,12 @@ impl RnnParams {
     /// `(nn.Sequential index, fan_in, fan_out)` of each decoder layer (direct mode); the
     /// layout of neuralforecast's `MLP` (Linear, activation, dropout per hidden layer).
     pub(crate) fn decoder_sizes(&self, n_outputs: usize) -> Vec<(usize, usize, usize)> {
-        let n_in = self.hidden + self.n_futr;
-        let n = self.decoder_layers;
-        if n <= 1 {
-            return vec![(0, n_in, n_outputs)];
-        }
-        let dh = self.decoder_hidden;
-        (0..n)
-            .map(|i| {
-                let fan_in = if i == 0 { n_in } else { dh };
-                let fan_out = if i + 1 == n { n_outputs } else { dh };
-                (3 * i, fan_in, fan_out)
-            })
-            .collect()
+        crate::layers::nf_mlp_sizes(
+            self.hidden + self.n_futr,
+            self.decoder_hidden,
+            self.decoder_layers,
+            n_outputs,
+        )
     }
 
     /// Every weight, with neuralforecast's `state_dict` names (the attention's have no

@@ -152,19 +152,12 @@ impl TcnConfig {
 
     /// `(fan_in, fan_out)` of each decoder layer and its `nn.Sequential` index.
     fn decoder_layers_sizes(&self, n_outputs: usize) -> Vec<(usize, usize, usize)> {
-        let n_in = self.encoder_hidden_size + self.futr_exog_list.len();
-        let n = self.decoder_layers;
-        if n <= 1 {
-            return vec![(0, n_in, n_outputs)];
-        }
-        let dh = self.decoder_hidden_size;
-        (0..n)
-            .map(|i| {
-                let fan_in = if i == 0 { n_in } else { dh };
-                let fan_out = if i + 1 == n { n_outputs } else { dh };
-                (3 * i, fan_in, fan_out)
-            })
-            .collect()
+        crate::layers::nf_mlp_sizes(
+            self.encoder_hidden_size + self.futr_exog_list.len(),
+            self.decoder_hidden_size,
+            self.decoder_layers,
+            n_outputs,
+        )
     }
 
     /// Input channels of encoder layer `i`.
