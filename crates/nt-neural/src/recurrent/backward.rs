@@ -301,8 +301,8 @@ pub fn layer_backward(
         true,
         1.0,
     )?;
-    column_sums(gx, gh, db_ih);
-    column_sums(gr, gh, db_hh);
+    column_sums(gx, gh, db_ih)?;
+    column_sums(gr, gh, db_hh)?;
     if proj {
         matmul(
             ViewMut::rows(dw_hr, r, h),
@@ -318,21 +318,16 @@ pub fn layer_backward(
     Ok(())
 }
 
-/// `acc[j] += Σ_rows m[row·w + j]` (in parallel over column blocks for large inputs).
-fn column_sums(m: &[f32], w: usize, acc: &mut [f32]) {
+/// `acc[j] += Σ_rows m[row·w + j]`: one product `1ᵀ·M` (a single pass over `m`, threaded by
+/// `gemm` when large).
+fn column_sums(m: &[f32], w: usize, acc: &mut [f32]) -> Result<()> {
     let rows = m.len() / w.max(1);
-    let add = |j0: usize, acc: &mut [f32]| {
-        for row in m.chunks_exact(w) {
-            for (a, v) in acc.iter_mut().zip(&row[j0..]) {
-                *a += v;
-            }
-        }
-    };
-    if rows * w >= 1 << 20 {
-        acc.par_chunks_mut(64)
-            .enumerate()
-            .for_each(|(k, a)| add(k * 64, a));
-    } else {
-        add(0, acc);
-    }
+    let ones = vec![1f32; rows];
+    matmul(
+        ViewMut::rows(acc, 1, w),
+        View::rows(&ones, 1, rows),
+        View::rows(m, rows, w),
+        true,
+        1.0,
+    )
 }

@@ -43,9 +43,9 @@ pub(super) fn affine(
     )
 }
 
-/// The small-batch kernel of [`affine`]: four outputs at a time (four independent accumulators
-/// sharing each load of the input row), every input row against each block of four weight rows
-/// while those rows sit in L1.
+/// The small-batch kernel of [`affine`]: eight outputs at a time (eight independent
+/// accumulators sharing each load of the input row), every input row against each block of
+/// eight weight rows while those rows sit in L1.
 struct Dots<'a> {
     w: &'a [f32],
     bias: &'a [f32],
@@ -67,42 +67,47 @@ impl pulp::WithSimd for Dots<'_> {
             }
             return;
         }
-        let finish = |acc: S::f32s, row_tail: &[f32], x_tail: &[f32], b: f32| -> f32 {
-            let mut s = simd.reduce_sum_f32s(acc);
-            for (r, v) in row_tail.iter().zip(x_tail) {
-                s += r * v;
-            }
-            s + b
-        };
         let mut j = 0;
-        while j + 4 <= n {
-            let wr: [(&[S::f32s], &[f32]); 4] =
-                std::array::from_fn(|q| S::as_simd_f32s(&w[(j + q) * k..(j + q + 1) * k]));
-            for (xi, oi) in x.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
-                let (xh, xt) = S::as_simd_f32s(xi);
-                let mut acc = [simd.splat_f32s(0.0); 4];
-                for (v, xv) in xh.iter().enumerate() {
-                    for q in 0..4 {
-                        acc[q] = simd.mul_add_e_f32s(wr[q].0[v], *xv, acc[q]);
-                    }
-                }
-                for q in 0..4 {
-                    oi[j + q] = finish(acc[q], wr[q].1, xt, bias[j + q]);
-                }
-            }
-            j += 4;
+        while j + 8 <= n {
+            block::<S, 8>(simd, w, bias, k, x, out, j);
+            j += 8;
         }
         while j < n {
-            let (wh, wt) = S::as_simd_f32s(&w[j * k..(j + 1) * k]);
-            for (xi, oi) in x.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
-                let (xh, xt) = S::as_simd_f32s(xi);
-                let mut acc = simd.splat_f32s(0.0);
-                for (wv, xv) in wh.iter().zip(xh) {
-                    acc = simd.mul_add_e_f32s(*wv, *xv, acc);
-                }
-                oi[j] = finish(acc, wt, xt, bias[j]);
-            }
+            block::<S, 1>(simd, w, bias, k, x, out, j);
             j += 1;
+        }
+    }
+}
+
+/// Outputs `j..j + N` of every row: `N` accumulators, one per output (each a single chain over
+/// the row's vectors, so an output's bits do not depend on `N`), sharing each load of the input.
+#[inline(always)]
+fn block<S: pulp::Simd, const N: usize>(
+    simd: S,
+    w: &[f32],
+    bias: &[f32],
+    k: usize,
+    x: &[f32],
+    out: &mut [f32],
+    j: usize,
+) {
+    let n = bias.len();
+    let wr: [(&[S::f32s], &[f32]); N] =
+        std::array::from_fn(|q| S::as_simd_f32s(&w[(j + q) * k..(j + q + 1) * k]));
+    for (xi, oi) in x.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
+        let (xh, xt) = S::as_simd_f32s(xi);
+        let mut acc = [simd.splat_f32s(0.0); N];
+        for (v, xv) in xh.iter().enumerate() {
+            for q in 0..N {
+                acc[q] = simd.mul_add_e_f32s(wr[q].0[v], *xv, acc[q]);
+            }
+        }
+        for q in 0..N {
+            let mut s = simd.reduce_sum_f32s(acc[q]);
+            for (r, v) in wr[q].1.iter().zip(xt) {
+                s += r * v;
+            }
+            oi[j + q] = s + bias[j + q];
         }
     }
 }
@@ -147,6 +152,36 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// Time of one small-kernel product of a `[512, 128]` weight (an LSTM's `W_hh` at hidden
+    /// 128) with 1 and 4 rows, and of a 288-row input projection, against the L2 streaming bound
+    /// of the weight. Timing only, never asserted:
+    /// `cargo test -p nt-neural --release --lib recurrent_dots_throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "timing"]
+    fn recurrent_dots_throughput() {
+        let arch = pulp::Arch::new();
+        let (n, k) = (512, 128);
+        let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.1).sin()).collect();
+        let bias = vec![0.1f32; n];
+        for rows in [1usize, 4, 288] {
+            let x: Vec<f32> = (0..rows * k).map(|i| (i as f32 * 0.3).cos()).collect();
+            let mut out = vec![0f32; rows * n];
+            let reps = 20_000 / rows;
+            let t = std::time::Instant::now();
+            for _ in 0..reps {
+                affine(true, arch, &w, &bias, k, &x, rows, &mut out).unwrap();
+            }
+            let s = t.elapsed().as_secs_f64() / reps as f64;
+            let gflops = 2.0 * (rows * n * k) as f64 / s / 1e9;
+            println!("rows {rows}: {:.2} us, {gflops:.1} GFLOP/s", s * 1e6);
         }
     }
 }
