@@ -19,6 +19,7 @@
 #
 # Usage: tools/leaderboard.sh [NT_BINARY]   (default: a release build)
 #        STEPS=1000 SEED=2 MODELS="naive ets dlinear" tools/leaderboard.sh
+#        KEEP=results/ RUN_ONLY=goog tools/leaderboard.sh   (one data set only)
 #        KEEP=results/ tools/leaderboard.sh   (keeps each backtest's JSON and command in KEEP and
 #                                              reuses the ones already there: delete a model's
 #                                              files to rerun it)
@@ -63,14 +64,19 @@ run() { # dataset model args...
   mv "$WORK/$ds-$model.json.tmp" "$WORK/$ds-$model.json"
 }
 
+# RUN_ONLY=goog (or etth1) runs one data set's backtests and stops (with KEEP, to fill a
+# results folder in the order you choose); the table needs both.
 for model in $MODELS; do
+  [ "${RUN_ONLY:-etth1}" = etth1 ] || break
   run etth1 "$model" --data "$SHARED/ETTh1.csv" --target OT --horizon 96 --input-size 336 \
     --season 24 --split ett --scale standardized
 done
 for model in $MODELS; do
+  [ "${RUN_ONLY:-goog}" = goog ] || break
   run goog "$model" --data "$SHARED/GOOG.csv" --target Close --horizon 5 --season 5 \
     --split ratio --scale standardized
 done
+[ -z "${RUN_ONLY:-}" ] || exit 0
 
 python3 - "$WORK" "$STEPS" "$SEED" $MODELS <<'PY'
 import json, sys
