@@ -357,7 +357,7 @@ mod tests {
         assert_eq!((c.input_size, c.horizon, c.train.max_steps), (48, 12, 7));
         assert_eq!(c.train.early_stop_patience, Some(3));
         assert_eq!(c.train.precision, Precision::F32);
-        assert!(flags.spec("lstm", 48, 12).is_err());
+        assert!(flags.spec("no-such-model", 48, 12).is_err());
         let bf16 = NeuralFlags {
             precision: Some(Precision::Bf16),
             ..NeuralFlags::default()
