@@ -274,8 +274,10 @@ fn latency_cases(
         "fast_path": model.has_fast_path(),
     }));
 
+    // The rows one forecast reads: L, or L + 1 for recurrent models (neuralforecast's shift).
+    let read = model.input_size();
     // Single-window predict through the public Predict API: scaling, window copy, forecast.
-    let history: TimeSeries = close.tail(l);
+    let history: TimeSeries = close.tail(read);
     let horizon = Horizon::new(h)?;
     let (med, p99) = time_us(args.reps, || {
         model.predict(&history, horizon)?;
@@ -322,8 +324,8 @@ fn latency_cases(
     for batch in [1usize, 32, 1024] {
         let windows: Vec<&[f64]> = (0..batch)
             .map(|i| {
-                let end = values.len() - (i % (values.len() - l));
-                &values[end - l..end]
+                let end = values.len() - (i % (values.len() - read));
+                &values[end - read..end]
             })
             .collect();
         let reps = (args.reps / batch.max(1)).clamp(3, args.reps);
