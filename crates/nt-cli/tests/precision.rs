@@ -277,6 +277,6 @@ fn bench_arch_times_f32_and_bf16_train_steps() {
         .all(|v| !v["case"].as_str().unwrap().starts_with("nhits")
             && v["case"] != "autoets_fit_predict"));
 
-    let o = nt(&["bench", "--arch", "lstm"]);
+    let o = nt(&["bench", "--arch", "no-such-arch"]);
     assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(&o));
 }
