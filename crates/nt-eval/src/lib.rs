@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod backtest;
+pub mod drift;
 pub mod dm;
 mod error;
 mod report;

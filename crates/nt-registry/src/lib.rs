@@ -8,11 +8,14 @@ mod events;
 pub mod filter;
 mod health;
 pub mod index;
+mod live;
 mod maintenance;
 pub mod profile;
+mod reference;
 pub mod schema;
 mod search;
 mod store;
+mod traffic;
 mod types;
 
 pub use collections::{

@@ -4,13 +4,16 @@ pub mod api;
 mod batcher;
 mod error;
 mod health;
+mod live;
 mod metrics;
 mod model_ref;
+mod monitor;
 pub mod openapi;
 mod routes;
 mod serve;
 mod state;
 mod store;
+mod traffic;
 
 pub use batcher::{forecast, BatchConfig, ComputePath};
 pub use error::{ApiError, Error, ErrorBody, ErrorDetail, Result};

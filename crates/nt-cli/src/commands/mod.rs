@@ -6,10 +6,13 @@ mod demo;
 mod forecast;
 mod import;
 pub(crate) mod menu;
+mod monitor;
 mod predict;
 mod registry;
 pub(crate) mod serve;
+mod traffic;
 mod train;
+mod warm_start;
 
 use anyhow::Result;
 

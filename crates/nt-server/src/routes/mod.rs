@@ -2,8 +2,10 @@
 //! limit, panics turned into 500s.
 
 pub(crate) mod agentdb;
+pub(crate) mod live;
 pub(crate) mod models;
 pub(crate) mod predict;
+pub(crate) mod traffic;
 
 use std::any::Any;
 use std::sync::atomic::Ordering;
