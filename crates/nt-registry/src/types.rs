@@ -256,8 +256,12 @@ pub enum EventKind {
     Promoted,
     /// A version moved to another stage (staging, archived, none; or demoted by a promotion).
     StageChanged,
-    /// Monitoring raised a drift alarm on a version.
+    /// Monitoring raised a drift alarm on a version (once per episode).
     DriftAlarm,
+    /// A drift episode ended: the monitored statistics came back under the alarm thresholds.
+    DriftCleared,
+    /// A model's traffic policy (canary or shadow version) was set or cleared.
+    TrafficChanged,
     /// A version was deleted.
     Deleted,
 }
@@ -271,6 +275,8 @@ impl EventKind {
             EventKind::Promoted => "promoted",
             EventKind::StageChanged => "stage-changed",
             EventKind::DriftAlarm => "drift-alarm",
+            EventKind::DriftCleared => "drift-cleared",
+            EventKind::TrafficChanged => "traffic-changed",
             EventKind::Deleted => "deleted",
         }
     }
@@ -291,6 +297,8 @@ impl FromStr for EventKind {
             "promoted" => EventKind::Promoted,
             "stage-changed" => EventKind::StageChanged,
             "drift-alarm" => EventKind::DriftAlarm,
+            "drift-cleared" => EventKind::DriftCleared,
+            "traffic-changed" => EventKind::TrafficChanged,
             "deleted" => EventKind::Deleted,
             _ => {
                 return Err(Error::invalid(
