@@ -26,6 +26,10 @@ pub use embedding::{model_embedding, ArchSummary, EMBEDDING_DIM};
 pub use error::{Error, Result};
 pub use filter::Filter;
 pub use health::{remove_stale_sidecars, DbFileId, DbFiles, RegistryHealth};
+pub use live::{
+    ActualsOutcome, LiveScores, LoggedForecast, MatchedPoint, ScoreWindow, ServedForecast,
+    ServedRole, DEFAULT_FORECAST_RETENTION,
+};
 pub use profile::{DataProfile, ReturnProfile};
 pub use store::{Registry, BLOBS_DIR, DB_FILE};
 pub use types::{

@@ -324,6 +324,22 @@ impl Registry {
         Ok(out)
     }
 
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction WITHOUT bumping the generation, committing
+    /// when `f` succeeds: for records servers must not reload models for (served forecasts,
+    /// actuals, live scores, drift samples).
+    pub(crate) fn write_quiet<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.sql(e))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| self.sql(e))?;
+        Ok(out)
+    }
+
     pub(crate) fn blob_path(&self, sha: &str) -> PathBuf {
         self.dir.join(BLOBS_DIR).join(sha)
     }
