@@ -518,7 +518,12 @@ impl Registry {
     }
 
     /// Archives the production version of `name` other than `except`, with an event.
-    fn demote_production(&self, tx: &Transaction<'_>, name: &str, except: u32) -> Result<()> {
+    pub(crate) fn demote_production(
+        &self,
+        tx: &Transaction<'_>,
+        name: &str,
+        except: u32,
+    ) -> Result<()> {
         let current: Option<u32> = tx
             .query_row(
                 "SELECT version FROM versions WHERE name = ?1 AND stage = 'production' \
@@ -669,6 +674,10 @@ impl Registry {
                     kind,
                     &json!({"from": from, "to": stage}),
                 )?;
+                if stage == Stage::Production {
+                    let reason = format!("{name}@{version} promoted to production");
+                    crate::traffic::drop_routes_to(tx, name, version, &reason)?;
+                }
                 Ok(())
             })?;
         }
@@ -756,6 +765,8 @@ impl Registry {
                 EventKind::Deleted,
                 &json!({"weights_sha256": sha}),
             )?;
+            let reason = format!("{name}@{version} deleted");
+            crate::traffic::drop_routes_to(tx, name, version, &reason)?;
             Ok(())
         })
     }
