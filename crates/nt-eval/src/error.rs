@@ -59,6 +59,16 @@ pub enum Error {
         /// The offending name.
         name: String,
     },
+    /// A drift statistic was given fewer values than it needs.
+    #[error("{sample}: needs at least {needed} values, has {got}")]
+    TooFewValues {
+        /// The sample, in words (e.g. `reference levels`).
+        sample: String,
+        /// Values needed.
+        needed: usize,
+        /// Values given.
+        got: usize,
+    },
     /// No target column was given to a multi-target backtest.
     #[error("no target columns given")]
     NoTargets,
