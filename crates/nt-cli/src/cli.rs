@@ -191,9 +191,19 @@ pub(crate) struct TrainArgs {
     /// Classical models: central prediction-interval levels in percent.
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = [80.0, 95.0])]
     pub(crate) level: Vec<f64>,
-    /// The model directory to write (model.json, weights.safetensors, train_log.jsonl).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) out: PathBuf,
+    /// The model directory to write (model.json, weights.safetensors, optimizer.safetensors,
+    /// train_log.jsonl). Required, except with --from (which registers the result).
+    #[arg(long, value_name = "DIR", required_unless_present = "from")]
+    pub(crate) out: Option<PathBuf>,
+    /// Retrain the registered version NAME@V (NAME: the production version) on --data and
+    /// register the result as the next version of NAME with parent V, scored before and after
+    /// on the new data's held-out tail. A neural model warm-starts: its weights and, when the
+    /// version has them, Adam's moments (else fresh moments, said plainly); the learning-rate
+    /// schedule restarts over --max-steps new steps (default: the parent's max_steps).
+    /// Training flags (--lr, --seed, ...) apply over the parent's settings. A classical model
+    /// refits. Not with --model, --config, --input-size, --horizon or --resume.
+    #[arg(long, value_name = "NAME@V")]
+    pub(crate) from: Option<String>,
     /// Continue an interrupted run from DIR/checkpoint (same data, spec and seed give the same weights).
     #[arg(long)]
     pub(crate) resume: bool,
@@ -210,7 +220,7 @@ pub(crate) struct TrainArgs {
     /// profile and validation metrics.
     #[arg(long, value_name = "NAME")]
     pub(crate) register: Option<String>,
-    /// Registry directory for --register (default: $NT_REGISTRY, else ./nt-registry).
+    /// Registry directory for --register and --from (default: $NT_REGISTRY, else ./nt-registry).
     #[arg(long, value_name = "DIR")]
     pub(crate) registry: Option<PathBuf>,
     #[command(flatten, next_help_heading = "Training")]

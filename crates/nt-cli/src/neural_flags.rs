@@ -266,7 +266,8 @@ impl NeuralFlags {
         }
     }
 
-    fn apply(&self, t: &mut TrainConfig) -> Result<()> {
+    /// Applies the training flags given to `t` (also what `nt train --from` overrides).
+    pub(crate) fn apply(&self, t: &mut TrainConfig) -> Result<()> {
         if let Some(v) = self.max_steps {
             t.max_steps = v;
         }

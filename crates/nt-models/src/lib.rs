@@ -5,6 +5,7 @@ mod error;
 mod forecaster;
 mod neural;
 mod persist;
+mod retrain;
 mod spec;
 mod train;
 
@@ -16,4 +17,5 @@ pub use persist::{
     from_parts, load_dir, load_shared, read_manifest, Manifest, FITTED_JSON, MODEL_JSON,
 };
 pub use spec::{catalog, known_names, Entry, ModelSpec, NameOptions};
+pub use retrain::{train_from, Retraining};
 pub use train::{train, Trained};

@@ -41,6 +41,13 @@ pub struct Manifest {
     pub weights_file: String,
     /// Hex sha256 of that file.
     pub weights_sha256: String,
+    /// File name of a neural model's final optimizer state (`optimizer.safetensors`), when
+    /// saved; see `nt_neural::warm_start`. Absent in older directories and classical ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer_file: Option<String>,
+    /// Hex sha256 of the optimizer file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer_sha256: Option<String>,
 }
 
 /// Writes a model directory: `payload` as `file`, then `model.json`, each atomically.
@@ -63,6 +70,8 @@ pub(crate) fn write_model_dir(
         params,
         weights_file: file.into(),
         weights_sha256: sha256_hex(payload),
+        optimizer_file: None,
+        optimizer_sha256: None,
     };
     write_atomic(&dir.join(file), payload)?;
     let json = serde_json::to_vec_pretty(&manifest)

@@ -51,6 +51,13 @@ pub struct ModelManifest {
     pub weights_file: String,
     /// Hex sha256 of the weights file.
     pub weights_sha256: String,
+    /// File name of the optimizer's final state ([`crate::warm_start::OPTIMIZER_FILE`]), when
+    /// saved (absent in directories written before optimizer files existed, and in imports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer_file: Option<String>,
+    /// Hex sha256 of the optimizer file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer_sha256: Option<String>,
 }
 
 /// Hex sha256 of `bytes`.
@@ -84,6 +91,16 @@ use nt_core::persist::now_rfc3339;
 
 /// Saves `model` into `dir` (created if needed): weights first, then `model.json`, each atomically.
 pub(crate) fn save_model(dir: &Path, model: &NeuralModel) -> Result<()> {
+    save_model_with(dir, model, None)
+}
+
+/// [`save_model`] with the optimizer file's bytes, written beside the weights before
+/// `model.json`, which records its sha256.
+pub(crate) fn save_model_with(
+    dir: &Path,
+    model: &NeuralModel,
+    optimizer: Option<&[u8]>,
+) -> Result<()> {
     let bytes = serialize_tensors(model.weights())?;
     let manifest = ModelManifest {
         format_version: FORMAT_VERSION,
@@ -95,8 +112,13 @@ pub(crate) fn save_model(dir: &Path, model: &NeuralModel) -> Result<()> {
         params: model.weights().iter().map(|(_, t)| t.elem_count()).sum(),
         weights_file: WEIGHTS.into(),
         weights_sha256: sha256_hex(&bytes),
+        optimizer_file: optimizer.map(|_| crate::warm_start::OPTIMIZER_FILE.to_string()),
+        optimizer_sha256: optimizer.map(sha256_hex),
     };
     write_atomic(&dir.join(WEIGHTS), &bytes)?;
+    if let Some(o) = optimizer {
+        write_atomic(&dir.join(crate::warm_start::OPTIMIZER_FILE), o)?;
+    }
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Json {
         path: dir.join(MODEL_JSON).display().to_string(),
         source: e,

@@ -27,6 +27,7 @@ pub mod scalers;
 pub mod tcn;
 mod trainer;
 mod training;
+pub mod warm_start;
 
 pub use arch::{
     ArchFeatures, Architecture, CatalogEntry, Family, FastForward, Init, Network, NeuralSpec,
@@ -53,3 +54,4 @@ pub use rnn::{GruConfig, LstmConfig, Rnn};
 pub use tcn::{Tcn, TcnConfig};
 pub use trainer::{EngineInfo, LogRecord, TrainProgress, TrainReport};
 pub use training::{train, ModelMeta, TrainMetrics, TrainOptions, TrainedModel};
+pub use warm_start::{OptimizerState, WarmStart, WarmStartInfo};

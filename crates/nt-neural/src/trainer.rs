@@ -137,6 +137,9 @@ pub struct TrainReport {
     pub log: Vec<LogRecord>,
     /// Which engine and arithmetic ran the steps.
     pub engine: EngineInfo,
+    /// How a warm-started run began (`None` for a run from a random initialization).
+    #[serde(default)]
+    pub warm_start: Option<crate::warm_start::WarmStartInfo>,
 }
 
 /// Which training engine ran a run, in which arithmetic, on which instruction set.
@@ -691,7 +694,38 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
             val_windows: self.val_windows,
             log: self.state.log.clone(),
             engine: self.engine_info(),
+            warm_start: None,
         })
+    }
+
+    /// Adam's step count and moments (`adam.m.NAME`, `adam.v.NAME`), for the optimizer file.
+    pub(crate) fn optimizer_tensors(&self) -> Result<(usize, Vec<(String, Tensor)>)> {
+        match &self.backend {
+            Backend::Candle { opt, .. } => Ok((opt.steps(), opt.state_tensors())),
+            Backend::Native(st) => {
+                let mut out = flat_tensors(&st.layout, &st.adam.m, "adam.m.", &self.device)?;
+                out.extend(flat_tensors(&st.layout, &st.adam.v, "adam.v.", &self.device)?);
+                Ok((st.adam.t, out))
+            }
+        }
+    }
+
+    /// Sets Adam's moments and step count from a parent's optimizer state (a warm start);
+    /// the loop's own step count stays where it is.
+    pub(crate) fn restore_optimizer(
+        &mut self,
+        step: usize,
+        get: &dyn Fn(&str) -> Option<Tensor>,
+    ) -> Result<()> {
+        match &mut self.backend {
+            Backend::Candle { opt, .. } => opt.restore(step, get),
+            Backend::Native(st) => {
+                load_flat(&st.layout, &mut st.adam.m, "adam.m.", get)?;
+                load_flat(&st.layout, &mut st.adam.v, "adam.v.", get)?;
+                st.adam.t = step;
+                Ok(())
+            }
+        }
     }
 
     /// Every tensor of the resumable state: the weights (`NAME`), the optimizer moments

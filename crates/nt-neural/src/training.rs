@@ -18,8 +18,8 @@ use crate::rng::Rng;
 use crate::trainer::{PreparedSeries, TrainProgress, TrainReport, Trainer};
 use crate::{Error, Result};
 
-/// Where and how [`train`] keeps its files.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Where and how [`train`] keeps its files, and where it starts from.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrainOptions {
     /// The model directory: receives `model.json`, `weights.safetensors`, `train_log.jsonl`
     /// and, during training, `checkpoint/`. Nothing is written when `None`.
@@ -38,6 +38,10 @@ pub struct TrainOptions {
     /// Train with candle's autograd even where the native engine could (to compare the two;
     /// the environment variable `NT_TRAIN_ENGINE=candle` does the same for any command).
     pub force_candle: bool,
+    /// Start from a parent model's weights (and its optimizer state, when given) instead of
+    /// the random initialization; see [`crate::warm_start`]. The spec's architecture must be
+    /// the parent's; `train.max_steps` new steps run, the learning-rate schedule restarting.
+    pub warm_start: Option<crate::warm_start::WarmStart>,
 }
 
 /// A trained model and how its training went.
@@ -47,6 +51,8 @@ pub struct TrainedModel {
     pub model: NeuralModel,
     /// Steps, losses, the log.
     pub report: TrainReport,
+    /// Adam's final state (saved as `optimizer.safetensors` with `out_dir`).
+    pub optimizer: crate::warm_start::OptimizerState,
 }
 
 /// What a model remembers about its training, stored in `model.json`.
@@ -187,6 +193,9 @@ pub fn train(
     progress: &mut dyn FnMut(&TrainProgress),
 ) -> Result<TrainedModel> {
     spec.validate()?;
+    if let Some(ws) = &opts.warm_start {
+        crate::warm_start::check_same_architecture(&ws.parent_spec, spec)?;
+    }
     let data = prepare(series, targets, spec)?;
     // The whole series as loaded, not only the columns used: the fingerprint every command
     // (backtest, forecast, predict) prints for the same file.
@@ -202,7 +211,7 @@ pub fn train(
         opts,
     };
     let net = spec.build(vb)?;
-    let report = run_training(&*net, &varmap, &ctx, progress)?;
+    let (report, optimizer) = run_training(&*net, &varmap, &ctx, progress)?;
     let weights = sorted_vars(&varmap)?
         .into_iter()
         .map(|(n, v)| (n, v.as_tensor().clone()))
@@ -216,11 +225,15 @@ pub fn train(
     let targets = targets.iter().map(|t| t.to_string()).collect();
     let model = NeuralModel::from_weights(spec.clone(), weights, targets, meta, &device)?;
     if let Some(dir) = &opts.out_dir {
-        model.save(dir)?;
+        checkpoint::save_model_with(dir, &model, Some(&optimizer.to_bytes()?))?;
         checkpoint::write_log(&dir.join("train_log.jsonl"), &report.log)?;
         checkpoint::remove_dir_if_exists(&dir.join("checkpoint"))?;
     }
-    Ok(TrainedModel { model, report })
+    Ok(TrainedModel {
+        model,
+        report,
+        optimizer,
+    })
 }
 
 /// What one training run needs besides the network.
@@ -232,16 +245,20 @@ struct RunContext<'a> {
     opts: &'a TrainOptions,
 }
 
-/// Initializes, optionally resumes, and trains `net` (whose variables live in `varmap`).
+/// Initializes (or warm-starts), optionally resumes, and trains `net` (whose variables live in
+/// `varmap`); returns the report and Adam's final state.
 fn run_training<N: Network + ?Sized>(
     net: &N,
     varmap: &VarMap,
     ctx: &RunContext<'_>,
     progress: &mut dyn FnMut(&TrainProgress),
-) -> Result<TrainReport> {
+) -> Result<(TrainReport, crate::warm_start::OptimizerState)> {
     let cfg = ctx.spec.train_config();
     let vars = sorted_vars(varmap)?;
-    init_weights(&vars, ctx.spec, cfg.seed)?;
+    match &ctx.opts.warm_start {
+        Some(ws) => crate::warm_start::load_parent_weights(ws, &vars)?,
+        None => init_weights(&vars, ctx.spec, cfg.seed)?,
+    }
     // The native engine trains on the CPU when the architecture has a graph for this config.
     let mut native = if ctx.device.is_cpu() && !ctx.opts.force_candle && !force_candle() {
         ctx.spec.native_graph()?
@@ -256,6 +273,11 @@ fn run_training<N: Network + ?Sized>(
     }
     let mut trainer = Trainer::new(net, vars, cfg, ctx.data, ctx.device.clone(), native)?;
     trainer.bf16_emulated = bf16_emulated;
+    if let Some(o) = ctx.opts.warm_start.as_ref().and_then(|w| w.optimizer.as_ref()) {
+        let by_name: std::collections::HashMap<&str, &Tensor> =
+            o.tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        trainer.restore_optimizer(o.step, &|k| by_name.get(k).map(|t| (*t).clone()))?;
+    }
     let ckpt_dir = ctx.opts.out_dir.as_ref().map(|d| d.join("checkpoint"));
     if ctx.opts.resume {
         if let Some(dir) = &ckpt_dir {
@@ -283,7 +305,19 @@ fn run_training<N: Network + ?Sized>(
             None => Ok(()),
         }
     };
-    trainer.run(every, &mut save, progress)
+    let mut report = trainer.run(every, &mut save, progress)?;
+    report.warm_start = ctx
+        .opts
+        .warm_start
+        .as_ref()
+        .map(|w| crate::warm_start::info(w, cfg.max_steps));
+    let (step, tensors) = trainer.optimizer_tensors()?;
+    let optimizer = crate::warm_start::OptimizerState {
+        kind: cfg.optimizer,
+        step,
+        tensors,
+    };
+    Ok((report, optimizer))
 }
 
 /// Whether `NT_TRAIN_ENGINE=candle` asks for candle's autograd even where the native engine

@@ -10,6 +10,7 @@ mod health;
 pub mod index;
 mod live;
 mod maintenance;
+mod optimizer;
 pub mod profile;
 mod reference;
 pub mod schema;

@@ -27,8 +27,12 @@ impl Registry {
             let rows = stmt
                 .query_map([], |r| r.get::<_, String>(0))
                 .map_err(|e| self.sql(e))?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.sql(e))?
+            let mut set: std::collections::HashSet<String> = rows
+                .collect::<rusqlite::Result<_>>()
+                .map_err(|e| self.sql(e))?;
+            // Optimizer states (warm-start retraining) are blobs too.
+            set.extend(crate::optimizer::referenced(&tx).map_err(|e| self.sql(e))?);
+            set
         };
         let blobs = self.dir.join(BLOBS_DIR);
         let mut report = GcReport::default();
@@ -101,7 +105,9 @@ impl Registry {
                 .prepare("SELECT DISTINCT weights_sha256 FROM versions")
                 .map_err(dsql)?;
             let rows = stmt.query_map([], |r| r.get(0)).map_err(dsql)?;
-            rows.collect::<rusqlite::Result<_>>().map_err(dsql)?
+            let mut shas: Vec<String> = rows.collect::<rusqlite::Result<_>>().map_err(dsql)?;
+            shas.extend(crate::optimizer::referenced(&dest).map_err(dsql)?);
+            shas
         };
         for sha in shas {
             let src = self.blob_path(&sha);

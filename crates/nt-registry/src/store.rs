@@ -383,6 +383,11 @@ impl Registry {
         let (input_size, horizon) = (model.min_history(), model.max_horizon().unwrap_or(0));
         manifest.format_version = nt_neural::checkpoint::FORMAT_VERSION;
         self.ensure_blob(&sha, &bytes)?;
+        // The optimizer's final state (neural models trained here), a blob like the weights.
+        let optimizer = crate::optimizer::read_from_dir(model_dir, &manifest)?;
+        if let Some((osha, obytes)) = &optimizer {
+            self.ensure_blob(osha, obytes)?;
+        }
         let mut metrics = BTreeMap::new();
         if let Some(m) = &manifest.meta.metrics {
             metrics.insert("steps".into(), m.steps as f64);
@@ -433,6 +438,11 @@ impl Registry {
             // gc holds the write lock while it deletes, so a blob present now stays.
             if !self.blob_path(&sha).exists() {
                 self.ensure_blob(&sha, &bytes)?;
+            }
+            if let Some((osha, obytes)) = &optimizer {
+                if !self.blob_path(osha).exists() {
+                    self.ensure_blob(osha, obytes)?;
+                }
             }
             tx.execute(
                 "INSERT INTO models(name, last_version, created_at) VALUES (?1, 0, ?2) \
@@ -720,11 +730,14 @@ impl Registry {
         Ok(nt_models::from_parts(&manifest, &bytes)?)
     }
 
-    /// Writes `name@version` as a model directory (`model.json` + weights) into `out_dir`,
-    /// after the same sha256 check as [`load`](Self::load).
+    /// Writes `name@version` as a model directory (`model.json` + weights, and
+    /// `optimizer.safetensors` when the version has one) into `out_dir`, after the same sha256
+    /// checks as [`load`](Self::load) and [`optimizer_state`](Self::optimizer_state).
     pub fn export(&self, name: &str, version: u32, out_dir: &Path) -> Result<()> {
         let model = self.load(name, version)?;
         model.save(out_dir)?;
+        // A neural version's optimizer state goes with it (for warm-start retraining).
+        self.export_optimizer(name, version, out_dir)?;
         Ok(())
     }
 

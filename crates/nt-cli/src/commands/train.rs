@@ -47,13 +47,20 @@ fn resolve_model_name(flag: Option<&str>, config: Option<&ModelSpec>) -> Result<
 
 /// Runs `nt train`.
 pub(crate) fn run(args: &TrainArgs) -> Result<()> {
+    if let Some(from) = &args.from {
+        return super::warm_start::run(args, from);
+    }
+    let out = args
+        .out
+        .as_deref()
+        .ok_or_else(|| UsageError("--out DIR is required: the model directory to write".into()))?;
     // A bad registry name is refused before any training, not after it.
     // So are a bad output directory and registry path.
     if let Some(name) = &args.register {
         nt_registry::validate_name(name)?;
         settings::check_registry_dir(args.registry.as_deref())?;
     }
-    settings::check_out_dir(&args.out)?;
+    settings::check_out_dir(out)?;
     let from_config = args.flags.config_spec()?;
     let series = settings::load_data(&args.data)?;
     let targets = settings::resolve_targets(&series, args.data.target.as_deref())?;
@@ -98,7 +105,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
         .flags
         .model_spec(&model, input_size, horizon, &name_opts)?;
     let opts = TrainOptions {
-        out_dir: Some(args.out.clone()),
+        out_dir: Some(out.to_path_buf()),
         resume: args.resume,
         checkpoint_every: Some(args.checkpoint_every).filter(|n| *n > 0),
         ..TrainOptions::default()
@@ -131,7 +138,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
         "tool": "nt",
         "command": "train",
         "model": spec.name(),
-        "out": args.out.display().to_string(),
+        "out": out.display().to_string(),
         "targets": targets,
         "loss": loss_name,
         "steps": r.map(|r| r.steps),
@@ -166,7 +173,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
                     r.best_step.unwrap_or(0)
                 ))
                 .unwrap_or_default(),
-            args.out.display()
+            out.display()
         );
         println!("{}", engine_line(&r.engine));
     } else {
@@ -176,7 +183,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
             args.data.data.display(),
             targets[0],
             series.len(),
-            args.out.display()
+            out.display()
         );
     }
     if let Some(name) = &args.register {
@@ -204,7 +211,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
         let (dir, v) = super::registry::register_dir(
             args.registry.as_deref(),
             name,
-            &args.out,
+            out,
             &series,
             target,
             metrics,
@@ -222,7 +229,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     if !args.json {
         println!(
             "next: nt predict --model {} --data {}",
-            args.out.display(),
+            out.display(),
             args.data.data.display()
         );
     }

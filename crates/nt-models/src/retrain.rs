@@ -1,0 +1,68 @@
+//! Retraining a saved model on new data: a neural model continues from its weights and optimizer
+//! state (`nt_neural::warm_start`), a classical one refits (it has no weights to continue).
+
+use std::path::Path;
+
+use nt_core::TimeSeries;
+use nt_neural::{TrainConfig, TrainOptions, TrainProgress, WarmStart};
+
+use crate::train::{train, Trained};
+use crate::{read_manifest, ModelSpec, Result};
+
+/// How [`train_from`] produced the new model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retraining {
+    /// A neural model continued from the parent's weights.
+    WarmStart {
+        /// Whether Adam's moments came from the parent (else fresh moments: the parent was
+        /// saved without its optimizer state).
+        restored_moments: bool,
+    },
+    /// A classical model fitted again on the new data.
+    Refit,
+}
+
+/// Retrains the model saved in `parent_dir` on `series`' columns `targets`: a neural model
+/// warm-starts from the parent's weights and, when the directory has it, its optimizer state
+/// (sha256 checked), with the training settings `train` (the parent's when `None`; the
+/// architecture is always the parent's), taking `train.max_steps` new steps; a classical model
+/// refits its spec (`train` does not apply). Returns the new model (saved to `opts.out_dir` when
+/// given), how it was made, and the spec it was trained with.
+///
+/// Guarantees: the same parent, data, targets and steps give the same model (bit-identical
+/// weights on the same machine and thread count). `opts.warm_start` is replaced.
+pub fn train_from(
+    parent_dir: &Path,
+    series: &TimeSeries,
+    targets: &[&str],
+    train_config: Option<&TrainConfig>,
+    opts: &TrainOptions,
+    progress: &mut dyn FnMut(&TrainProgress),
+) -> Result<(Trained, Retraining, ModelSpec)> {
+    let manifest = read_manifest(parent_dir)?;
+    match &manifest.spec {
+        ModelSpec::Neural(parent) => {
+            let mut spec = parent.clone();
+            if let Some(t) = train_config {
+                *spec.train_config_mut() = t.clone();
+            }
+            let ws = WarmStart::from_dir(parent_dir)?;
+            let restored_moments = ws.optimizer.is_some();
+            let opts = TrainOptions {
+                warm_start: Some(ws),
+                ..opts.clone()
+            };
+            let spec = ModelSpec::Neural(spec);
+            let trained = train(series, targets, &spec, &opts, progress)?;
+            Ok((trained, Retraining::WarmStart { restored_moments }, spec))
+        }
+        ModelSpec::Classical(_) => {
+            let opts = TrainOptions {
+                warm_start: None,
+                ..opts.clone()
+            };
+            let trained = train(series, targets, &manifest.spec, &opts, progress)?;
+            Ok((trained, Retraining::Refit, manifest.spec.clone()))
+        }
+    }
+}
