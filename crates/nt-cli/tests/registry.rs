@@ -184,14 +184,14 @@ fn train_register_then_every_registry_command() {
     };
     assert!(text.contains(word), "{skill:?}: {text}");
 
-    // Delete 1, gc frees its weights (seed 1's weights differ from seed 2's).
+    // Delete 1, gc frees its weights and optimizer state (seed 1's differ from seed 2's).
     ok_json(&reg_cmd(
         &reg,
         &["delete", "load-nhits@1", "--format", "json"],
     ));
     let gc = ok_json(&reg_cmd(&reg, &["gc", "--format", "json"]));
-    assert_eq!(gc["removed_blobs"], 1);
-    assert_eq!(gc["kept_blobs"], 1);
+    assert_eq!(gc["removed_blobs"], 2);
+    assert_eq!(gc["kept_blobs"], 2);
 
     // Backup, then the copy lists the remaining version.
     let dest = dir.path().join("copy");

@@ -182,9 +182,10 @@ fn a_writer_killed_mid_registration_leaves_a_consistent_registry() {
         assert!(n > seen, "round {round}: {n} versions after {seen}");
         seen = n;
     }
-    // gc keeps both referenced blobs (young temp files of killed writers are left alone).
+    // gc keeps the referenced blobs, each model's weights and optimizer state (young temp
+    // files of killed writers are left alone).
     let report = Registry::open(&dir).unwrap().gc().unwrap();
-    assert_eq!(report.kept_blobs, 2);
+    assert_eq!(report.kept_blobs, 4);
     assert_eq!(report.removed_blobs, 0);
 }
 
