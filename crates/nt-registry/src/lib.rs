@@ -32,6 +32,7 @@ pub use live::{
     ServedRole, DEFAULT_FORECAST_RETENTION,
 };
 pub use profile::{DataProfile, ReturnProfile};
+pub use reference::{DriftOutcome, DriftState, DriftTransition};
 pub use store::{Registry, BLOBS_DIR, DB_FILE};
 pub use traffic::{fnv1a64, splitmix64, CanaryRoute, ShadowRoute, TrafficPolicy};
 pub use types::{

@@ -512,6 +512,9 @@ impl Registry {
                 &json!({"weights_sha256": sha, "stage": mv.stage, "parent": mv.parent,
                         "metrics": mv.metrics}),
             )?;
+            if let Some(reference) = &req.reference {
+                crate::reference::insert_reference(tx, name, version, reference)?;
+            }
             if req.stage == Stage::Production {
                 insert_event(
                     tx,
@@ -780,6 +783,7 @@ impl Registry {
             )?;
             let reason = format!("{name}@{version} deleted");
             crate::traffic::drop_routes_to(tx, name, version, &reason)?;
+            crate::reference::delete_version_rows(tx, name, version)?;
             Ok(())
         })
     }

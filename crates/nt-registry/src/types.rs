@@ -242,6 +242,9 @@ pub struct RegisterRequest {
     pub parent: Option<u32>,
     /// Initial stage; `production` demotes the current production version to `archived`.
     pub stage: Stage,
+    /// The drift reference (training distributions, validation residuals), stored with the
+    /// version in the same transaction; `None` registers without one.
+    pub reference: Option<nt_eval::drift::ReferenceProfile>,
 }
 
 /// The kinds of events in the append-only log.
