@@ -166,7 +166,8 @@ pub struct ServedForecast {
     pub origin_ms: Option<i64>,
     /// The history's last value of `target`: the random walk's forecast for every step.
     pub last_value: f64,
-    /// The history's last log return of `target` (`None` with fewer than two positive values).
+    /// The history's last simple return of `target`, `x_t / x_{t-1} - 1` (`None` with fewer than
+    /// two values or a previous value of 0).
     pub last_return: Option<f64>,
     /// Unix milliseconds of each forecast step (one per point), empty without `origin_ms`.
     pub step_timestamps: Vec<i64>,
@@ -215,7 +216,7 @@ pub struct MatchedPoint {
     pub actual: f64,
     /// The random walk's forecast on the same origin (the history's last value).
     pub rw_forecast: f64,
-    /// `actual - forecast`.
+    /// `forecast - actual` (the convention of `nt_eval::drift`'s residuals).
     pub residual: f64,
 }
 

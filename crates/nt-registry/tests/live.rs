@@ -119,7 +119,7 @@ fn matching_across_horizons_and_versions_gives_the_hand_computed_scores() {
         (points[0].ts, points[0].step, points[0].origin_ms),
         (4000, 2, 2000)
     );
-    close(Some(points[0].residual), 3.0);
+    close(Some(points[0].residual), -3.0);
     assert_eq!(points[1].ts, 3000);
     assert_eq!(points[1].role, ServedRole::Canary);
     let recent = reg.recent_forecasts("m", 1, 10).unwrap();

@@ -11,6 +11,12 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, Error};
 use crate::store::{ModelSummary, VersionInfo};
+pub use crate::routes::live::{
+    Actual, ActualsRequest, ActualsResponse, ScoresResponse, VersionScores,
+};
+pub use crate::traffic::{
+    CanaryBody, RollbackResponse, ShadowBody, TrafficCounts, TrafficRequest, TrafficResponse,
+};
 
 /// The recent history a forecast starts from: either one series (`values`) or named columns
 /// (`columns`, each the same length), optionally with unix-millisecond `timestamps`.
@@ -62,6 +68,11 @@ pub struct PredictRequest {
     /// Seed of the sample paths (default 1): the same seed gives the same paths.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Routing key (1 to 256 characters) for a model with a canary: requests with the same key
+    /// always get the same version (one strategy sees one model). Without it, the canary's
+    /// share is drawn per request. Ignored when the request names a version.
+    #[serde(default)]
+    pub route_key: Option<String>,
 }
 
 /// One forecast of one column.
@@ -100,6 +111,10 @@ pub struct PredictResponse {
     /// Every target's forecast, when the history came as `columns` with more than one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub columns: Option<BTreeMap<String, ColumnForecast>>,
+    /// Who answered: `production` (the production version), `canary` (the canary's share of
+    /// a bare name's traffic) or `explicit` (the request named the version).
+    #[schema(value_type = String, example = "production")]
+    pub role: nt_registry::ServedRole,
 }
 
 /// One series of a batch call: a predict request plus the model it is for.
@@ -120,6 +135,9 @@ pub struct BatchItem {
     /// reference).
     #[serde(default)]
     pub version: Option<u32>,
+    /// Routing key for a model with a canary, as in a predict request.
+    #[serde(default)]
+    pub route_key: Option<String>,
 }
 
 /// `POST /v1/predict/batch`: many series in one call.

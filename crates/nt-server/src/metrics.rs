@@ -65,6 +65,7 @@ struct Inner {
 pub struct Metrics {
     inner: Mutex<Inner>,
     in_flight: AtomicUsize,
+    live: crate::live::LiveGauges,
 }
 
 impl Metrics {
@@ -105,6 +106,11 @@ impl Metrics {
                 m.loaded.remove(&(model.to_string(), version));
             }
         }
+    }
+
+    /// The live-score, drift and forecast-log gauges.
+    pub(crate) fn live(&self) -> &crate::live::LiveGauges {
+        &self.live
     }
 
     /// The in-flight request counter (the middleware increments and decrements it).
@@ -164,12 +170,13 @@ impl Metrics {
             "nt_requests_in_flight {}",
             self.in_flight.load(Ordering::Relaxed)
         );
+        self.live.render(&mut out);
         out
     }
 }
 
 /// Escapes a label value (backslash, quote, newline).
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

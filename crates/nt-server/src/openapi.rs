@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{agentdb, models, predict};
+use crate::routes::{agentdb, live, models, predict, traffic};
 
 /// The API description served at `/openapi.json`.
 #[derive(Debug, OpenApi)]
@@ -21,8 +21,13 @@ use crate::routes::{agentdb, models, predict};
         models::list_models,
         models::get_model,
         models::promote,
+        traffic::get_traffic,
+        traffic::put_traffic,
+        traffic::rollback,
         predict::predict,
         predict::predict_batch,
+        live::actuals,
+        live::scores,
         agentdb::health,
         agentdb::create_collection,
         agentdb::insert,

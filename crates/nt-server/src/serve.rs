@@ -75,6 +75,8 @@ pub async fn serve_router(
         .await
         .map_err(|e| Error::internal(format!("server: {e}")));
     reloader.abort();
+    // Forecasts still in the writer's buffer go to the registry before the process exits.
+    state.flush_forecast_log().await;
     result
 }
 

@@ -53,6 +53,17 @@ pub struct ServerConfig {
     pub precision: nt_neural::Precision,
     /// Most sample paths one predict request may ask for (`paths`, 422 above). Default: 1,000.
     pub max_paths: usize,
+    /// Whether answered forecasts are kept in the registry for live scoring (a server over a
+    /// store without a registry keeps none). Default: true (`nt serve --no-forecast-log`).
+    pub forecast_log: bool,
+    /// Most served forecasts, actuals and matched points kept per model name (the oldest go
+    /// first). Default: 100,000.
+    pub forecast_retention: usize,
+    /// How often the drift monitor checks the served versions. Default: 30 s.
+    pub monitor_interval: Duration,
+    /// The drift monitor's thresholds and window. Default: PSI warning 0.1, alarm 0.25, KS
+    /// p ≤ 0.05, the last 1,000 values.
+    pub drift: nt_eval::drift::DriftThresholds,
 }
 
 impl Default for ServerConfig {
@@ -76,6 +87,10 @@ impl Default for ServerConfig {
             max_cached_versions: 8,
             precision: nt_neural::Precision::F32,
             max_paths: 1000,
+            forecast_log: true,
+            forecast_retention: nt_registry::DEFAULT_FORECAST_RETENTION,
+            monitor_interval: Duration::from_secs(30),
+            drift: nt_eval::drift::DriftThresholds::default(),
         }
     }
 }
@@ -110,6 +125,10 @@ struct Inner {
     failed: Mutex<Vec<String>>,
     /// Why the store is unavailable, while it is (see `health.rs`).
     store_down: Mutex<Option<String>>,
+    /// The served-forecast log's writer (see `live.rs`).
+    forecast_log: crate::live::ForecastLog,
+    /// Each model's traffic policy (canary, shadow), as applied (see `traffic.rs`).
+    traffic: crate::traffic::Policies,
 }
 
 /// The state every route shares: cheap to clone (one `Arc`), `Send + Sync`.
@@ -140,11 +159,18 @@ impl AppState {
             .thread_name(|i| format!("nt-compute-{i}"))
             .build()
             .map_err(|e| Error::internal(format!("cannot start the compute pool: {e}")))?;
+        let metrics = Arc::new(Metrics::new());
+        let forecast_log = crate::live::ForecastLog::start(
+            store.clone(),
+            config.forecast_log,
+            config.forecast_retention,
+            metrics.clone(),
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 config,
-                metrics: Arc::new(Metrics::new()),
+                metrics,
                 pool: Arc::new(pool),
                 production: RwLock::new(HashMap::new()),
                 versions: Mutex::new(Vec::new()),
@@ -154,6 +180,8 @@ impl AppState {
                 generation: AtomicU64::new(0),
                 failed: Mutex::new(Vec::new()),
                 store_down: Mutex::new(None),
+                forecast_log,
+                traffic: crate::traffic::Policies::default(),
             }),
         })
     }
@@ -171,6 +199,22 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &Arc<dyn ModelStore> {
         &self.inner.store
+    }
+
+    /// Each model's traffic policy as this server applies it.
+    pub(crate) fn policies(&self) -> &crate::traffic::Policies {
+        &self.inner.traffic
+    }
+
+    /// The served-forecast log.
+    pub(crate) fn forecast_log(&self) -> &crate::live::ForecastLog {
+        &self.inner.forecast_log
+    }
+
+    /// Waits until every forecast answered so far is in the registry (a no-op without the
+    /// log). The server calls it on shutdown; the actuals route before matching.
+    pub async fn flush_forecast_log(&self) {
+        self.inner.forecast_log.flush().await
     }
 
     /// Whether the initial load finished.
@@ -433,6 +477,7 @@ impl AppState {
         for name in gone {
             self.drop_production(&name);
         }
+        self.refresh_traffic(names).await;
         if let Ok(mut f) = self.inner.failed.lock() {
             *f = failed;
         }
@@ -481,6 +526,8 @@ impl AppState {
             v.retain(|l| !Arc::ptr_eq(l, &loaded));
         }
         self.swap_production(loaded);
+        // Promoting the canary or the shadow removed its route.
+        self.reload_traffic(name).await;
         Ok(info)
     }
 

@@ -167,7 +167,7 @@ impl Registry {
                         forecast,
                         actual,
                         rw_forecast,
-                        residual: actual - forecast,
+                        residual: forecast - actual,
                     })
                 },
             )

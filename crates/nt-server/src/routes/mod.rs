@@ -15,7 +15,7 @@ use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State
 use axum::http::{header, HeaderMap};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, MethodRouter};
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
 use subtle::ConstantTimeEq;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -81,6 +81,14 @@ fn route_table() -> Vec<(RouteRule, MethodRouter<AppState>)> {
             post(predict::predict_batch),
         ),
         (
+            rule("/v1/models/{name}/scores", "GET", Read),
+            get(live::scores),
+        ),
+        (
+            rule("/v1/models/{name}/actuals", "POST", Write),
+            post(live::actuals),
+        ),
+        (
             rule("/agentdb/collections/{c}/search", "POST", Read),
             post(agentdb::search),
         ),
@@ -103,6 +111,18 @@ fn route_table() -> Vec<(RouteRule, MethodRouter<AppState>)> {
         (
             rule("/v1/models/{name}/promote", "POST", Write),
             post(models::promote),
+        ),
+        (
+            rule("/v1/models/{name}/traffic", "GET", Read),
+            get(traffic::get_traffic),
+        ),
+        (
+            rule("/v1/models/{name}/traffic", "PUT", Write),
+            put(traffic::put_traffic),
+        ),
+        (
+            rule("/v1/models/{name}/rollback", "POST", Write),
+            post(traffic::rollback),
         ),
         (
             rule("/agentdb/collections", "POST", AgentDbWrite),

@@ -20,10 +20,10 @@ use crate::state::{AppState, Loaded};
 /// and how to shape the answer.
 #[derive(Debug)]
 pub(crate) struct Prepared {
-    windows: Vec<OwnedInputs>,
+    pub(crate) windows: Vec<OwnedInputs>,
     /// Column names of the windows when the history came as columns.
     columns: Option<Vec<String>>,
-    horizon: usize,
+    pub(crate) horizon: usize,
     levels: Vec<f64>,
     timestamps: Option<Vec<i64>>,
     /// Whether the answer carries the forecasts' sample paths.
@@ -334,6 +334,7 @@ fn respond(
     p: Prepared,
     forecasts: Vec<Forecast>,
     prefix: &str,
+    role: nt_registry::ServedRole,
 ) -> Result<PredictResponse> {
     let h = p.horizon;
     let shape = |f: &Forecast| -> Result<ColumnForecast> {
@@ -400,6 +401,7 @@ fn respond(
         paths: first.paths,
         timestamps: p.timestamps,
         columns,
+        role,
     })
 }
 
@@ -436,7 +438,9 @@ pub(crate) async fn predict(
     };
     let JsonBody(req) = JsonBody::<PredictRequest>::from_request(request, &()).await?;
     let sel = model_ref.with_version(req.version, "version")?;
-    let loaded = state.model(name, sel).await?;
+    crate::traffic::check_route_key(req.route_key.as_deref(), "route_key")?;
+    let mut routed = state.route(name, sel, req.route_key.as_deref());
+    let loaded = state.routed_model(name, &mut routed).await?;
     let mut p = prepare(
         &state,
         &loaded,
@@ -467,7 +471,25 @@ pub(crate) async fn predict(
             .await?
         }
     };
-    Ok(Json(respond(&loaded, p, forecasts, "")?))
+    // The answer is ready: the shadow (if any) forecasts the same history off this path.
+    state.spawn_shadow(name, &routed, &req.history, req.horizon, log_shadow);
+    let answer = respond(&loaded, p, forecasts, "", routed.role)?;
+    crate::live::log_answer(&state, &loaded, &req.history, &answer);
+    Ok(Json(answer))
+}
+
+/// Hands a shadow version's forecast to the forecast log (role `shadow`), shaped as an answer
+/// would be; never sent to the client.
+fn log_shadow(
+    state: &AppState,
+    loaded: &Loaded,
+    history: &History,
+    p: Prepared,
+    forecasts: Vec<Forecast>,
+) -> Result<()> {
+    let answer = respond(loaded, p, forecasts, "", nt_registry::ServedRole::Shadow)?;
+    crate::live::log_answer(state, loaded, history, &answer);
+    Ok(())
 }
 
 /// The sample paths a request asks for: 422 naming `paths` for a model without them or a count
@@ -525,12 +547,15 @@ pub(crate) async fn predict_batch(
         .into());
     }
     let mut loaded: Vec<Arc<Loaded>> = Vec::with_capacity(req.items.len());
+    let mut routed = Vec::with_capacity(req.items.len());
     let mut prepared = Vec::with_capacity(req.items.len());
     for (i, item) in req.items.iter().enumerate() {
         let prefix = format!("items[{i}].");
         let model_ref = ModelRef::parse(&item.model, &format!("{prefix}model"))?;
         let sel = model_ref.with_version(item.version, &format!("{prefix}version"))?;
-        let l = match state.model(&model_ref.name, sel).await {
+        crate::traffic::check_route_key(item.route_key.as_deref(), &format!("{prefix}route_key"))?;
+        let mut r = state.route(&model_ref.name, sel, item.route_key.as_deref());
+        let l = match state.routed_model(&model_ref.name, &mut r).await {
             Ok(l) => l,
             Err(Error::NotFound { what }) => {
                 return Err(Error::NotFound {
@@ -549,6 +574,7 @@ pub(crate) async fn predict_batch(
             &prefix,
         )?);
         loaded.push(l);
+        routed.push((model_ref.name, r));
     }
     // One job per model version, all queued before any is awaited.
     let mut groups: Vec<(Arc<Loaded>, Vec<usize>)> = Vec::new();
@@ -578,7 +604,12 @@ pub(crate) async fn predict_batch(
     let mut results = Vec::with_capacity(prepared.len());
     for (i, (p, f)) in prepared.into_iter().zip(per_item).enumerate() {
         let f = f.ok_or_else(|| Error::internal("batch item without forecast"))?;
-        results.push(respond(&loaded[i], p, f, &format!("items[{i}]."))?);
+        let answer = respond(&loaded[i], p, f, &format!("items[{i}]."), routed[i].1.role)?;
+        crate::live::log_answer(&state, &loaded[i], &req.items[i].history, &answer);
+        results.push(answer);
+    }
+    for ((name, r), item) in routed.iter().zip(&req.items) {
+        state.spawn_shadow(name, r, &item.history, item.horizon, log_shadow);
     }
     Ok(Json(BatchResponse { results }))
 }
