@@ -109,6 +109,43 @@ pub trait ModelStore: Send + Sync + std::fmt::Debug + 'static {
     fn check_health(&self) -> StoreHealth {
         StoreHealth::Available
     }
+    /// The traffic policy (canary, shadow) of `name`; [`Error::NotFound`] for an unknown name.
+    /// Default: none.
+    fn traffic(&self, name: &str) -> Result<Option<nt_registry::TrafficPolicy>> {
+        self.versions(name)?;
+        Ok(None)
+    }
+    /// Sets the traffic policy of `name` (a policy with neither route clears it), checked by
+    /// [`nt_registry::TrafficPolicy::check`]: 422 naming `canary.version`, `canary.percent` or
+    /// `shadow.version`. Must bump the generation. Default: refused (503).
+    fn set_traffic(&self, name: &str, policy: nt_registry::TrafficPolicy) -> Result<()> {
+        let _ = (name, policy);
+        Err(Error::Unavailable {
+            reason: "this model store keeps no traffic policies".into(),
+        })
+    }
+    /// `(from, to)` of a rollback of `name` to the version that was production before the
+    /// current one, without making it (422 on `name` when there is none). Default: refused.
+    fn rollback_target(&self, name: &str) -> Result<(u32, u32)> {
+        let _ = name;
+        Err(Error::Unavailable {
+            reason: "this model store keeps no promotion history to roll back along".into(),
+        })
+    }
+    /// Makes the version that was production before the current one production again;
+    /// returns `(from, to)`. Default: refused.
+    fn rollback(&self, name: &str) -> Result<(u32, u32)> {
+        self.rollback_target(name)
+    }
+}
+
+/// A registry error on a traffic or rollback call: invalid input is a 422 naming its field
+/// (`canary.percent`, `name`), the rest as usual.
+fn field_error(e: nt_registry::Error) -> Error {
+    match e {
+        nt_registry::Error::InvalidInput { field, reason } => Error::invalid(field, reason),
+        other => other.into(),
+    }
 }
 
 /// A model held by a [`MemoryStore`]: its metadata and where it was saved.
@@ -122,6 +159,10 @@ struct MemoryVersion {
 struct MemoryInner {
     models: BTreeMap<String, Vec<MemoryVersion>>,
     generation: u64,
+    /// name -> its traffic policy.
+    traffic: BTreeMap<String, nt_registry::TrafficPolicy>,
+    /// name -> the versions made production, in order (what rollback walks back along).
+    promoted: BTreeMap<String, Vec<u32>>,
 }
 
 /// An in-memory [`ModelStore`] (for tests and embedding): models added with
@@ -185,8 +226,59 @@ impl MemoryStore {
             info: info.clone(),
             dir,
         });
+        if stage == "production" {
+            inner
+                .promoted
+                .entry(name.to_string())
+                .or_default()
+                .push(version);
+        }
         inner.generation += 1;
         Ok(info)
+    }
+
+    /// The production version of `name` and whether `version` is registered (inside the lock).
+    fn stages(inner: &MemoryInner, name: &str) -> Result<(Option<u32>, Vec<u32>)> {
+        let vs = inner
+            .models
+            .get(name)
+            .ok_or_else(|| Error::not_found(format!("model `{name}`")))?;
+        let production = vs
+            .iter()
+            .find(|v| v.info.stage == "production")
+            .map(|v| v.info.version);
+        Ok((production, vs.iter().map(|v| v.info.version).collect()))
+    }
+
+    /// Makes `version` production (the current one archived) and removes the routes to it,
+    /// inside the lock; `version` must exist.
+    fn make_production(inner: &mut MemoryInner, name: &str, version: u32) -> Option<VersionInfo> {
+        let mut out = None;
+        if let Some(vs) = inner.models.get_mut(name) {
+            for v in vs.iter_mut() {
+                if v.info.version == version {
+                    v.info.stage = "production".into();
+                    out = Some(v.info.clone());
+                } else if v.info.stage == "production" {
+                    v.info.stage = "archived".into();
+                }
+            }
+        }
+        inner
+            .promoted
+            .entry(name.to_string())
+            .or_default()
+            .push(version);
+        if let Some(p) = inner.traffic.get(name).copied() {
+            let (left, _) = p.without_version(version);
+            if left.is_empty() {
+                inner.traffic.remove(name);
+            } else {
+                inner.traffic.insert(name.to_string(), left);
+            }
+        }
+        inner.generation += 1;
+        out
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, MemoryInner>> {
@@ -265,21 +357,69 @@ impl ModelStore for MemoryStore {
                 "version {version} of model `{name}`"
             )));
         }
-        let mut out = None;
-        for v in vs.iter_mut() {
-            if v.info.version == version {
-                v.info.stage = "production".into();
-                out = Some(v.info.clone());
-            } else if v.info.stage == "production" {
-                v.info.stage = "archived".into();
-            }
-        }
-        inner.generation += 1;
-        out.ok_or_else(|| Error::internal("promoted version vanished"))
+        Self::make_production(&mut inner, name, version)
+            .ok_or_else(|| Error::internal("promoted version vanished"))
     }
 
     fn generation(&self) -> Result<u64> {
         Ok(self.lock()?.generation)
+    }
+
+    fn traffic(&self, name: &str) -> Result<Option<nt_registry::TrafficPolicy>> {
+        let inner = self.lock()?;
+        Self::stages(&inner, name)?;
+        Ok(inner.traffic.get(name).copied())
+    }
+
+    fn set_traffic(&self, name: &str, policy: nt_registry::TrafficPolicy) -> Result<()> {
+        let mut inner = self.lock()?;
+        let (production, versions) = Self::stages(&inner, name)?;
+        if policy.is_empty() {
+            if inner.traffic.remove(name).is_some() {
+                inner.generation += 1;
+            }
+            return Ok(());
+        }
+        policy
+            .check(name, |v| versions.contains(&v), production)
+            .map_err(field_error)?;
+        inner.traffic.insert(name.to_string(), policy);
+        inner.generation += 1;
+        Ok(())
+    }
+
+    fn rollback_target(&self, name: &str) -> Result<(u32, u32)> {
+        let inner = self.lock()?;
+        let (production, versions) = Self::stages(&inner, name)?;
+        let current = production.ok_or_else(|| {
+            Error::invalid(
+                "name",
+                format!("{name} has no production version to roll back from"),
+            )
+        })?;
+        let promoted = inner.promoted.get(name).cloned().unwrap_or_default();
+        let before = match promoted.iter().rposition(|&v| v == current) {
+            Some(i) => &promoted[..i],
+            None => &promoted[..],
+        };
+        before
+            .iter()
+            .rev()
+            .find(|&&v| v != current && versions.contains(&v))
+            .map(|&to| (current, to))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "name",
+                    format!("{name} has no earlier production version to roll back to"),
+                )
+            })
+    }
+
+    fn rollback(&self, name: &str) -> Result<(u32, u32)> {
+        let (from, to) = self.rollback_target(name)?;
+        let mut inner = self.lock()?;
+        Self::make_production(&mut inner, name, to);
+        Ok((from, to))
     }
 }
 
@@ -492,6 +632,23 @@ impl ModelStore for RegistryStore {
 
     fn generation(&self) -> Result<u64> {
         Ok(self.reg()?.generation()?)
+    }
+
+    fn traffic(&self, name: &str) -> Result<Option<nt_registry::TrafficPolicy>> {
+        Ok(self.reg()?.traffic(name)?)
+    }
+
+    fn set_traffic(&self, name: &str, policy: nt_registry::TrafficPolicy) -> Result<()> {
+        self.reg()?.set_traffic(name, policy).map_err(field_error)?;
+        Ok(())
+    }
+
+    fn rollback_target(&self, name: &str) -> Result<(u32, u32)> {
+        self.reg()?.rollback_target(name).map_err(field_error)
+    }
+
+    fn rollback(&self, name: &str) -> Result<(u32, u32)> {
+        self.reg()?.rollback(name).map_err(field_error)
     }
 
     fn registry(&self) -> Option<Arc<nt_registry::Registry>> {

@@ -535,6 +535,8 @@ async fn metrics_and_openapi() {
         "/v1/models/{name}/predict",
         "/v1/predict/batch",
         "/v1/models/{name}/promote",
+        "/v1/models/{name}/traffic",
+        "/v1/models/{name}/rollback",
         "/agentdb/collections/{c}/search",
         "/agentdb/health",
     ] {
