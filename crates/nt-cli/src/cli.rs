@@ -41,6 +41,10 @@ pub(crate) enum Command {
     /// Serve the registry's models over HTTP: predictions with micro-batching, model listing
     /// and promotion, metrics, OpenAPI, AgentDB-protocol collections (127.0.0.1:8080 by default).
     Serve(crate::commands::serve::ServeArgs),
+    /// Drift of a registered version on new data: PSI of levels, returns and forecasts, a KS test
+    /// of residuals against its reference; recorded in the registry (one drift-alarm event per
+    /// episode); --retrain-on-alarm retrains a candidate.
+    Monitor(crate::commands::monitor::MonitorArgs),
 }
 
 /// Where the data comes from and how to read it.

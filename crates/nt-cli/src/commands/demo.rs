@@ -170,6 +170,7 @@ fn register_demo_model(
         &target,
         metrics,
         tags,
+        None,
     );
     let _ = std::fs::remove_dir_all(&staging);
     let (dir, v) = registered?;

@@ -6,7 +6,7 @@ mod demo;
 mod forecast;
 mod import;
 pub(crate) mod menu;
-mod monitor;
+pub(crate) mod monitor;
 mod predict;
 mod registry;
 pub(crate) mod serve;
@@ -30,5 +30,6 @@ pub(crate) fn run(command: Command) -> Result<()> {
         Command::Bench(args) => bench::run(&args),
         Command::Registry(args) => registry::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Monitor(args) => monitor::run(&args),
     }
 }

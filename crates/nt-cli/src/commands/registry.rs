@@ -85,9 +85,16 @@ pub(crate) fn run(args: &RegistryArgs) -> Result<()> {
         RegistryCommand::Show { model } => {
             let v = resolve_ref(&reg, model)?;
             if json {
-                return print_json(&v);
+                let mut value = serde_json::to_value(&v)?;
+                if let Some(obj) = value.as_object_mut() {
+                    obj.insert("drift".into(), super::monitor::show_json(&reg, &v)?);
+                }
+                return print_json(&value);
             }
             print_version(&v);
+            for line in super::monitor::show_lines(&reg, &v)? {
+                println!("  {line}");
+            }
         }
         RegistryCommand::Promote { model } => {
             let (name, version) = parse_exact_ref(model)?;
@@ -364,18 +371,31 @@ fn print_version(v: &ModelVersion) {
     }
 }
 
-/// MAE of `model` and of the random walk over the last `val_rows` rows of `target`: origins
-/// every `H` rows inside that tail, each forecasting `H` steps from the `L` rows before it.
+/// The forecasts of a held-out tail: every step of every window, in time order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Validation {
+    /// MAE of the model.
+    pub(crate) mae: f64,
+    /// MAE of the random walk (the last value before each origin) on the same targets.
+    pub(crate) rw_mae: f64,
+    /// Point forecasts.
+    pub(crate) predictions: Vec<f64>,
+    /// Forecast − actual, paired with `predictions`.
+    pub(crate) residuals: Vec<f64>,
+}
+
+/// The forecasts of `model` over the last `val_rows` rows of `target`: origins every `H` rows
+/// inside that tail, each forecasting `H` steps from the `L` rows before it, without refitting.
 /// `None` when the tail holds no full horizon or the model needs exogenous inputs.
-pub(crate) fn validation_mae(
+pub(crate) fn validation(
     model: &dyn nt_models::Forecaster,
     series: &TimeSeries,
     target: &str,
     val_rows: usize,
-) -> Option<(f64, f64)> {
+) -> Option<Validation> {
     let x = series.column(target).ok()?;
     let (l, h, n) = (model.min_history(), model.max_horizon()?, x.len());
-    if val_rows < h || n < val_rows || n - val_rows < l {
+    if h == 0 || val_rows < h || n < val_rows || n - val_rows < l {
         return None;
     }
     if !model.hist_exog().is_empty() || !model.futr_exog().is_empty() {
@@ -391,21 +411,60 @@ pub(crate) fn validation_mae(
         })
         .collect();
     let forecasts = model.forecast_batch(&windows, h).ok()?;
-    let (mut model_err, mut rw_err, mut count) = (0.0, 0.0, 0usize);
+    let (mut model_err, mut rw_err) = (0.0, 0.0);
+    let (mut predictions, mut residuals) = (Vec::new(), Vec::new());
     for (o, f) in origins.iter().zip(&forecasts) {
         let last = x[o - 1];
-        for (j, p) in f.point_values().iter().enumerate() {
+        for (j, p) in f.point_values().iter().enumerate().take(h) {
             let actual = x[o + j];
             model_err += (p - actual).abs();
             rw_err += (last - actual).abs();
-            count += 1;
+            predictions.push(*p);
+            residuals.push(p - actual);
         }
     }
-    (count > 0).then(|| (model_err / count as f64, rw_err / count as f64))
+    let count = residuals.len();
+    (count > 0).then(|| Validation {
+        mae: model_err / count as f64,
+        rw_mae: rw_err / count as f64,
+        predictions,
+        residuals,
+    })
+}
+
+/// Share of the rows an in-sample reference takes its residuals from (models whose spec holds
+/// no validation tail out: classical fits saw every row).
+const IN_SAMPLE_TAIL: f64 = 0.2;
+
+/// The drift reference of a model trained on `series`: the levels and returns of `target`
+/// over every row, and the residuals and forecasts of `validation` when given. Without it
+/// (classical fits, which saw every row) the residuals come from the last 20% of rows (at
+/// least one horizon) and are marked in-sample.
+pub(crate) fn reference_profile(
+    model: &dyn nt_models::Forecaster,
+    series: &TimeSeries,
+    target: &str,
+    validation: Option<&Validation>,
+) -> Result<nt_eval::drift::ReferenceProfile> {
+    let levels = series.column(target)?;
+    let profile = nt_eval::drift::ReferenceProfile::from_training(target, levels)
+        .with_context(|| format!("building the drift reference of column {target}"))?;
+    if let Some(v) = validation {
+        return Ok(profile.with_validation(&v.predictions, &v.residuals, false)?);
+    }
+    let h = model.max_horizon().unwrap_or(1).max(1);
+    let tail = ((series.len() as f64 * IN_SAMPLE_TAIL) as usize)
+        .max(h)
+        .min(series.len().saturating_sub(model.min_history()));
+    Ok(match self::validation(model, series, target, tail) {
+        Some(v) => profile.with_validation(&v.predictions, &v.residuals, true)?,
+        None => profile,
+    })
 }
 
 /// Registers the model directory `model_dir` as the next version of `name`, with the profile of
-/// `target` in `series` and `metrics`; returns the version.
+/// `target` in `series`, `metrics` and the drift `reference` (built from the model when `None`);
+/// returns the version.
 pub(crate) fn register_dir(
     registry: Option<&Path>,
     name: &str,
@@ -414,15 +473,28 @@ pub(crate) fn register_dir(
     target: &str,
     metrics: BTreeMap<String, f64>,
     tags: BTreeMap<String, String>,
+    reference: Option<nt_eval::drift::ReferenceProfile>,
 ) -> Result<(PathBuf, ModelVersion)> {
     nt_registry::validate_name(name)?;
     let reg = open(registry)?;
     let profile = DataProfile::from_series(series, target)
         .with_context(|| format!("profiling column {target} for the registry"))?;
+    // The drift reference: the caller's, else built from the saved model (its spec's held-out
+    // tail, or in-sample residuals for a model that holds none out).
+    let reference = match reference {
+        Some(r) => r,
+        None => {
+            let model = nt_models::load_dir(model_dir).with_context(|| {
+                format!("loading {} for its drift reference", model_dir.display())
+            })?;
+            super::monitor::reference_for(&*model, series, target)?
+        }
+    };
     let req = RegisterRequest {
         profile: Some(profile),
         metrics,
         tags,
+        reference: Some(reference),
         ..RegisterRequest::default()
     };
     // The training run itself, logged before the version it produced becomes visible.

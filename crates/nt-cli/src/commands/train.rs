@@ -195,15 +195,18 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
             .as_neural()
             .map(|n| n.train_config().val_rows(series.len()))
             .unwrap_or(0);
-        if let Some((mae, rw)) =
-            super::registry::validation_mae(&*trained.model, &series, target, val_rows)
-        {
+        // One pass over the held-out tail gives the validation scores and the drift reference.
+        let val = super::registry::validation(&*trained.model, &series, target, val_rows);
+        if let Some(v) = &val {
+            let (mae, rw) = (v.mae, v.rw_mae);
             metrics.insert("val_mae".to_string(), mae);
             metrics.insert("rw_mae".to_string(), rw);
             if rw > 0.0 {
                 metrics.insert("skill".to_string(), 1.0 - mae / rw);
             }
         }
+        let reference =
+            super::registry::reference_profile(&*trained.model, &series, target, val.as_ref())?;
         let tags = std::collections::BTreeMap::from([
             ("source".to_string(), args.data.data.display().to_string()),
             ("target".to_string(), target.clone()),
@@ -216,6 +219,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
             target,
             metrics,
             tags,
+            Some(reference),
         )?;
         if args.json {
             eprintln!("registered {} in {}", v.reference(), dir.display());

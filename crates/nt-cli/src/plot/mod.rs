@@ -56,7 +56,7 @@ pub(crate) struct PlotData {
 }
 
 /// Registers a system sans-serif font once; false when none was found.
-fn fonts_available() -> bool {
+pub(crate) fn fonts_available() -> bool {
     static FONT: OnceLock<bool> = OnceLock::new();
     *FONT.get_or_init(|| {
         const CANDIDATES: [&str; 5] = [
