@@ -18,6 +18,7 @@ mod traffic;
 pub use batcher::{forecast, BatchConfig, ComputePath};
 pub use error::{ApiError, Error, ErrorBody, ErrorDetail, Result};
 pub use metrics::Metrics;
+pub use monitor::{check_drift, spawn_monitor, DriftCheck};
 pub use routes::{app, app_with, route_rules, Access, RouteRule};
 pub use serve::{check_listen_config, serve, serve_router, shutdown_signal};
 pub use state::{AppState, ServerConfig};

@@ -45,7 +45,9 @@ pub fn check_listen_config(config: &ServerConfig, addr: SocketAddr) -> Result<()
 /// Before accepting connections it checks the configuration against the listener's address
 /// ([`check_listen_config`]: an [`Error::Config`] without serving), loads every model's
 /// production version (so `/ready` is true from the first request), then polls the store for
-/// changes and the registry's health every `reload_interval`.
+/// changes and the registry's health every `reload_interval`, and checks the served versions
+/// for drift every `monitor_interval` ([`crate::spawn_monitor`]). On shutdown the served-
+/// forecast log is flushed.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -70,11 +72,13 @@ pub async fn serve_router(
         tracing::error!(error = %e, "initial model load failed; serving what loads later");
     }
     let reloader = state.spawn_reloader();
+    let monitor = crate::monitor::spawn_monitor(&state);
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| Error::internal(format!("server: {e}")));
     reloader.abort();
+    monitor.abort();
     // Forecasts still in the writer's buffer go to the registry before the process exits.
     state.flush_forecast_log().await;
     result

@@ -292,3 +292,53 @@ async fn at_most_100000_actuals_per_call() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{j}");
     assert_eq!(j["error"]["field"], "actuals");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drift_monitor_raises_one_alarm_per_episode_and_sets_the_gauges() {
+    let (_dir, reg) = registry();
+    let training = series_values(200, 0.0);
+    let reference = nt_eval::drift::ReferenceProfile::from_training("y", &training).unwrap();
+    reg.set_reference("m", 1, &reference).unwrap();
+    let state = AppState::new(Arc::new(RegistryStore::new(reg.clone())), test_config()).unwrap();
+    state.refresh().await.unwrap();
+    let app = app(state.clone());
+    // Inputs far above anything seen in training: twelve bars, one forecast each.
+    for bar in 0..12i64 {
+        let values: Vec<f64> = series_values(30, 0.0).iter().map(|v| v + 50.0).collect();
+        let ts: Vec<i64> = (0..30).map(|i| (bar + i) * HOUR).collect();
+        let body = json!({"history": {"values": values, "timestamps": ts}});
+        let (s, j) = call(&app, "POST", "/v1/models/m/predict", Some(body)).await;
+        assert_eq!(s, StatusCode::OK, "{j}");
+    }
+    state.flush_forecast_log().await;
+    let checks = nt_server::check_drift(&state).await.unwrap();
+    assert_eq!(checks.len(), 1, "only m@1 is served and has a reference");
+    let c = &checks[0];
+    assert_eq!((c.name.as_str(), c.version), ("m", 1));
+    assert!(c.raised && c.in_alarm, "{:?}", c.report);
+    assert!(
+        c.report.levels.psi.unwrap() >= 0.25,
+        "{:?}",
+        c.report.levels
+    );
+    // The alarm goes on: no second event.
+    let again = nt_server::check_drift(&state).await.unwrap();
+    assert!(again[0].in_alarm && !again[0].raised);
+    let alarms = reg
+        .events(Some("m"), 0)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == nt_registry::EventKind::DriftAlarm)
+        .count();
+    assert_eq!(alarms, 1);
+    let (_, body, _) = call_raw(&app, "GET", "/metrics", None, &[]).await;
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains(r#"nt_drift_alarm{model="m",version="1"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"nt_drift_psi{model="m",version="1",check="levels"}"#),
+        "{text}"
+    );
+}
