@@ -34,7 +34,7 @@ pub use live::{
 pub use profile::{DataProfile, ReturnProfile};
 pub use reference::{DriftOutcome, DriftState, DriftTransition};
 pub use store::{Registry, BLOBS_DIR, DB_FILE};
-pub use traffic::{fnv1a64, splitmix64, CanaryRoute, ShadowRoute, TrafficPolicy};
+pub use traffic::{fnv1a64, splitmix64, CanaryRoute, PairedPoint, ShadowRoute, TrafficPolicy};
 pub use types::{
     parse_exact_ref, parse_model_ref, validate_name, Event, EventKind, GcReport, ModelSummary,
     ModelVersion, Recommendation, RegisterRequest, SimilarModel, Stage, VersionSelector,

@@ -18,6 +18,10 @@
 //! or rolling back to a version that is the canary or the shadow, and deleting such a version,
 //! remove that route in the same transaction, each with a `traffic-changed` event.
 
+mod paired;
+
+pub use paired::PairedPoint;
+
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use nt_registry::{
-    CanaryRoute, EventKind, RegisterRequest, Registry, ShadowRoute, Stage, TrafficPolicy,
-    VersionSelector,
+    CanaryRoute, EventKind, RegisterRequest, Registry, ServedForecast, ShadowRoute, Stage,
+    TrafficPolicy, VersionSelector,
 };
 
 /// A fitted random-walk model directory (`naive`: fits in microseconds).
@@ -236,4 +236,60 @@ fn rollback_returns_to_the_previous_production_version() {
     let e = reg.rollback("m").unwrap_err();
     assert!(e.to_string().contains("no production version"), "{e}");
     assert!(reg.rollback("nope").unwrap_err().is_not_found());
+}
+
+/// A forecast of `name@version` (role `role`) from origin `o` (hours), 3 steps an hour apart.
+fn served(version: u32, role: nt_registry::ServedRole, o: i64, point: [f64; 3]) -> ServedForecast {
+    let hour = 3_600_000;
+    ServedForecast {
+        name: "m".into(),
+        version,
+        role,
+        target: "y".into(),
+        origin_ms: Some(o * hour),
+        last_value: 10.0,
+        last_return: None,
+        step_timestamps: (1..=3).map(|s| (o + s) * hour).collect(),
+        point: point.to_vec(),
+        quantiles: Vec::new(),
+    }
+}
+
+#[test]
+fn paired_errors_meet_on_target_timestamp_and_step() {
+    use nt_registry::ServedRole::{Canary, Production, Shadow};
+    let (_dir, reg) = registry(3);
+    reg.log_forecasts(&[
+        served(1, Production, 0, [11.0, 12.0, 13.0]),
+        // The same origin twice for version 1: one pair, with the mean forecast.
+        served(1, Production, 0, [13.0, 12.0, 13.0]),
+        served(2, Shadow, 0, [10.5, 10.5, 10.5]),
+        served(1, Production, 1, [11.0, 11.0, 11.0]),
+        // Version 2 forecast origin 1 as the canary of another request: still paired.
+        served(2, Canary, 1, [10.0, 10.0, 10.0]),
+        // Only version 3 forecast origin 2.
+        served(3, Shadow, 2, [9.0, 9.0, 9.0]),
+    ])
+    .unwrap();
+    let hour = 3_600_000;
+    let actuals: Vec<(i64, f64)> = (1..=4).map(|h| (h * hour, 10.0 + h as f64)).collect();
+    reg.record_actuals("m", "y", &actuals).unwrap();
+    let pairs = reg.paired_errors("m", 1, 2).unwrap();
+    // Origin 0: steps 1..3 (ts 1, 2, 3); origin 1: steps 1..3 (ts 2, 3, 4).
+    assert_eq!(pairs.len(), 6, "{pairs:?}");
+    let first = &pairs[0];
+    assert_eq!((first.ts, first.step, first.origin_ms), (hour, 1, 0));
+    assert_eq!(
+        (first.actual, first.forecast_a, first.forecast_b),
+        (11.0, 12.0, 10.5)
+    );
+    assert_eq!((first.error_a(), first.error_b()), (1.0, -0.5));
+    assert!(pairs.windows(2).all(|w| w[0].ts <= w[1].ts));
+    let swapped = reg.paired_errors("m", 2, 1).unwrap();
+    assert_eq!(swapped[0].forecast_a, 10.5);
+    assert!(reg.paired_errors("m", 1, 3).unwrap().is_empty());
+    assert_eq!(
+        field_of(&reg.paired_errors("m", 2, 2).unwrap_err()),
+        "versions"
+    );
 }
