@@ -5,6 +5,8 @@
 //! `adam.m.NAME` and `adam.v.NAME` after each weight as in a resumable checkpoint, with the
 //! optimizer kind and its step count in the file's metadata. `model.json` records the file and
 //! its sha256 (`optimizer_file`, `optimizer_sha256`); loading a model for inference ignores it.
+//! Under early stopping the weights saved are the best check's while the moments are those of
+//! the last step taken (the state the optimizer was in when training ended).
 //!
 //! A [`WarmStart`] in [`crate::TrainOptions`] makes [`crate::train`] start from the parent's
 //! weights instead of the random initialization (the architecture must be the parent's: a

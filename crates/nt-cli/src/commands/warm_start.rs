@@ -80,7 +80,6 @@ struct Request<'a> {
 /// `parent` = V: a neural model warm-starts (`max_steps` new steps, the parent's
 /// `train.max_steps` when `None`), a classical one refits. Never promotes.
 // Called by `nt monitor --retrain-on-alarm`.
-#[allow(dead_code)]
 pub(crate) fn retrain(
     registry: Option<&Path>,
     reference: &str,
@@ -487,8 +486,9 @@ fn origin_errors(
         .collect())
 }
 
-/// Registers the model directory with the data profile of `target` and a `trained` event
-/// before it, as `nt train --register` does, with `req`'s parent, metrics and tags.
+/// Registers the model directory with the data profile of `target`, its drift reference and a
+/// `trained` event before it, as `nt train --register` does, with `req`'s parent, metrics and
+/// tags.
 fn register(
     reg: &Registry,
     name: &str,
@@ -501,6 +501,11 @@ fn register(
         DataProfile::from_series(series, target)
             .with_context(|| format!("profiling column {target} for the registry"))?,
     );
+    // The drift reference (`nt monitor`), built from the new model on the new data as
+    // `nt train --register` builds it.
+    let model = nt_models::load_dir(model_dir)
+        .with_context(|| format!("loading {} for its drift reference", model_dir.display()))?;
+    req.reference = Some(super::monitor::reference_for(&*model, series, target)?);
     let manifest = nt_models::read_manifest(model_dir)
         .with_context(|| format!("reading the model directory {}", model_dir.display()))?;
     reg.record_event(
