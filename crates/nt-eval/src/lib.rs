@@ -31,5 +31,8 @@ mod send_sync {
         check::<crate::MultiReport>();
         check::<crate::BacktestConfig>();
         check::<crate::Error>();
+        check::<crate::drift::ReferenceProfile>();
+        check::<crate::drift::DriftReport>();
+        check::<crate::drift::DriftThresholds>();
     }
 }
