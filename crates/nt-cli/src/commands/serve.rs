@@ -69,6 +69,27 @@ pub(crate) struct ServeArgs {
     /// Async worker threads (HTTP parsing and routing); default: the number of cores.
     #[arg(long, value_name = "N")]
     pub(crate) workers: Option<usize>,
+    /// Keep no served forecasts (live scoring then matches only forecasts other servers kept).
+    #[arg(long)]
+    pub(crate) no_forecast_log: bool,
+    /// Most served forecasts, actuals and matched points kept per model (oldest dropped).
+    #[arg(long, value_name = "N", default_value_t = nt_registry::DEFAULT_FORECAST_RETENTION)]
+    pub(crate) forecast_retention: usize,
+    /// Seconds between drift checks of the served versions.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub(crate) monitor_interval: u64,
+    /// PSI at or above which a drift check warns.
+    #[arg(long, value_name = "PSI", default_value_t = 0.1)]
+    pub(crate) psi_warning: f64,
+    /// PSI at or above which a drift check raises an alarm.
+    #[arg(long, value_name = "PSI", default_value_t = 0.25)]
+    pub(crate) psi_alarm: f64,
+    /// KS p-value at or below which the residual check raises an alarm.
+    #[arg(long, value_name = "P", default_value_t = 0.05)]
+    pub(crate) ks_alpha: f64,
+    /// Most recent forecasts and matched points a drift check compares with the reference.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub(crate) drift_window: usize,
 }
 
 /// Starts the server and blocks until SIGTERM or ctrl-c, then finishes the requests in flight.
@@ -91,6 +112,29 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
     if args.max_batch == 0 {
         return Err(UsageError("--max-batch must be at least 1".into()).into());
     }
+    if args.forecast_retention == 0 {
+        return Err(UsageError("--forecast-retention must be at least 1".into()).into());
+    }
+    if args.monitor_interval == 0 {
+        return Err(UsageError("--monitor-interval must be at least 1 second".into()).into());
+    }
+    let drift = nt_eval::drift::DriftThresholds {
+        psi_warning: args.psi_warning,
+        psi_alarm: args.psi_alarm,
+        ks_alpha: args.ks_alpha,
+        window: args.drift_window,
+        ..nt_eval::drift::DriftThresholds::default()
+    };
+    drift.validate().map_err(|e| {
+        let flag = match &e {
+            nt_eval::Error::InvalidConfig { field, .. } if field == "window" => {
+                "drift-window".into()
+            }
+            nt_eval::Error::InvalidConfig { field, .. } => field.replace('_', "-"),
+            _ => "drift".to_string(),
+        };
+        UsageError(format!("--{flag}: {e}"))
+    })?;
     let config = ServerConfig {
         api_key,
         auth_reads: args.auth_reads,
@@ -111,6 +155,10 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
             crate::cli::PrecisionArg::F32 => nt_neural::Precision::F32,
             crate::cli::PrecisionArg::Bf16 => nt_neural::Precision::Bf16,
         },
+        forecast_log: !args.no_forecast_log,
+        forecast_retention: args.forecast_retention,
+        monitor_interval: Duration::from_secs(args.monitor_interval),
+        drift,
         ..ServerConfig::default()
     };
     nt_server::check_listen_config(&config, args.addr).map_err(|e| {
