@@ -168,9 +168,11 @@ fn register_demo_model(
         &staging,
         series,
         &target,
-        metrics,
-        tags,
-        None,
+        nt_registry::RegisterRequest {
+            metrics,
+            tags,
+            ..nt_registry::RegisterRequest::default()
+        },
     );
     let _ = std::fs::remove_dir_all(&staging);
     let (dir, v) = registered?;

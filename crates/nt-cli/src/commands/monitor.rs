@@ -223,9 +223,25 @@ pub(crate) fn run(args: &MonitorArgs) -> Result<()> {
         Some(reg.record_drift(&v.name, v.version, &report)?)
     };
     let json = args.format == RegFormat::Json;
+    if !json {
+        print_table(&v, args, &target, rows, &reference, &report);
+        for note in &notes {
+            println!("note: {note}");
+        }
+        match &recorded {
+            Some(o) => println!("{}", recorded_line(o)),
+            None => println!("not recorded (--no-record)"),
+        }
+        if let Some(p) = &args.plot {
+            println!("plot: {}", p.display());
+        }
+    }
     let retrain = if args.retrain_on_alarm && report.status == CheckStatus::Alarm {
         Some(retrain(&reg, args, &v, &target, json)?)
     } else {
+        if args.retrain_on_alarm && !json {
+            println!("no retraining: the alarm is not on");
+        }
         None
     };
     if json {
@@ -242,21 +258,6 @@ pub(crate) fn run(args: &MonitorArgs) -> Result<()> {
             "plot": args.plot.as_ref().map(|p| p.display().to_string()),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        print_table(&v, args, &target, rows, &reference, &report);
-        for note in &notes {
-            println!("note: {note}");
-        }
-        match &recorded {
-            Some(o) => println!("{}", recorded_line(o)),
-            None => println!("not recorded (--no-record)"),
-        }
-        if let Some(p) = &args.plot {
-            println!("plot: {}", p.display());
-        }
-        if args.retrain_on_alarm && retrain.is_none() {
-            println!("no retraining: the alarm is not on");
-        }
     }
     Ok(())
 }

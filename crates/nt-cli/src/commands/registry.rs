@@ -1,7 +1,6 @@
 //! `nt registry …`: the model registry from the command line, and the registration step shared
 //! by `nt train --register` and `nt demo`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -88,11 +87,15 @@ pub(crate) fn run(args: &RegistryArgs) -> Result<()> {
                 let mut value = serde_json::to_value(&v)?;
                 if let Some(obj) = value.as_object_mut() {
                     obj.insert("drift".into(), super::monitor::show_json(&reg, &v)?);
+                    obj.insert("traffic".into(), super::traffic::show_json(&reg, &v)?);
                 }
                 return print_json(&value);
             }
             print_version(&v);
             for line in super::monitor::show_lines(&reg, &v)? {
+                println!("  {line}");
+            }
+            for line in super::traffic::show_lines(&reg, &v)? {
                 println!("  {line}");
             }
         }
@@ -266,6 +269,29 @@ pub(crate) fn run(args: &RegistryArgs) -> Result<()> {
                 dest.display()
             );
         }
+        RegistryCommand::Route {
+            name,
+            canary,
+            shadow,
+            no_canary,
+            no_shadow,
+            clear,
+            seed,
+        } => {
+            let change = super::traffic::RouteChange {
+                canary: canary.as_deref(),
+                shadow: shadow.as_deref(),
+                no_canary: *no_canary,
+                no_shadow: *no_shadow,
+                clear: *clear,
+                seed: *seed,
+            };
+            super::traffic::route(&reg, name, &change, json)?;
+        }
+        RegistryCommand::Compare { a, b, loss } => {
+            super::traffic::compare(&reg, a, b, *loss, json)?
+        }
+        RegistryCommand::Rollback { name } => super::traffic::rollback(&reg, name, json)?,
     }
     Ok(())
 }
@@ -462,18 +488,16 @@ pub(crate) fn reference_profile(
     })
 }
 
-/// Registers the model directory `model_dir` as the next version of `name`, with the profile of
-/// `target` in `series`, `metrics` and the drift `reference` (built from the model when `None`);
-/// returns the version.
+/// Registers the model directory `model_dir` as the next version of `name` with `req` (its
+/// metrics, tags and drift reference), adding the profile of `target` in `series` and, when
+/// `req.reference` is `None`, a drift reference built from the saved model; returns the version.
 pub(crate) fn register_dir(
     registry: Option<&Path>,
     name: &str,
     model_dir: &Path,
     series: &TimeSeries,
     target: &str,
-    metrics: BTreeMap<String, f64>,
-    tags: BTreeMap<String, String>,
-    reference: Option<nt_eval::drift::ReferenceProfile>,
+    mut req: RegisterRequest,
 ) -> Result<(PathBuf, ModelVersion)> {
     nt_registry::validate_name(name)?;
     let reg = open(registry)?;
@@ -481,7 +505,7 @@ pub(crate) fn register_dir(
         .with_context(|| format!("profiling column {target} for the registry"))?;
     // The drift reference: the caller's, else built from the saved model (its spec's held-out
     // tail, or in-sample residuals for a model that holds none out).
-    let reference = match reference {
+    let reference = match req.reference.take() {
         Some(r) => r,
         None => {
             let model = nt_models::load_dir(model_dir).with_context(|| {
@@ -490,13 +514,8 @@ pub(crate) fn register_dir(
             super::monitor::reference_for(&*model, series, target)?
         }
     };
-    let req = RegisterRequest {
-        profile: Some(profile),
-        metrics,
-        tags,
-        reference: Some(reference),
-        ..RegisterRequest::default()
-    };
+    req.profile = Some(profile);
+    req.reference = Some(reference);
     // The training run itself, logged before the version it produced becomes visible.
     let manifest = nt_models::read_manifest(model_dir)
         .with_context(|| format!("reading the model directory {}", model_dir.display()))?;

@@ -217,9 +217,12 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
             out,
             &series,
             target,
-            metrics,
-            tags,
-            Some(reference),
+            nt_registry::RegisterRequest {
+                metrics,
+                tags,
+                reference: Some(reference),
+                ..nt_registry::RegisterRequest::default()
+            },
         )?;
         if args.json {
             eprintln!("registered {} in {}", v.reference(), dir.display());
