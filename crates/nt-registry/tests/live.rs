@@ -256,7 +256,7 @@ fn retention_keeps_the_newest_rows_per_model() {
         reg.log_forecasts_keeping(&[f], 10).unwrap();
     }
     let (forecasts, _, _) = reg.live_counts("m").unwrap();
-    assert!(forecasts <= 10 && forecasts >= 9, "{forecasts} kept");
+    assert!((9..=10).contains(&forecasts), "{forecasts} kept");
     let recent = reg.recent_forecasts("m", 1, 0).unwrap();
     assert_eq!(recent[0].forecast.origin_ms, Some(240), "the newest stays");
     // The oldest forecast is gone: its step is no longer known.

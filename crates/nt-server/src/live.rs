@@ -244,16 +244,23 @@ pub(crate) fn log_answer(
     }
 }
 
+/// `(model, version, label)`: the key of a gauge.
+type Key = (String, u32, String);
+/// `mae, rmse, coverage, skill, n` of one window.
+type WindowGauges = [Option<f64>; 5];
+/// `(KS p-value, alarm)` of one version.
+type DriftGauges = (Option<f64>, bool);
+
 /// The live-score and drift gauges (`GET /metrics`).
 #[derive(Debug, Default)]
 pub(crate) struct LiveGauges {
     dropped: AtomicU64,
     /// (model, version, window) -> (mae, rmse, coverage, skill, n).
-    scores: Mutex<BTreeMap<(String, u32, String), [Option<f64>; 5]>>,
+    scores: Mutex<BTreeMap<Key, WindowGauges>>,
     /// (model, version, check) -> PSI.
-    psi: Mutex<BTreeMap<(String, u32, String), f64>>,
+    psi: Mutex<BTreeMap<Key, f64>>,
     /// (model, version) -> (KS p-value, alarm).
-    drift: Mutex<BTreeMap<(String, u32), (Option<f64>, bool)>>,
+    drift: Mutex<BTreeMap<(String, u32), DriftGauges>>,
 }
 
 impl LiveGauges {
