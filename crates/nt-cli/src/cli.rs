@@ -471,7 +471,8 @@ pub(crate) enum RegistryCommand {
         #[arg(long)]
         force: bool,
     },
-    /// The event log (trained, registered, promoted, stage-changed, drift-alarm, deleted).
+    /// The event log (trained, registered, promoted, stage-changed, drift-alarm, drift-cleared,
+    /// traffic-changed, deleted).
     Events {
         /// Only this model's events.
         name: Option<String>,
@@ -512,4 +513,69 @@ pub(crate) enum RegistryCommand {
         /// Destination directory (must not hold a registry yet).
         dest: PathBuf,
     },
+    /// Canary and shadow routes of a model: servers send a canary its share of the requests for
+    /// NAME (sticky on the request's `route_key`) and have a shadow forecast every one of them
+    /// without answering. Routes not named are kept; with no flags, prints the policy.
+    Route {
+        /// Model name.
+        name: String,
+        /// NAME@VERSION:PERCENT (e.g. m@3:10% or m@3:10): that version answers that share
+        /// (0 < percent < 100) of the requests for NAME.
+        #[arg(long, value_name = "NAME@V:P%")]
+        canary: Option<String>,
+        /// NAME@VERSION: that version forecasts every request for NAME; only production (or
+        /// the canary) answers.
+        #[arg(long, value_name = "NAME@V")]
+        shadow: Option<String>,
+        /// Remove the canary route.
+        #[arg(long)]
+        no_canary: bool,
+        /// Remove the shadow route.
+        #[arg(long)]
+        no_shadow: bool,
+        /// Remove every route (all requests to production).
+        #[arg(long)]
+        clear: bool,
+        /// Routing seed (default: kept, or a hash of NAME): a new seed reshuffles which keys go
+        /// to the canary.
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+    },
+    /// Two versions' live scores side by side (last 100, last 1,000, since deployment) and a
+    /// Diebold–Mariano test on their paired errors: which is better, and whether the
+    /// difference is significant at 5%.
+    Compare {
+        /// NAME@A (or NAME for production, NAME@latest).
+        a: String,
+        /// NAME@B.
+        b: String,
+        /// Per-origin loss the test compares: squared or absolute error.
+        #[arg(long, value_enum, default_value_t = CompareLoss::Squared)]
+        loss: CompareLoss,
+    },
+    /// Make the version that was production before the current one production again (a
+    /// second rollback undoes the first); servers switch at their next reload.
+    Rollback {
+        /// Model name.
+        name: String,
+    },
+}
+
+/// The loss `nt registry compare` tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CompareLoss {
+    /// Squared error.
+    Squared,
+    /// Absolute error.
+    Absolute,
+}
+
+impl CompareLoss {
+    /// The lowercase name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CompareLoss::Squared => "squared",
+            CompareLoss::Absolute => "absolute",
+        }
+    }
 }
