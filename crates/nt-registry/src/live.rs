@@ -188,7 +188,7 @@ pub struct LoggedForecast {
     pub forecast: ServedForecast,
 }
 
-/// What [`Registry::record_actuals`] did.
+/// What [`Registry::record_actuals`](crate::Registry::record_actuals) did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActualsOutcome {
     /// New actuals stored.
