@@ -222,3 +222,40 @@ fn a_version_without_reference_says_how_to_build_one() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--psi-alarm"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_classical_version_gets_in_sample_residuals_and_every_check_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let train_csv = csv(&dir.path().join("train"), 20, 0, stable);
+    let same_csv = csv(&dir.path().join("same"), 10, 480, stable);
+    let reg = dir.path().join("reg");
+    let o = nt(&[
+        "train",
+        "--data",
+        s(&train_csv),
+        "--model",
+        "seasonal-naive",
+        "--out",
+        s(&dir.path().join("m")),
+        "--quiet",
+        "--register",
+        "load",
+        "--registry",
+        s(&reg),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let show = ok_json(&nt(&[
+        "registry",
+        "--registry",
+        s(&reg),
+        "show",
+        "load@1",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(show["drift"]["reference"]["residuals_in_sample"], true);
+    let r = ok_json(&monitor(&reg, "load@1", &same_csv, &["--format", "json"]));
+    assert_eq!(r["status"], "ok", "{:#}", r["report"]);
+    assert_eq!(r["report"]["residuals"]["reference_in_sample"], true);
+    assert!(r["report"]["residuals"]["current_n"].as_u64().unwrap() >= 10);
+}

@@ -205,7 +205,7 @@ pub(crate) fn run(args: &MonitorArgs) -> Result<()> {
         } else {
             format!(
                 "no forecast fits in the last {rows} rows (the model reads {l} rows and forecasts {} steps)",
-                model.max_horizon().unwrap_or(0)
+                model.max_horizon().unwrap_or(24)
             )
         });
     }

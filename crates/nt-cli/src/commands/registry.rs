@@ -410,8 +410,13 @@ pub(crate) struct Validation {
     pub(crate) residuals: Vec<f64>,
 }
 
+/// The steps each validation forecast covers for a model that forecasts any horizon
+/// (classical models), as `nt train --from` scores them.
+const ANY_HORIZON_EVAL: usize = 24;
+
 /// The forecasts of `model` over the last `val_rows` rows of `target`: origins every `H` rows
-/// inside that tail, each forecasting `H` steps from the `L` rows before it, without refitting.
+/// inside that tail (`H` = 24 for a model that forecasts any horizon), each forecasting `H`
+/// steps from the `L` rows before it, without refitting.
 /// `None` when the tail holds no full horizon or the model needs exogenous inputs.
 pub(crate) fn validation(
     model: &dyn nt_models::Forecaster,
@@ -420,7 +425,8 @@ pub(crate) fn validation(
     val_rows: usize,
 ) -> Option<Validation> {
     let x = series.column(target).ok()?;
-    let (l, h, n) = (model.min_history(), model.max_horizon()?, x.len());
+    let h = model.max_horizon().unwrap_or(ANY_HORIZON_EVAL);
+    let (l, n) = (model.min_history(), x.len());
     if h == 0 || val_rows < h || n < val_rows || n - val_rows < l {
         return None;
     }
@@ -478,7 +484,7 @@ pub(crate) fn reference_profile(
     if let Some(v) = validation {
         return Ok(profile.with_validation(&v.predictions, &v.residuals, false)?);
     }
-    let h = model.max_horizon().unwrap_or(1).max(1);
+    let h = model.max_horizon().unwrap_or(ANY_HORIZON_EVAL).max(1);
     let tail = ((series.len() as f64 * IN_SAMPLE_TAIL) as usize)
         .max(h)
         .min(series.len().saturating_sub(model.min_history()));
