@@ -193,7 +193,8 @@ pub struct LoggedForecast {
 pub struct ActualsOutcome {
     /// New actuals stored.
     pub accepted: usize,
-    /// Actuals already stored with the same value (ignored: nothing is counted twice).
+    /// Actuals already stored with the same value, or repeating an earlier entry of the same
+    /// call (ignored: nothing is counted twice).
     pub duplicates: usize,
     /// Matched points created: (forecast, step) pairs whose step the new actuals hit.
     pub matched: usize,

@@ -25,6 +25,16 @@ fn forecast(
     }
 }
 
+#[test]
+fn live_records_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<ServedForecast>();
+    check::<nt_registry::LiveScores>();
+    check::<nt_registry::MatchedPoint>();
+    check::<nt_registry::LoggedForecast>();
+    check::<nt_registry::ActualsOutcome>();
+}
+
 fn field_of(e: &Error) -> String {
     match e {
         Error::InvalidInput { field, .. } => field.clone(),
@@ -157,7 +167,7 @@ fn duplicates_are_idempotent_and_conflicts_refused() {
     let out = reg
         .record_actuals("m", "OT", &[(10, 1.5), (20, 3.0), (20, 3.0)])
         .unwrap();
-    assert_eq!((out.accepted, out.duplicates, out.matched), (1, 1, 1));
+    assert_eq!((out.accepted, out.duplicates, out.matched), (1, 2, 1));
     assert_eq!(reg.live_scores("m", 1).unwrap().windows[2].n, 2);
 
     // Another value for a recorded timestamp is refused, naming it; so is a timestamp given

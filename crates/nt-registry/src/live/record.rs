@@ -28,37 +28,38 @@ fn insert_match(tx: &Transaction<'_>, c: &Candidate, h: usize, actual: f64) -> R
         Some((lo.values[h], hi.values[h]))
     });
     let added = tx
-        .execute(
+        .prepare_cached(
             "INSERT OR IGNORE INTO matched_points(forecast_id, name, version, role, target, step, \
              ts, origin, forecast, actual, rw_forecast, lower, upper, nominal, pinball, \
              direction_hit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
              ?15, ?16)",
-            params![
-                c.id,
-                f.name,
-                f.version,
-                f.role.as_str(),
-                f.target,
-                (h + 1) as i64,
-                f.step_timestamps[h],
-                f.origin_ms.unwrap_or_default(),
-                f.point[h],
-                actual,
-                f.last_value,
-                band.map(|b| b.0),
-                band.map(|b| b.1),
-                t.interval.map(|i| i.1),
-                t.pinball,
-                t.hit,
-            ],
         )
+        .map_err(sql)?
+        .execute(params![
+            c.id,
+            f.name,
+            f.version,
+            f.role.as_str(),
+            f.target,
+            (h + 1) as i64,
+            f.step_timestamps[h],
+            f.origin_ms.unwrap_or_default(),
+            f.point[h],
+            actual,
+            f.last_value,
+            band.map(|b| b.0),
+            band.map(|b| b.1),
+            t.interval.map(|i| i.1),
+            t.pinball,
+            t.hit,
+        ])
         .map_err(sql)?;
     if added == 0 {
         return Ok(false);
     }
     let mut a = Acc::default();
     a.add(&t);
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO live_totals(name, version, role, n, sum_abs, sum_sq, sum_rw_abs, n_interval, \
          n_covered, sum_nominal, n_pinball, sum_pinball, n_direction, n_hits) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
@@ -67,23 +68,24 @@ fn insert_match(tx: &Transaction<'_>, c: &Candidate, h: usize, actual: f64) -> R
          n_covered = n_covered + ?9, sum_nominal = sum_nominal + ?10, \
          n_pinball = n_pinball + ?11, sum_pinball = sum_pinball + ?12, \
          n_direction = n_direction + ?13, n_hits = n_hits + ?14",
-        params![
-            f.name,
-            f.version,
-            f.role.as_str(),
-            a.n as i64,
-            a.sum_abs,
-            a.sum_sq,
-            a.sum_rw_abs,
-            a.n_interval as i64,
-            a.n_covered as i64,
-            a.sum_nominal,
-            a.n_pinball as i64,
-            a.sum_pinball,
-            a.n_direction as i64,
-            a.n_hits as i64,
-        ],
     )
+    .map_err(sql)?
+    .execute(params![
+        f.name,
+        f.version,
+        f.role.as_str(),
+        a.n as i64,
+        a.sum_abs,
+        a.sum_sq,
+        a.sum_rw_abs,
+        a.n_interval as i64,
+        a.n_covered as i64,
+        a.sum_nominal,
+        a.n_pinball as i64,
+        a.sum_pinball,
+        a.n_direction as i64,
+        a.n_hits as i64,
+    ])
     .map_err(sql)?;
     Ok(true)
 }
@@ -178,27 +180,28 @@ impl Registry {
             let mut per_name: HashMap<&str, (usize, usize)> = HashMap::new();
             for f in forecasts {
                 let steps = &f.step_timestamps;
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO served_forecasts(name, version, role, target, served_at, origin, \
                      last_value, last_return, horizon, first_ts, last_ts, steps, point, quantiles) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                    params![
-                        f.name,
-                        f.version,
-                        f.role.as_str(),
-                        f.target,
-                        served_at,
-                        f.origin_ms,
-                        f.last_value,
-                        f.last_return,
-                        f.point.len() as i64,
-                        steps.first(),
-                        steps.last(),
-                        i64s_to_bytes(steps),
-                        f64s_to_bytes(&f.point),
-                        json_text(&f.quantiles)?,
-                    ],
                 )
+                .map_err(sql)?
+                .execute(params![
+                    f.name,
+                    f.version,
+                    f.role.as_str(),
+                    f.target,
+                    served_at,
+                    f.origin_ms,
+                    f.last_value,
+                    f.last_return,
+                    f.point.len() as i64,
+                    steps.first(),
+                    steps.last(),
+                    i64s_to_bytes(steps),
+                    f64s_to_bytes(&f.point),
+                    json_text(&f.quantiles)?,
+                ])
                 .map_err(sql)?;
                 per_name.entry(&f.name).or_default().0 += 1;
                 let (Some(first), Some(last)) = (steps.first(), steps.last()) else {
@@ -268,6 +271,8 @@ impl Registry {
             return Err(Error::invalid("target", "expected a column name"));
         }
         let mut given: HashMap<i64, (usize, f64)> = HashMap::with_capacity(actuals.len());
+        // Entries repeating an earlier one of the same call (same timestamp and value).
+        let mut repeats = 0;
         for (i, &(ts, value)) in actuals.iter().enumerate() {
             if !value.is_finite() {
                 return Err(Error::invalid(
@@ -282,6 +287,7 @@ impl Registry {
                         format!("{ts} is given twice with different values ({v} at actuals[{j}], {value} here)"),
                     ));
                 }
+                repeats += 1;
                 continue;
             }
             given.insert(ts, (i, value));
@@ -338,7 +344,10 @@ impl Registry {
             let mut order: Vec<(i64, usize, f64)> =
                 given.iter().map(|(&ts, &(i, v))| (ts, i, v)).collect();
             order.sort_by_key(|&(_, i, _)| i);
-            let mut out = ActualsOutcome::default();
+            let mut out = ActualsOutcome {
+                duplicates: repeats,
+                ..ActualsOutcome::default()
+            };
             let mut new = Vec::new();
             for &(ts, i, value) in &order {
                 match stored.get(&ts) {
@@ -360,10 +369,11 @@ impl Registry {
             }
             let recorded_at = now_ms();
             for &(ts, value) in &new {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO actuals(name, target, ts, value, recorded_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![name, target, ts, value, recorded_at],
+                     VALUES (?1, ?2, ?3, ?4, ?5)")
+.map_err(sql)?
+.execute(params![name, target, ts, value, recorded_at],
                 )
                 .map_err(sql)?;
                 for &(ci, h) in hits.get(&ts).map(Vec::as_slice).unwrap_or_default() {
