@@ -518,6 +518,28 @@ async fn a_shadow_never_answers_but_its_forecasts_are_logged() {
         .find(|f| f.forecast.origin_ms == Some(29 * hour))
         .unwrap();
     assert_eq!(first.forecast.point.as_slice(), direct.point_values());
+
+    // Both are scored live once actuals arrive: the shadow under its own role.
+    let actuals: Vec<Value> = (30..=40)
+        .map(|h| json!({"timestamp": h * hour, "value": 10.0 + h as f64 * 0.01}))
+        .collect();
+    let (s, j) = with_key(
+        &app,
+        "POST",
+        "/v1/models/m/actuals",
+        json!({"actuals": actuals}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+    let shadow_scores = reg.live_scores("m", 2).unwrap();
+    let production_scores = reg.live_scores("m", 1).unwrap();
+    assert!(shadow_scores.by_role["shadow"].n > 0, "{shadow_scores:?}");
+    assert!(!shadow_scores.by_role.contains_key("production"));
+    assert_eq!(
+        production_scores.by_role["production"].n, shadow_scores.by_role["shadow"].n,
+        "the same origins and steps are scored for both"
+    );
+    assert!(!reg.paired_errors("m", 1, 2).unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -569,4 +591,52 @@ fn traffic_types_are_send_and_sync() {
     check::<nt_server::api::TrafficResponse>();
     check::<nt_server::api::RollbackResponse>();
     check::<nt_registry::TrafficPolicy>();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_answers_are_logged_with_their_role() {
+    let (_dir, reg) = registry();
+    let state = AppState::new(Arc::new(RegistryStore::new(reg.clone())), test_config()).unwrap();
+    state.refresh().await.unwrap();
+    let app = app(state.clone());
+    let (s, j) = with_key(
+        &app,
+        "PUT",
+        "/v1/models/m/traffic",
+        json!({"canary": {"version": 2, "percent": 30}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+    let hour = 3_600_000i64;
+    let mut by_canary = 0;
+    for i in 0..40 {
+        let ts: Vec<i64> = (0..30).map(|t| (i + t) * hour).collect();
+        let (s, j) = call(
+            &app,
+            "POST",
+            "/v1/models/m/predict",
+            Some(
+                json!({"history": {"values": series_values(30, i as f64), "timestamps": ts},
+                        "horizon": 2, "route_key": format!("desk-{i}")}),
+            ),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{j}");
+        if j["role"] == "canary" {
+            assert_eq!(j["version"], 2);
+            by_canary += 1;
+        }
+    }
+    assert!(by_canary > 0 && by_canary < 40, "{by_canary}");
+    state.flush_forecast_log().await;
+    let canary = reg.recent_forecasts("m", 2, 0).unwrap();
+    assert_eq!(canary.len(), by_canary);
+    assert!(canary
+        .iter()
+        .all(|f| f.forecast.role == nt_registry::ServedRole::Canary));
+    let production = reg.recent_forecasts("m", 1, 0).unwrap();
+    assert_eq!(production.len(), 40 - by_canary);
+    assert!(production
+        .iter()
+        .all(|f| f.forecast.role == nt_registry::ServedRole::Production));
 }
