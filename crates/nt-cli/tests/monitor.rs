@@ -259,3 +259,43 @@ fn a_classical_version_gets_in_sample_residuals_and_every_check_runs() {
     assert_eq!(r["report"]["residuals"]["reference_in_sample"], true);
     assert!(r["report"]["residuals"]["current_n"].as_u64().unwrap() >= 10);
 }
+
+#[test]
+fn promote_if_better_promotes_a_candidate_that_wins_the_diebold_mariano_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let train_csv = csv(&dir.path().join("train"), 20, 0, stable);
+    // 30 days of the shifted cycle: a held-out tail of 144 rows (24 origins) to compare on.
+    let shifted_csv = csv(&dir.path().join("shifted"), 30, 480, |i| stable(i) + 20.0);
+    let reg = dir.path().join("reg");
+    let o = train(&train_csv, &dir.path().join("m"), &reg, true);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let r = ok_json(&monitor(
+        &reg,
+        "load@1",
+        &shifted_csv,
+        &[
+            "--retrain-on-alarm",
+            "--max-steps",
+            "30",
+            "--promote-if-better",
+            "--format",
+            "json",
+        ],
+    ));
+    let retrain = &r["retrain"];
+    assert_eq!(retrain["better"], true, "{retrain:#}");
+    assert_eq!(retrain["promoted"], true);
+    assert!(retrain["diebold_mariano"]["p_value"].as_f64().unwrap() <= 0.05);
+    assert!(retrain["val_mae"].as_f64().unwrap() < retrain["parent_val_mae"].as_f64().unwrap());
+    let cand = ok_json(&nt(&[
+        "registry",
+        "--registry",
+        s(&reg),
+        "show",
+        "load@2",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(cand["stage"], "production");
+    assert_eq!(cand["parent"], 1);
+}
