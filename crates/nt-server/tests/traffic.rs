@@ -582,6 +582,32 @@ async fn a_failing_shadow_never_fails_or_delays_the_answer() {
         assert!(start.elapsed() < Duration::from_secs(30), "{t}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Batch items routed by the policy get their shadow forecasts too; a named version none.
+    let item = |model: &str| json!({"model": model, "history": {"values": series_values(30, 0.0)}, "horizon": 3});
+    let (s, j) = call(
+        &app,
+        "POST",
+        "/v1/predict/batch",
+        Some(json!({"items": [item("m"), item("m"), item("m@1")]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+    let roles: Vec<&str> = j["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["production", "production", "explicit"]);
+    let start = Instant::now();
+    loop {
+        let (_, t) = call(&app, "GET", "/v1/models/m/traffic", None).await;
+        if t["served"]["shadow_computed"].as_u64() == Some(2) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{t}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[test]
