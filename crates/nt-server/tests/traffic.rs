@@ -1,11 +1,13 @@
-//! Canary and shadow routing, rollback and promotion through the API: a 10% canary answers
-//! 9–11% of 10,000 requests (by key and without), a key always gets the same version, requests
-//! naming a version bypass the policy, a shadow never answers but its forecasts are logged
-//! (role `shadow`), promotion and rollback switch traffic without a restart, and the 401, 403
-//! and 422 answers name what is wrong.
+//! Canary and shadow routing, rollback and promotion through the API over a memory store: a
+//! 10% canary answers 9–11% of 10,000 requests (by key and without), a key always gets the same
+//! version, requests naming a version bypass the policy, a failing shadow never fails the
+//! answer, promotion and rollback switch traffic without a restart, and the 401, 403 and 422
+//! answers name what is wrong. Logging of canary and shadow forecasts over a real registry:
+//! `traffic_logged.rs`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod traffic_support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,62 +15,9 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use axum::Router;
 use common::*;
-use nt_registry::{RegisterRequest, Registry, Stage};
-use nt_server::{app, AppState, MemoryStore, ModelStore, RegistryStore, ServerConfig};
+use nt_server::{app, AppState, MemoryStore, ModelStore, ServerConfig};
 use serde_json::{json, Value};
-
-/// A fitted classical model (`naive`, `drift`, `mean`): microseconds per forecast.
-fn classical(name: &str) -> nt_models::ClassicalModel {
-    let spec =
-        nt_classical::ClassicalSpec::from_name(name, &nt_classical::ClassicalOptions::default())
-            .unwrap();
-    let train = nt_core::TimeSeries::from_values("y", series_values(100, 0.0));
-    nt_models::ClassicalModel::fit(&spec, &train, "y").unwrap()
-}
-
-/// `m`: v1 naive (production), v2 drift, v3 mean, v4 naive (all staging).
-async fn memory_app(config: ServerConfig) -> (Arc<MemoryStore>, AppState, Router) {
-    let store = Arc::new(MemoryStore::new());
-    store.add("m", &classical("naive"), "production").unwrap();
-    for kind in ["drift", "mean", "naive"] {
-        store.add("m", &classical(kind), "staging").unwrap();
-    }
-    let state = AppState::new(store.clone(), config).unwrap();
-    state.refresh().await.unwrap();
-    let router = app(state.clone());
-    (store, state, router)
-}
-
-async fn with_key(app: &Router, method: &str, uri: &str, body: Value) -> (StatusCode, Value) {
-    let auth = format!("Bearer {KEY}");
-    let (s, _, j) = call_raw(
-        app,
-        method,
-        uri,
-        Some(body.to_string().into_bytes()),
-        &[("authorization", &auth)],
-    )
-    .await;
-    (s, j)
-}
-
-fn body(extra: Value) -> Value {
-    let mut b = json!({"history": {"values": series_values(30, 0.0)}, "horizon": 3});
-    if let (Some(o), Some(e)) = (b.as_object_mut(), extra.as_object()) {
-        o.extend(e.clone());
-    }
-    b
-}
-
-/// `(version, role)` of one predict answer.
-async fn answer(app: &Router, uri: &str, extra: Value) -> (u64, String) {
-    let (s, j) = call(app, "POST", uri, Some(body(extra))).await;
-    assert_eq!(s, StatusCode::OK, "{j}");
-    (
-        j["version"].as_u64().unwrap(),
-        j["role"].as_str().unwrap().to_string(),
-    )
-}
+use traffic_support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ten_percent_canary_answers_nine_to_eleven_percent_of_ten_thousand_requests() {
@@ -420,128 +369,6 @@ async fn refusals_name_the_field_and_writes_need_the_key() {
     assert_eq!(s, StatusCode::OK, "reading the policy is a read");
 }
 
-/// A registry with `m`: v1 naive (production), v2 drift.
-fn registry() -> (tempfile::TempDir, Arc<Registry>) {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = Registry::open(dir.path().join("reg")).unwrap();
-    for (i, (kind, stage)) in [("naive", Stage::Production), ("drift", Stage::None)]
-        .into_iter()
-        .enumerate()
-    {
-        let mdir = dir.path().join(format!("model{i}"));
-        nt_models::Forecaster::save(&classical(kind), &mdir).unwrap();
-        let req = RegisterRequest {
-            stage,
-            ..RegisterRequest::default()
-        };
-        reg.register("m", &mdir, req).unwrap();
-    }
-    (dir, Arc::new(reg))
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_shadow_never_answers_but_its_forecasts_are_logged() {
-    let (_dir, reg) = registry();
-    let state = AppState::new(Arc::new(RegistryStore::new(reg.clone())), test_config()).unwrap();
-    state.refresh().await.unwrap();
-    let app = app(state.clone());
-    let (s, j) = with_key(
-        &app,
-        "PUT",
-        "/v1/models/m/traffic",
-        json!({"shadow": {"version": 2}}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{j}");
-    assert_eq!(
-        reg.traffic("m").unwrap().unwrap().shadow.unwrap().version,
-        2
-    );
-    let hour = 3_600_000i64;
-    let n = 20;
-    for i in 0..n {
-        let values = series_values(30, i as f64);
-        let ts: Vec<i64> = (0..30).map(|t| (i + t) * hour).collect();
-        let (s, j) = call(
-            &app,
-            "POST",
-            "/v1/models/m/predict",
-            Some(json!({"history": {"values": values, "timestamps": ts}, "horizon": 3})),
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "{j}");
-        assert_eq!(
-            (j["version"].clone(), j["role"].clone()),
-            (json!(1), json!("production"))
-        );
-    }
-    // The shadow computes after the answers; wait for its count, then for the log's writer.
-    let start = Instant::now();
-    loop {
-        let (_, t) = call(&app, "GET", "/v1/models/m/traffic", None).await;
-        if t["served"]["shadow_computed"].as_u64() == Some(n as u64) {
-            assert_eq!(t["served"]["shadow_failed"], 0);
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "shadow forecasts: {t}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    state.flush_forecast_log().await;
-    let shadow = reg.recent_forecasts("m", 2, 0).unwrap();
-    assert_eq!(shadow.len(), n as usize);
-    assert!(
-        shadow
-            .iter()
-            .all(|f| f.forecast.role == nt_registry::ServedRole::Shadow
-                && f.forecast.point.len() == 3)
-    );
-    // Origins: the last timestamp of each history.
-    let mut origins: Vec<i64> = shadow.iter().filter_map(|f| f.forecast.origin_ms).collect();
-    origins.sort_unstable();
-    assert_eq!(origins, (0..n).map(|i| (i + 29) * hour).collect::<Vec<_>>());
-    // The shadow drifts, production is the random walk: the logged points are the shadow's.
-    let direct = nt_models::Forecaster::forecast(
-        &classical("drift"),
-        &nt_models::WindowInputs {
-            target: &series_values(30, 0.0),
-            hist: vec![],
-            futr: vec![],
-        },
-        3,
-    )
-    .unwrap();
-    let first = shadow
-        .iter()
-        .find(|f| f.forecast.origin_ms == Some(29 * hour))
-        .unwrap();
-    assert_eq!(first.forecast.point.as_slice(), direct.point_values());
-
-    // Both are scored live once actuals arrive: the shadow under its own role.
-    let actuals: Vec<Value> = (30..=40)
-        .map(|h| json!({"timestamp": h * hour, "value": 10.0 + h as f64 * 0.01}))
-        .collect();
-    let (s, j) = with_key(
-        &app,
-        "POST",
-        "/v1/models/m/actuals",
-        json!({"actuals": actuals}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{j}");
-    let shadow_scores = reg.live_scores("m", 2).unwrap();
-    let production_scores = reg.live_scores("m", 1).unwrap();
-    assert!(shadow_scores.by_role["shadow"].n > 0, "{shadow_scores:?}");
-    assert!(!shadow_scores.by_role.contains_key("production"));
-    assert_eq!(
-        production_scores.by_role["production"].n, shadow_scores.by_role["shadow"].n,
-        "the same origins and steps are scored for both"
-    );
-    assert!(!reg.paired_errors("m", 1, 2).unwrap().is_empty());
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_shadow_never_fails_or_delays_the_answer() {
     // The shadow (an NHITS reading 24 values) cannot forecast a 10-value history; production
@@ -617,52 +444,4 @@ fn traffic_types_are_send_and_sync() {
     check::<nt_server::api::TrafficResponse>();
     check::<nt_server::api::RollbackResponse>();
     check::<nt_registry::TrafficPolicy>();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn canary_answers_are_logged_with_their_role() {
-    let (_dir, reg) = registry();
-    let state = AppState::new(Arc::new(RegistryStore::new(reg.clone())), test_config()).unwrap();
-    state.refresh().await.unwrap();
-    let app = app(state.clone());
-    let (s, j) = with_key(
-        &app,
-        "PUT",
-        "/v1/models/m/traffic",
-        json!({"canary": {"version": 2, "percent": 30}}),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{j}");
-    let hour = 3_600_000i64;
-    let mut by_canary = 0;
-    for i in 0..40 {
-        let ts: Vec<i64> = (0..30).map(|t| (i + t) * hour).collect();
-        let (s, j) = call(
-            &app,
-            "POST",
-            "/v1/models/m/predict",
-            Some(
-                json!({"history": {"values": series_values(30, i as f64), "timestamps": ts},
-                        "horizon": 2, "route_key": format!("desk-{i}")}),
-            ),
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "{j}");
-        if j["role"] == "canary" {
-            assert_eq!(j["version"], 2);
-            by_canary += 1;
-        }
-    }
-    assert!(by_canary > 0 && by_canary < 40, "{by_canary}");
-    state.flush_forecast_log().await;
-    let canary = reg.recent_forecasts("m", 2, 0).unwrap();
-    assert_eq!(canary.len(), by_canary);
-    assert!(canary
-        .iter()
-        .all(|f| f.forecast.role == nt_registry::ServedRole::Canary));
-    let production = reg.recent_forecasts("m", 1, 0).unwrap();
-    assert_eq!(production.len(), 40 - by_canary);
-    assert!(production
-        .iter()
-        .all(|f| f.forecast.role == nt_registry::ServedRole::Production));
 }
