@@ -36,7 +36,8 @@ pub(crate) struct MonitorArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) registry: Option<PathBuf>,
     /// The version's training data (read with the same data flags): builds its drift reference
-    /// and stores it with the version, for versions registered without one.
+    /// and stores it with the version (replacing a stored one), for versions registered
+    /// without one.
     #[arg(long, value_name = "TRAIN.csv")]
     pub(crate) reference: Option<PathBuf>,
     /// PSI at or above which a check is a warning.

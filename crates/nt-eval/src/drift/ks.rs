@@ -256,6 +256,16 @@ mod tests {
     }
 
     #[test]
+    fn exact_falls_back_to_asymp_when_the_lattice_is_too_large() {
+        // lcm(50001, 50000) = 2.5e9 > i32::MAX: scipy warns and uses asymp.
+        let a: Vec<f64> = (0..50_001).map(|i| i as f64).collect();
+        let b: Vec<f64> = (0..50_000).map(|i| i as f64 + 0.5).collect();
+        let r = ks_2samp(&a, &b, KsMethod::Exact).unwrap();
+        assert_eq!(r.method, KsMethod::Asymp);
+        assert!(r.p_value > 0.99);
+    }
+
+    #[test]
     fn auto_switches_to_asymp_above_max_auto_n() {
         let a: Vec<f64> = (0..KS_MAX_AUTO_N + 1).map(|i| i as f64).collect();
         let b: Vec<f64> = (0..50).map(|i| i as f64 * 10.0).collect();
