@@ -1,8 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 mod backtest;
-pub mod drift;
 pub mod dm;
+pub mod drift;
 mod error;
 mod report;
 mod scoring;

@@ -16,6 +16,6 @@ pub use nt_neural::{ModelMeta, Precision, TrainOptions, WindowInputs};
 pub use persist::{
     from_parts, load_dir, load_shared, read_manifest, Manifest, FITTED_JSON, MODEL_JSON,
 };
-pub use spec::{catalog, known_names, Entry, ModelSpec, NameOptions};
 pub use retrain::{train_from, Retraining};
+pub use spec::{catalog, known_names, Entry, ModelSpec, NameOptions};
 pub use train::{train, Trained};

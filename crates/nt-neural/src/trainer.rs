@@ -704,7 +704,12 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
             Backend::Candle { opt, .. } => Ok((opt.steps(), opt.state_tensors())),
             Backend::Native(st) => {
                 let mut out = flat_tensors(&st.layout, &st.adam.m, "adam.m.", &self.device)?;
-                out.extend(flat_tensors(&st.layout, &st.adam.v, "adam.v.", &self.device)?);
+                out.extend(flat_tensors(
+                    &st.layout,
+                    &st.adam.v,
+                    "adam.v.",
+                    &self.device,
+                )?);
                 Ok((st.adam.t, out))
             }
         }

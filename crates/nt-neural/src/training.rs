@@ -273,7 +273,12 @@ fn run_training<N: Network + ?Sized>(
     }
     let mut trainer = Trainer::new(net, vars, cfg, ctx.data, ctx.device.clone(), native)?;
     trainer.bf16_emulated = bf16_emulated;
-    if let Some(o) = ctx.opts.warm_start.as_ref().and_then(|w| w.optimizer.as_ref()) {
+    if let Some(o) = ctx
+        .opts
+        .warm_start
+        .as_ref()
+        .and_then(|w| w.optimizer.as_ref())
+    {
         let by_name: std::collections::HashMap<&str, &Tensor> =
             o.tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
         trainer.restore_optimizer(o.step, &|k| by_name.get(k).map(|t| (*t).clone()))?;

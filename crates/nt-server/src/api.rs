@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Error};
-use crate::store::{ModelSummary, VersionInfo};
 pub use crate::routes::live::{
     Actual, ActualsRequest, ActualsResponse, ScoresResponse, VersionScores,
 };
+use crate::store::{ModelSummary, VersionInfo};
 pub use crate::traffic::{
     CanaryBody, RollbackResponse, ShadowBody, TrafficCounts, TrafficRequest, TrafficResponse,
 };

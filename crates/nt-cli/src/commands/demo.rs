@@ -201,10 +201,56 @@ fn register_demo_model(
             v.reference()
         )
     };
+    let next = after_deployment(&v, &dir, series, &target)?;
     if args.format == Format::Table {
-        println!("\n{line}");
+        println!("\n{line}\n\n{next}");
     } else {
-        eprintln!("{line}");
+        eprintln!("{line}\n\n{next}");
     }
     Ok(())
+}
+
+/// The commands of the loop after deployment, for the version the demo registered: serve it with
+/// a key, forecast with timestamps (so the forecast can be scored; the request body, the last
+/// rows of the demo's data, is written to `<registry>/demo-predict.json`), send the actuals, read
+/// the live scores, check drift offline, retrain from it, route a canary and compare, roll back.
+/// The demo is one-shot: it runs none of them.
+fn after_deployment(
+    v: &nt_registry::ModelVersion,
+    dir: &std::path::Path,
+    series: &nt_core::TimeSeries,
+    target: &str,
+) -> Result<String> {
+    let (name, reference, reg) = (&v.name, v.reference(), dir.display());
+    let served = if v.stage == nt_registry::Stage::Production {
+        name.clone()
+    } else {
+        reference.clone()
+    };
+    let n = series.len();
+    let take = v.input_size.max(2).min(n);
+    let values = series.column(target)?[n - take..].to_vec();
+    let ts = &series.timestamps()[n - take..];
+    let step = match ts {
+        [.., a, b] => b - a,
+        _ => 3_600_000,
+    };
+    let next_ts = ts.last().copied().unwrap_or(0) + step;
+    let body = serde_json::json!({"history": {"values": values, "timestamps": ts}});
+    let body_path = dir.join("demo-predict.json");
+    nt_neural::checkpoint::write_atomic(&body_path, serde_json::to_string(&body)?.as_bytes())?;
+    let body_path = body_path.display();
+    Ok(format!(
+        "after deployment (the demo runs none of these; KEY is your API key, NEW.csv newer data):
+  serve        nt serve --registry {reg} --api-key KEY
+  forecast     curl -s localhost:8080/v1/models/{served}/predict -H 'content-type: application/json' -d @{body_path}
+  actuals      curl -s localhost:8080/v1/models/{name}/actuals -H 'Authorization: Bearer KEY' \\
+                 -H 'content-type: application/json' -d '{{\"actuals\": [{{\"timestamp\": {next_ts}, \"value\": OBSERVED}}]}}'
+  live scores  curl -s localhost:8080/v1/models/{name}/scores    (gauges nt_live_* on /metrics)
+  drift        nt monitor {reference} --registry {reg} --data NEW.csv --plot drift.svg
+  retrain      nt train --from {reference} --registry {reg} --data NEW.csv --max-steps 200
+  canary       nt registry route {name} --canary {name}@NEW:10% --registry {reg}
+  compare      nt registry compare {reference} {name}@NEW --registry {reg}
+  promote      nt registry promote {name}@NEW --registry {reg}    (undo: nt registry rollback {name})"
+    ))
 }
