@@ -6,7 +6,9 @@
 #
 # Usage: tools/load/run.sh [SECONDS_PER_LEVEL (default 10)] [extra `nt serve` flags...]
 # Env: NT_LOAD_DATA (default /work/shared/data/ETTh1.csv or ../shared/data/ETTh1.csv),
-#      NT_LOAD_LEVELS (default "1 16 64"), NT_LOAD_PORT (default 18080), NT_BIN (skip the build).
+#      NT_LOAD_LEVELS (default "1 16 64"), NT_LOAD_PORT (default 18080), NT_BIN (skip the build),
+#      NT_LOAD_TIMESTAMPS=1 (send the history's timestamps, so every logged forecast carries the
+#      step timestamps live scoring matches actuals against; compare with `--no-forecast-log`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs="${1:-10}"
@@ -38,10 +40,16 @@ trap cleanup EXIT
 "$NT_BIN" registry --registry "$work/reg" promote load@1 >&2
 
 python3 - "$data" "$work/body.json" <<'PY'
-import csv, json, sys
+import csv, json, os, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 values = [float(r["OT"]) for r in rows[-480:]]
-json.dump({"history": {"values": values}}, open(sys.argv[2], "w"))
+history = {"values": values}
+if os.environ.get("NT_LOAD_TIMESTAMPS") == "1":
+    from datetime import datetime, timezone
+    history["timestamps"] = [
+        int(datetime.fromisoformat(r["date"]).replace(tzinfo=timezone.utc).timestamp() * 1000)
+        for r in rows[-480:]]
+json.dump({"history": history}, open(sys.argv[2], "w"))
 PY
 
 RUST_LOG=warn "$NT_BIN" serve --registry "$work/reg" --addr "127.0.0.1:$port" "$@" 2>"$work/server.log" &
@@ -82,6 +90,6 @@ PY
   echo "$out"
   results+=("$out")
 done
-batches=$(python3 -c "import urllib.request; print('\n'.join(l for l in urllib.request.urlopen('$url/metrics').read().decode().splitlines() if l.startswith('nt_batch_size_sum') or l.startswith('nt_batch_size_count')))")
+batches=$(python3 -c "import urllib.request; print('\n'.join(l for l in urllib.request.urlopen('$url/metrics').read().decode().splitlines() if l.startswith('nt_batch_size_sum') or l.startswith('nt_batch_size_count') or l.startswith('nt_forecast_log_dropped_total')))")
 echo "$batches" >&2
 (IFS=,; echo "[${results[*]}]")

@@ -35,8 +35,9 @@ pub(crate) enum Command {
     /// The main job on a built-in sample market (or --data FILE): backtest every model, print the
     /// leaderboard with skill against the random walk, write a plot.
     Demo(DemoArgs),
-    /// The model registry: list, show, promote, archive, delete, events, similar,
-    /// recommend, gc, backup (`--registry DIR`, else $NT_REGISTRY, else ./nt-registry).
+    /// The model registry: list, show, promote, rollback, archive, delete, events, route
+    /// (canary, shadow), compare (live scores), similar, recommend, gc, backup (`--registry DIR`,
+    /// else $NT_REGISTRY, else ./nt-registry).
     Registry(RegistryArgs),
     /// Serve the registry's models over HTTP: predictions with micro-batching, model listing
     /// and promotion, metrics, OpenAPI, AgentDB-protocol collections (127.0.0.1:8080 by default).

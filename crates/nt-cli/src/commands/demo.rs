@@ -242,7 +242,7 @@ fn after_deployment(
     let body_path = body_path.display();
     Ok(format!(
         "after deployment (the demo runs none of these; KEY is your API key, NEW.csv newer data):
-  serve        nt serve --registry {reg} --api-key KEY
+  serve        NT_API_KEY=KEY nt serve --registry {reg} --api-key-env NT_API_KEY
   forecast     curl -s localhost:8080/v1/models/{served}/predict -H 'content-type: application/json' -d @{body_path}
   actuals      curl -s localhost:8080/v1/models/{name}/actuals -H 'Authorization: Bearer KEY' \\
                  -H 'content-type: application/json' -d '{{\"actuals\": [{{\"timestamp\": {next_ts}, \"value\": OBSERVED}}]}}'
