@@ -3,11 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-use common::{hourly_load_csv, nt, stderr};
-
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use common::{hourly_load_csv, nt, stderr, stdout};
 
 /// The weekday (`Mon` …) of an ISO-8601 UTC timestamp.
 fn weekday(iso: &str) -> String {

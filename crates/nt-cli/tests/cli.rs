@@ -2,18 +2,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
 mod common;
-use common::{nt, stderr};
+use common::{nt, stderr, stdout};
 
 /// A shared data set; panics naming the expected path when it is absent.
 fn shared(name: &str) -> PathBuf {
     nt_testing::shared_data(name)
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// Writes `text` to a file in a fresh temp dir and returns both (the dir must outlive the test).

@@ -9,16 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{nt, stderr};
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn ok_json(o: &Output) -> serde_json::Value {
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
-    serde_json::from_slice(&o.stdout).expect("stdout is one JSON document")
-}
+use common::{nt, ok_json, stderr, stdout};
 
 /// The stable series: a daily sine around 50 plus a small weekly-hour pattern, from hour `i`.
 fn stable(i: usize) -> f64 {

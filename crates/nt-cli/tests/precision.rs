@@ -7,14 +7,10 @@
 use std::path::Path;
 
 mod common;
-use common::{daily_sine, hourly_load_csv, nt, stderr};
+use common::{daily_sine, hourly_load_csv, nt, stderr, stdout};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn stdout(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// The `train` object of `dir/model.json`'s spec.

@@ -6,16 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-use common::{nt, stderr};
-
-fn ok_json(o: &Output) -> serde_json::Value {
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
-    serde_json::from_slice(&o.stdout).expect("stdout is one JSON document")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use common::{nt, ok_json, stderr, stdout};
 
 /// An hourly CSV with a daily cycle, 20 days long.
 fn hourly_csv(dir: &Path) -> PathBuf {

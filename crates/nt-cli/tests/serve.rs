@@ -3,51 +3,20 @@
 //! promotion over plain TCP; SIGTERM ends the process cleanly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{nt, stderr};
+use common::{http, nt, stderr};
 
 const KEY: &str = "serve-test-key-0123456789";
 
 /// An hourly CSV with a daily cycle, 20 days long.
 fn hourly_csv(dir: &Path) -> PathBuf {
     common::hourly_load_csv(dir, 20, common::daily_sine)
-}
-
-/// One HTTP/1.1 request over a fresh connection; returns the status and the body.
-fn http(
-    addr: &str,
-    method: &str,
-    path: &str,
-    body: Option<&str>,
-    key: Option<&str>,
-) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let body = body.unwrap_or("");
-    let auth = key
-        .map(|k| format!("Authorization: Bearer {k}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let status = raw.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 #[test]

@@ -8,17 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{nt, stderr};
+use common::{nt, ok_json, stderr, stdout};
 use nt_registry::{Registry, ServedForecast, ServedRole};
-
-fn ok_json(o: &Output) -> serde_json::Value {
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
-    serde_json::from_slice(&o.stdout).expect("stdout is one JSON document")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 fn reg_cmd(reg: &Path, args: &[&str]) -> Output {
     let mut all = vec!["registry", "--registry", reg.to_str().unwrap()];

@@ -7,16 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{nt, stderr};
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn ok_json(o: &Output) -> serde_json::Value {
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
-    serde_json::from_slice(&o.stdout).expect("stdout is one JSON document")
-}
+use common::{nt, ok_json, stderr, stdout};
 
 /// The parent's data (`old/load.csv`): a daily sine around 50; the new data (`new/load.csv`):
 /// the same cycle, larger and higher (a regime change).
