@@ -1,13 +1,16 @@
 #![doc = include_str!("../README.md")]
 
+mod arima;
 mod elasticnet;
 mod error;
 mod ets;
+mod garch;
 mod history;
 mod mstl;
 mod simple;
 mod spec;
 mod stats;
+mod theta;
 
 pub use elasticnet::{ElasticNetConfig, FittedElasticNet, Normalization};
 pub use error::{Error, Result};

@@ -8,6 +8,7 @@ mod report;
 mod scoring;
 mod split;
 mod verdict;
+pub mod volatility;
 
 pub use backtest::{
     backtest, backtest_many, no_progress, BacktestConfig, NamedModel, Progress, Refit, Scale,

@@ -1,0 +1,2 @@
+//! The Theta family (standard, optimized, dynamic, dynamic optimized) as statsforecast
+//! implements them.
