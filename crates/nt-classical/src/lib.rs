@@ -15,6 +15,10 @@ mod theta;
 pub use elasticnet::{ElasticNetConfig, FittedElasticNet, Normalization};
 pub use error::{Error, Result};
 pub use ets::{Component, EtsConfig, EtsModelType, EtsParams, FittedEts};
+pub use garch::{
+    garch_residual_variance, periods_per_year, FittedGarch, GarchConfig, GarchDistribution,
+    GarchMean, VolatilityForecast, RETURN_SCALE,
+};
 pub use mstl::{FittedMstl, MstlConfig};
 pub use simple::{
     DriftConfig, FittedDrift, FittedMean, FittedNaive, FittedSeasonalNaive, MeanConfig,
