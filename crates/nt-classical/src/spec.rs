@@ -9,6 +9,7 @@ use crate::{
     FittedMean, FittedMstl, FittedNaive, FittedSeasonalNaive, MeanConfig, MstlConfig, NaiveConfig,
     Result, SeasonalNaiveConfig,
 };
+use crate::{FittedGarch, GarchConfig};
 
 /// Any fitted classical model, serializable: what a classical model directory stores
 /// (`fitted.json`) so that a registered ETS or elastic net forecasts from a fresh history with
@@ -32,6 +33,8 @@ pub enum FittedClassical {
     /// A fitted elastic net.
     #[serde(rename = "elasticnet")]
     ElasticNet(FittedElasticNet),
+    /// A fitted GARCH / GJR-GARCH on 100 × log returns.
+    Garch(FittedGarch),
 }
 
 impl FittedClassical {
@@ -44,6 +47,7 @@ impl FittedClassical {
             FittedClassical::Ets(m) => m,
             FittedClassical::Mstl(m) => m,
             FittedClassical::ElasticNet(m) => m,
+            FittedClassical::Garch(m) => m,
         }
     }
 
@@ -71,6 +75,7 @@ pub const NAMES: &[&str] = &[
     "ets",
     "mstl",
     "elasticnet",
+    "garch",
 ];
 
 /// Any classical model with its configuration. Serialized with the model name in a `model`
@@ -95,6 +100,8 @@ pub enum ClassicalSpec {
     /// Direct multi-horizon elastic net on lagged windows: [`ElasticNetConfig`].
     #[serde(rename = "elasticnet")]
     ElasticNet(ElasticNetConfig),
+    /// GARCH(p, q) / GJR-GARCH volatility model of the log returns: [`GarchConfig`].
+    Garch(GarchConfig),
 }
 
 /// The few settings [`ClassicalSpec::from_name`] maps onto a model's configuration; every other
@@ -138,6 +145,7 @@ impl ClassicalSpec {
             ClassicalSpec::Ets(_) => "ets",
             ClassicalSpec::Mstl(_) => "mstl",
             ClassicalSpec::ElasticNet(_) => "elasticnet",
+            ClassicalSpec::Garch(_) => "garch",
         }
     }
 
@@ -169,6 +177,10 @@ impl ClassicalSpec {
                 levels,
                 ..ElasticNetConfig::default()
             }),
+            "garch" => ClassicalSpec::Garch(GarchConfig {
+                levels,
+                ..GarchConfig::default()
+            }),
             other => {
                 return Err(Error::UnknownModel {
                     name: other.to_string(),
@@ -190,6 +202,7 @@ impl ClassicalSpec {
             ClassicalSpec::Ets(c) => c.validate(),
             ClassicalSpec::Mstl(c) => c.validate(),
             ClassicalSpec::ElasticNet(c) => c.validate(),
+            ClassicalSpec::Garch(c) => c.validate(),
         }
     }
 
@@ -205,6 +218,7 @@ impl ClassicalSpec {
             ClassicalSpec::Ets(c) => FittedClassical::Ets(c.fit(train, target)?),
             ClassicalSpec::Mstl(c) => FittedClassical::Mstl(c.fit(train, target)?),
             ClassicalSpec::ElasticNet(c) => FittedClassical::ElasticNet(c.fit(train, target)?),
+            ClassicalSpec::Garch(c) => FittedClassical::Garch(c.fit(train, target)?),
         })
     }
 
@@ -218,6 +232,7 @@ impl ClassicalSpec {
             ClassicalSpec::Ets(c) => &c.levels,
             ClassicalSpec::Mstl(c) => &c.levels,
             ClassicalSpec::ElasticNet(c) => &c.levels,
+            ClassicalSpec::Garch(c) => &c.levels,
         }
     }
 
@@ -236,6 +251,7 @@ impl ClassicalSpec {
             ClassicalSpec::Ets(c) => c.fit_dyn(train, target),
             ClassicalSpec::Mstl(c) => c.fit_dyn(train, target),
             ClassicalSpec::ElasticNet(c) => c.fit_dyn(train, target),
+            ClassicalSpec::Garch(c) => c.fit_dyn(train, target),
         }
     }
 }
@@ -250,6 +266,7 @@ pub fn summary_of(name: &str) -> &'static str {
         "ets" => "AutoETS (statsforecast's model selection by AICc); filters new histories with its fitted parameters",
         "mstl" => "MSTL: seasonal decomposition with an ETS trend",
         "elasticnet" => "direct multi-horizon elastic net on lagged windows",
+        "garch" => "GARCH(p,q) / GJR-GARCH (o = 1) on 100 x log returns, normal or Student-t (arch's fit); price bands from the cumulated variance",
         _ => "",
     }
 }
@@ -294,6 +311,18 @@ mod tests {
             ClassicalSpec::Mstl(c) => assert_eq!(c.periods, vec![7]),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn garch_json() {
+        let spec: ClassicalSpec =
+            serde_json::from_str(r#"{"model": "garch", "o": 1, "distribution": "student-t"}"#)
+                .unwrap();
+        match &spec {
+            ClassicalSpec::Garch(c) => assert_eq!((c.p, c.o, c.q), (1, 1, 1)),
+            other => panic!("{other:?}"),
+        }
+        assert!(serde_json::from_str::<ClassicalSpec>(r#"{"model": "garch", "oo": 1}"#).is_err());
     }
 
     #[test]

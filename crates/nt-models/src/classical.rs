@@ -70,6 +70,8 @@ impl ClassicalModel {
             ClassicalSpec::SeasonalNaive(c) => c.season,
             ClassicalSpec::Drift(_) => 2,
             ClassicalSpec::ElasticNet(c) => c.input_size,
+            // Two prices give one return to filter (and the backcast).
+            ClassicalSpec::Garch(_) => 2,
             ClassicalSpec::Ets(c) => 2 * c.season_length.max(1),
             ClassicalSpec::Mstl(c) => 2 * c.periods.iter().copied().max().unwrap_or(1),
             _ => 1,
