@@ -1,17 +1,22 @@
 #![doc = include_str!("../README.md")]
 
+mod calibrated;
 mod classical;
 mod error;
 mod forecaster;
+pub mod intervals;
 mod neural;
 mod persist;
 mod retrain;
 mod spec;
 mod train;
 
+pub use calibrated::{CalibratedModel, CalibratedSpec};
 pub use classical::ClassicalModel;
 pub use error::{Error, Result};
 pub use forecaster::{Forecaster, PathRequest, MAX_SAMPLE_PATHS};
+pub use intervals::conformal::Calibration;
+pub use intervals::{IntervalMethod, IntervalSpec};
 pub use nt_neural::{ModelMeta, Precision, TrainOptions, WindowInputs};
 pub use persist::{
     from_parts, load_dir, load_shared, read_manifest, Manifest, FITTED_JSON, MODEL_JSON,

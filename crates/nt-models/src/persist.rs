@@ -48,6 +48,10 @@ pub struct Manifest {
     /// Hex sha256 of the optimizer file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optimizer_sha256: Option<String>,
+    /// The calibration of a model with calibrated intervals (`spec` is
+    /// [`ModelSpec::Calibrated`]); absent for every other model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<crate::intervals::conformal::Calibration>,
 }
 
 /// Writes a model directory: `payload` as `file`, then `model.json`, each atomically.
@@ -72,6 +76,7 @@ pub(crate) fn write_model_dir(
         weights_sha256: sha256_hex(payload),
         optimizer_file: None,
         optimizer_sha256: None,
+        calibration: None,
     };
     write_atomic(&dir.join(file), payload)?;
     let json = serde_json::to_vec_pretty(&manifest)
@@ -138,6 +143,25 @@ pub fn load_shared(dir: &Path) -> Result<Arc<dyn Forecaster>> {
 /// that stores the two apart calls.
 pub fn from_parts(manifest: &Manifest, payload: &[u8]) -> Result<Box<dyn Forecaster>> {
     match &manifest.spec {
+        ModelSpec::Calibrated(spec) => {
+            let calibration = manifest.calibration.clone().ok_or_else(|| {
+                Error::model_dir(
+                    MODEL_JSON,
+                    "the spec has calibrated intervals but the manifest no `calibration`",
+                )
+            })?;
+            let base_manifest = Manifest {
+                spec: spec.base.clone(),
+                calibration: None,
+                ..manifest.clone()
+            };
+            let base = from_parts(&base_manifest, payload)?;
+            Ok(Box::new(crate::calibrated::CalibratedModel::new(
+                (**spec).clone(),
+                base,
+                calibration,
+            )?))
+        }
         ModelSpec::Neural(spec) => {
             let device = nt_neural::default_device();
             let tensors = candle_core::safetensors::load_buffer(payload, &device)

@@ -56,7 +56,24 @@ pub fn train_from(
             let trained = train(series, targets, &spec, &opts, progress)?;
             Ok((trained, Retraining::WarmStart { restored_moments }, spec))
         }
-        ModelSpec::Classical(_) => {
+        // Calibrated intervals: the base retrains as above, then the intervals are calibrated
+        // again on the new data (warm start included: the options pass through).
+        ModelSpec::Calibrated(c) if c.base.as_neural().is_some() => {
+            let mut spec = (**c).clone();
+            if let (Some(t), ModelSpec::Neural(n)) = (train_config, &mut spec.base) {
+                *n.train_config_mut() = t.clone();
+            }
+            let ws = WarmStart::from_dir(parent_dir)?;
+            let restored_moments = ws.optimizer.is_some();
+            let opts = TrainOptions {
+                warm_start: Some(ws),
+                ..opts.clone()
+            };
+            let spec = ModelSpec::Calibrated(Box::new(spec));
+            let trained = train(series, targets, &spec, &opts, progress)?;
+            Ok((trained, Retraining::WarmStart { restored_moments }, spec))
+        }
+        ModelSpec::Classical(_) | ModelSpec::Calibrated(_) => {
             let opts = TrainOptions {
                 warm_start: None,
                 ..opts.clone()

@@ -5,6 +5,8 @@ use nt_classical::{ClassicalOptions, ClassicalSpec};
 use nt_neural::{Family, NeuralSpec};
 use serde_json::Value;
 
+use crate::calibrated::CalibratedSpec;
+use crate::intervals::IntervalSpec;
 use crate::{Error, Result};
 
 /// Any model with its configuration. JSON is flat, the name in `model` beside the config's
@@ -21,6 +23,9 @@ pub enum ModelSpec {
     Classical(ClassicalSpec),
     /// A neural network.
     Neural(NeuralSpec),
+    /// Any other model with calibrated intervals (conformal): the base's flat JSON plus an
+    /// `intervals` object. Wraps its base, so it composes with later wrapper kinds.
+    Calibrated(Box<CalibratedSpec>),
 }
 
 /// One model name the CLI accepts, with its summary (from the model's own definition).
@@ -84,6 +89,7 @@ impl ModelSpec {
         match self {
             ModelSpec::Classical(c) => c.name(),
             ModelSpec::Neural(n) => n.name(),
+            ModelSpec::Calibrated(c) => c.base.name(),
         }
     }
 
@@ -93,6 +99,7 @@ impl ModelSpec {
             ModelSpec::Classical(ClassicalSpec::ElasticNet(_)) => Family::Linear,
             ModelSpec::Classical(_) => Family::Statistical,
             ModelSpec::Neural(n) => n.family(),
+            ModelSpec::Calibrated(c) => c.base.family(),
         }
     }
 
@@ -101,15 +108,37 @@ impl ModelSpec {
         match self {
             ModelSpec::Classical(c) => Ok(c.validate()?),
             ModelSpec::Neural(n) => Ok(n.validate()?),
+            ModelSpec::Calibrated(c) => c.validate(),
         }
     }
 
-    /// The neural spec, for a neural model.
+    /// The neural spec, for a neural model (also under calibrated intervals).
     pub fn as_neural(&self) -> Option<&NeuralSpec> {
         match self {
             ModelSpec::Neural(n) => Some(n),
             ModelSpec::Classical(_) => None,
+            ModelSpec::Calibrated(c) => c.base.as_neural(),
         }
+    }
+
+    /// The model under any wrapper (calibrated intervals): the spec whose kind trains it.
+    pub fn base(&self) -> &ModelSpec {
+        match self {
+            ModelSpec::Calibrated(c) => c.base.base(),
+            other => other,
+        }
+    }
+
+    /// This spec with its intervals made by `intervals` (replacing calibrated ones, if any),
+    /// validated.
+    pub fn with_intervals(self, intervals: IntervalSpec) -> Result<ModelSpec> {
+        let base = match self {
+            ModelSpec::Calibrated(c) => c.base,
+            other => other,
+        };
+        let spec = ModelSpec::Calibrated(Box::new(CalibratedSpec { base, intervals }));
+        spec.validate()?;
+        Ok(spec)
     }
 
     /// The model called `name` (see [`catalog`]) configured from `opts` and its defaults, then
@@ -136,8 +165,15 @@ impl ModelSpec {
         }
     }
 
-    /// Parses the JSON form (flat, or the older nested neural form).
-    pub fn from_json(value: Value) -> Result<ModelSpec> {
+    /// Parses the JSON form (flat, or the older nested neural form; with an `intervals`
+    /// object, the model with calibrated intervals).
+    pub fn from_json(mut value: Value) -> Result<ModelSpec> {
+        if let Some(intervals) = value.as_object_mut().and_then(|o| o.remove("intervals")) {
+            let intervals: IntervalSpec = serde_json::from_value(intervals)
+                .map_err(|e| Error::invalid("intervals", e.to_string()))?;
+            let base = ModelSpec::from_json(value)?;
+            return base.with_intervals(intervals);
+        }
         let name = value
             .get("model")
             .and_then(Value::as_str)
@@ -160,6 +196,16 @@ impl serde::Serialize for ModelSpec {
         match self {
             ModelSpec::Classical(c) => c.serialize(s),
             ModelSpec::Neural(n) => n.serialize(s),
+            ModelSpec::Calibrated(c) => {
+                use serde::ser::Error as _;
+                let mut value = serde_json::to_value(&c.base).map_err(S::Error::custom)?;
+                let intervals = serde_json::to_value(&c.intervals).map_err(S::Error::custom)?;
+                let Some(object) = value.as_object_mut() else {
+                    return Err(S::Error::custom("a base spec serializes as an object"));
+                };
+                object.insert("intervals".into(), intervals);
+                value.serialize(s)
+            }
         }
     }
 }
@@ -205,6 +251,79 @@ mod tests {
             assert_eq!(back, spec, "{}", e.name);
             assert!(!e.summary.is_empty(), "{} has no summary", e.name);
         }
+    }
+
+    #[test]
+    fn calibrated_specs_round_trip_and_senseless_combinations_are_refused() {
+        let json = serde_json::json!({"model": "ets", "season_length": 24,
+            "intervals": {"method": "conformal", "levels": [0.8, 0.95], "horizon": 12}});
+        let spec: ModelSpec = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(spec.name(), "ets");
+        let ModelSpec::Calibrated(c) = &spec else {
+            panic!("{spec:?}")
+        };
+        assert_eq!(c.intervals.levels, vec![0.8, 0.95]);
+        assert!(matches!(spec.base(), ModelSpec::Classical(_)));
+        let back = serde_json::to_value(&spec).unwrap();
+        assert_eq!(back["intervals"], json["intervals"], "{back}");
+        assert_eq!(serde_json::from_value::<ModelSpec>(back).unwrap(), spec);
+        // A neural base keeps its flat shape and is still neural to the training flags.
+        let n = serde_json::json!({"model": "dlinear", "input_size": 24, "horizon": 6,
+            "intervals": {"method": "conformal"}});
+        let spec: ModelSpec = serde_json::from_value(n).unwrap();
+        assert_eq!(spec.as_neural().map(|n| n.horizon()), Some(6));
+        let refused = [
+            // Level outside (0, 1), a level twice, no level, an unknown method or field,
+            // calibration rows or another horizon for a neural model.
+            (
+                serde_json::json!({"model": "naive", "intervals": {"method": "conformal", "levels": [80]}}),
+                "strictly between 0 and 1",
+            ),
+            (
+                serde_json::json!({"model": "naive", "intervals": {"method": "conformal", "levels": [0.8, 0.8]}}),
+                "twice",
+            ),
+            (
+                serde_json::json!({"model": "naive", "intervals": {"method": "conformal", "levels": []}}),
+                "at least one level",
+            ),
+            (
+                serde_json::json!({"model": "naive", "intervals": {"method": "bootstrap"}}),
+                "bootstrap",
+            ),
+            (
+                serde_json::json!({"model": "naive", "intervals": {"method": "conformal", "level": [0.9]}}),
+                "level",
+            ),
+            (
+                serde_json::json!({"model": "dlinear", "input_size": 24, "horizon": 6, "intervals": {"method": "conformal", "calibration_rows": 50}}),
+                "validation tail",
+            ),
+            (
+                serde_json::json!({"model": "dlinear", "input_size": 24, "horizon": 6, "intervals": {"method": "conformal", "horizon": 12}}),
+                "forecasts 6 steps",
+            ),
+        ];
+        for (json, expected) in refused {
+            let e = serde_json::from_value::<ModelSpec>(json.clone())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(expected), "{json}: {e}");
+        }
+        // Intervals twice cannot be written in JSON; built by hand, they are refused.
+        let inner = ModelSpec::Calibrated(Box::new(CalibratedSpec {
+            base: ModelSpec::from_name("naive", 4, &opts()).unwrap(),
+            intervals: IntervalSpec::conformal(vec![0.8]),
+        }));
+        let twice = ModelSpec::Calibrated(Box::new(CalibratedSpec {
+            base: inner,
+            intervals: IntervalSpec::conformal(vec![0.9]),
+        }));
+        assert!(twice
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("already"));
     }
 
     #[test]

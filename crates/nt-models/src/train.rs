@@ -30,6 +30,9 @@ pub fn train(
     progress: &mut dyn FnMut(&TrainProgress),
 ) -> Result<Trained> {
     match spec {
+        ModelSpec::Calibrated(c) => {
+            crate::intervals::calibrate::train_calibrated(series, targets, c, opts, progress)
+        }
         ModelSpec::Neural(n) => {
             let t = nt_neural::train(series, targets, n, opts, progress)?;
             Ok(Trained {
@@ -64,6 +67,17 @@ impl FitDyn for ModelSpec {
     /// Fits on `train`'s column `target`, writing nothing to disk (what backtests call).
     fn fit_dyn(&self, train: &TimeSeries, target: &str) -> nt_core::Result<Box<dyn Predict>> {
         match self {
+            ModelSpec::Calibrated(_) => {
+                let t = crate::train(
+                    train,
+                    &[target],
+                    self,
+                    &TrainOptions::default(),
+                    &mut |_| {},
+                )
+                .map_err(|e| nt_core::Error::model(self.name(), e.to_string()))?;
+                Ok(Box::new(crate::forecaster::BoxedPredict(t.model)))
+            }
             ModelSpec::Classical(c) => ClassicalSpec::fit_boxed(c, train, target),
             ModelSpec::Neural(n) => {
                 let t =
