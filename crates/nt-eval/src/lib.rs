@@ -22,6 +22,7 @@ pub use report::{
 };
 pub use split::{Split, SplitPlan};
 pub use verdict::{Verdict, DEFAULT_MIN_SKILL, DM_ALPHA};
+pub use volatility::{volatility_backtest, VolatilityConfig, VolatilityReport, VolatilityScore};
 
 #[cfg(test)]
 mod send_sync {
@@ -35,5 +36,6 @@ mod send_sync {
         check::<crate::drift::ReferenceProfile>();
         check::<crate::drift::DriftReport>();
         check::<crate::drift::DriftThresholds>();
+        check::<crate::VolatilityReport>();
     }
 }
