@@ -93,6 +93,16 @@ pub(crate) enum SplitArg {
     Rolling,
 }
 
+/// Where prediction intervals come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum IntervalsArg {
+    /// The model's own (its assumptions: ETS's state-space variance, a quantile loss, ...).
+    Model,
+    /// Split conformal: the point ± a quantile of absolute residuals on data the model was
+    /// not fitted on, per horizon step.
+    Conformal,
+}
+
 /// Scale the errors are reported on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ScaleArg {
@@ -168,6 +178,11 @@ pub(crate) struct BacktestArgs {
     pub(crate) data: DataArgs,
     #[command(flatten)]
     pub(crate) eval: EvalArgs,
+    /// Intervals to score, side by side: `model` (each model's own), `conformal` (split
+    /// conformal from the residuals known at each origin, see nt-eval's conformal module), or
+    /// both: model,conformal.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "model")]
+    pub(crate) intervals: Vec<IntervalsArg>,
     /// Training settings of the neural models in `--models`.
     #[command(flatten, next_help_heading = "Neural training")]
     pub(crate) neural: NeuralFlags,
@@ -196,6 +211,16 @@ pub(crate) struct TrainArgs {
     /// Classical models: central prediction-interval levels in percent.
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = [80.0, 95.0])]
     pub(crate) level: Vec<f64>,
+    /// Where the prediction intervals come from: `model` (the model's own) or `conformal`
+    /// (split conformal at --level, any model: a classical model is calibrated on the last
+    /// --calibration-rows rows by a fit without them, then refitted on all rows; a neural model
+    /// on its validation tail, --val-fraction).
+    #[arg(long, value_enum, default_value_t = IntervalsArg::Model)]
+    pub(crate) intervals: IntervalsArg,
+    /// Classical models with --intervals conformal: rows held out at the end of the data for
+    /// calibration (default: max(20% of the rows, 2 × horizon)).
+    #[arg(long, value_name = "N")]
+    pub(crate) calibration_rows: Option<usize>,
     /// The model directory to write (model.json, weights.safetensors, optimizer.safetensors,
     /// train_log.jsonl). Required, except with --from (which registers the result).
     #[arg(long, value_name = "DIR", required_unless_present = "from")]

@@ -8,7 +8,7 @@ use nt_classical::ClassicalOptions;
 use nt_models::{ModelSpec, NameOptions};
 use nt_neural::{TrainOptions, TrainProgress};
 
-use crate::cli::TrainArgs;
+use crate::cli::{IntervalsArg, TrainArgs};
 use crate::exit::UsageError;
 use crate::progress;
 use crate::settings;
@@ -88,6 +88,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     }
     let season = settings::resolve_season(&series, args.season)?;
     let levels = settings::resolve_levels(&args.level)?;
+    let conformal_levels = levels.clone();
     let name_opts = NameOptions {
         classical: ClassicalOptions {
             season,
@@ -104,6 +105,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     let spec = args
         .flags
         .model_spec(&model, input_size, horizon, &name_opts)?;
+    let spec = with_intervals(spec, args, conformal_levels, horizon)?;
     let opts = TrainOptions {
         out_dir: Some(out.to_path_buf()),
         resume: args.resume,
@@ -151,6 +153,18 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
         "parameters": trained.model.params(),
         "engine": r.map(|r| &r.engine),
     });
+    let calibration = nt_models::read_manifest(out)
+        .ok()
+        .and_then(|m| m.calibration);
+    let mut summary = summary;
+    if let Some(c) = &calibration {
+        summary["intervals"] = serde_json::json!({
+            "method": c.method.as_str(),
+            "levels": c.levels,
+            "windows_per_step": c.counts,
+            "source": c.source,
+        });
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else if let Some(r) = r {
@@ -185,6 +199,9 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
             series.len(),
             out.display()
         );
+    }
+    if let (Some(c), false) = (&calibration, args.json) {
+        println!("{}", calibration_line(c));
     }
     if let Some(name) = &args.register {
         let target = &targets[0];
@@ -241,6 +258,59 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `spec` with the intervals of `--intervals` (conformal at `levels`, calibrated for `horizon`
+/// steps when the model forecasts any horizon); `--calibration-rows` without conformal
+/// intervals, or a combination the spec refuses, is a usage error naming the flag.
+fn with_intervals(
+    spec: ModelSpec,
+    args: &TrainArgs,
+    levels: Vec<f64>,
+    horizon: usize,
+) -> Result<ModelSpec> {
+    match args.intervals {
+        IntervalsArg::Model => {
+            if args.calibration_rows.is_some() {
+                return Err(UsageError(
+                    "--calibration-rows applies to --intervals conformal".into(),
+                )
+                .into());
+            }
+            Ok(spec)
+        }
+        IntervalsArg::Conformal => {
+            let mut intervals = nt_models::IntervalSpec::conformal(levels);
+            intervals.calibration_rows = args.calibration_rows;
+            // A neural model is calibrated for its own horizon.
+            intervals.horizon = spec.as_neural().is_none().then_some(horizon);
+            let neural = spec.as_neural().is_some();
+            spec.with_intervals(intervals).map_err(|e| {
+                let flag = if neural && args.calibration_rows.is_some() {
+                    "--calibration-rows"
+                } else {
+                    "--intervals conformal"
+                };
+                UsageError(format!("{flag}: {e}")).into()
+            })
+        }
+    }
+}
+
+/// The line saying how a model's conformal intervals were calibrated.
+fn calibration_line(c: &nt_models::Calibration) -> String {
+    let levels: Vec<String> = c.levels.iter().map(|l| format!("{}%", l * 100.0)).collect();
+    let (lo, hi) = (
+        c.counts.iter().min().copied().unwrap_or(0),
+        c.counts.iter().max().copied().unwrap_or(0),
+    );
+    format!(
+        "intervals: {} at {} for 1 to {} steps, from {lo} to {hi} residuals per step ({})",
+        c.method.as_str(),
+        levels.join(", "),
+        c.horizon,
+        c.source
+    )
 }
 
 /// The line saying which engine trained the model, in which arithmetic, on which SIMD path
