@@ -24,4 +24,11 @@ pub use simple::{
     DriftConfig, FittedDrift, FittedMean, FittedNaive, FittedSeasonalNaive, MeanConfig,
     NaiveConfig, SeasonalNaiveConfig,
 };
-pub use spec::{summary_of, ClassicalOptions, ClassicalSpec, FittedClassical, NAMES};
+pub use spec::{
+    in_default_menu, summary_of, ClassicalOptions, ClassicalSpec, FittedClassical, GARCH_PRESETS,
+    NAMES,
+};
+pub use theta::{
+    DecompositionType, FitSummary, FittedTheta, ThetaConfig, ThetaKind, ThetaModel, ThetaParams,
+    MIN_ROWS as THETA_MIN_ROWS,
+};

@@ -33,6 +33,8 @@ pub enum FittedClassical {
     /// A fitted elastic net.
     #[serde(rename = "elasticnet")]
     ElasticNet(FittedElasticNet),
+    /// A fitted Theta model of any of the four kinds (the kind is in the payload).
+    Theta(crate::FittedTheta),
     /// A fitted GARCH / GJR-GARCH on 100 × log returns.
     Garch(FittedGarch),
 }
@@ -47,6 +49,7 @@ impl FittedClassical {
             FittedClassical::Ets(m) => m,
             FittedClassical::Mstl(m) => m,
             FittedClassical::ElasticNet(m) => m,
+            FittedClassical::Theta(m) => m,
             FittedClassical::Garch(m) => m,
         }
     }
@@ -75,8 +78,25 @@ pub const NAMES: &[&str] = &[
     "ets",
     "mstl",
     "elasticnet",
+    "theta",
+    "optimized-theta",
+    "dynamic-theta",
+    "dynamic-optimized-theta",
     "garch",
+    "gjr-garch",
+    "garch-t",
+    "gjr-garch-t",
 ];
+
+/// Names of [`NAMES`] that are presets of the `garch` model (GJR with `o = 1`, Student-t
+/// innovations): they build a [`ClassicalSpec::Garch`], whose name and JSON tag stay `garch`.
+pub const GARCH_PRESETS: &[&str] = &["gjr-garch", "garch-t", "gjr-garch-t"];
+
+/// Whether `name` joins the default menu (a backtest without `--models`): every classical
+/// model except the GARCH family, which models log returns and so needs prices > 0.
+pub fn in_default_menu(name: &str) -> bool {
+    name != "garch" && !GARCH_PRESETS.contains(&name)
+}
 
 /// Any classical model with its configuration. Serialized with the model name in a `model`
 /// field next to the configuration's fields, e.g.
@@ -100,6 +120,14 @@ pub enum ClassicalSpec {
     /// Direct multi-horizon elastic net on lagged windows: [`ElasticNetConfig`].
     #[serde(rename = "elasticnet")]
     ElasticNet(ElasticNetConfig),
+    /// Standard Theta (statsforecast's `Theta`): [`crate::ThetaConfig`].
+    Theta(crate::ThetaConfig),
+    /// Optimized Theta (`OptimizedTheta`): [`crate::ThetaConfig`].
+    OptimizedTheta(crate::ThetaConfig),
+    /// Dynamic standard Theta (`DynamicTheta`): [`crate::ThetaConfig`].
+    DynamicTheta(crate::ThetaConfig),
+    /// Dynamic optimized Theta (`DynamicOptimizedTheta`): [`crate::ThetaConfig`].
+    DynamicOptimizedTheta(crate::ThetaConfig),
     /// GARCH(p, q) / GJR-GARCH volatility model of the log returns: [`GarchConfig`].
     Garch(GarchConfig),
 }
@@ -145,6 +173,10 @@ impl ClassicalSpec {
             ClassicalSpec::Ets(_) => "ets",
             ClassicalSpec::Mstl(_) => "mstl",
             ClassicalSpec::ElasticNet(_) => "elasticnet",
+            ClassicalSpec::Theta(_)
+            | ClassicalSpec::OptimizedTheta(_)
+            | ClassicalSpec::DynamicTheta(_)
+            | ClassicalSpec::DynamicOptimizedTheta(_) => self.theta_parts().0.name(),
             ClassicalSpec::Garch(_) => "garch",
         }
     }
@@ -177,10 +209,31 @@ impl ClassicalSpec {
                 levels,
                 ..ElasticNetConfig::default()
             }),
-            "garch" => ClassicalSpec::Garch(GarchConfig {
-                levels,
-                ..GarchConfig::default()
-            }),
+            "garch" | "gjr-garch" | "garch-t" | "gjr-garch-t" => {
+                ClassicalSpec::Garch(GarchConfig {
+                    o: usize::from(name.starts_with("gjr")),
+                    distribution: if name.ends_with("-t") {
+                        crate::GarchDistribution::StudentT
+                    } else {
+                        crate::GarchDistribution::Normal
+                    },
+                    levels,
+                    ..GarchConfig::default()
+                })
+            }
+            "theta" | "optimized-theta" | "dynamic-theta" | "dynamic-optimized-theta" => {
+                let config = crate::ThetaConfig {
+                    season_length: opts.season,
+                    levels,
+                    ..crate::ThetaConfig::default()
+                };
+                match name {
+                    "theta" => ClassicalSpec::Theta(config),
+                    "optimized-theta" => ClassicalSpec::OptimizedTheta(config),
+                    "dynamic-theta" => ClassicalSpec::DynamicTheta(config),
+                    _ => ClassicalSpec::DynamicOptimizedTheta(config),
+                }
+            }
             other => {
                 return Err(Error::UnknownModel {
                     name: other.to_string(),
@@ -202,6 +255,13 @@ impl ClassicalSpec {
             ClassicalSpec::Ets(c) => c.validate(),
             ClassicalSpec::Mstl(c) => c.validate(),
             ClassicalSpec::ElasticNet(c) => c.validate(),
+            ClassicalSpec::Theta(_)
+            | ClassicalSpec::OptimizedTheta(_)
+            | ClassicalSpec::DynamicTheta(_)
+            | ClassicalSpec::DynamicOptimizedTheta(_) => {
+                let (kind, c) = self.theta_parts();
+                c.validate(kind)
+            }
             ClassicalSpec::Garch(c) => c.validate(),
         }
     }
@@ -218,6 +278,13 @@ impl ClassicalSpec {
             ClassicalSpec::Ets(c) => FittedClassical::Ets(c.fit(train, target)?),
             ClassicalSpec::Mstl(c) => FittedClassical::Mstl(c.fit(train, target)?),
             ClassicalSpec::ElasticNet(c) => FittedClassical::ElasticNet(c.fit(train, target)?),
+            ClassicalSpec::Theta(_)
+            | ClassicalSpec::OptimizedTheta(_)
+            | ClassicalSpec::DynamicTheta(_)
+            | ClassicalSpec::DynamicOptimizedTheta(_) => {
+                let (kind, c) = self.theta_parts();
+                FittedClassical::Theta(c.fit_kind(kind, train, target)?)
+            }
             ClassicalSpec::Garch(c) => FittedClassical::Garch(c.fit(train, target)?),
         })
     }
@@ -232,7 +299,28 @@ impl ClassicalSpec {
             ClassicalSpec::Ets(c) => &c.levels,
             ClassicalSpec::Mstl(c) => &c.levels,
             ClassicalSpec::ElasticNet(c) => &c.levels,
+            ClassicalSpec::Theta(c)
+            | ClassicalSpec::OptimizedTheta(c)
+            | ClassicalSpec::DynamicTheta(c)
+            | ClassicalSpec::DynamicOptimizedTheta(c) => &c.levels,
             ClassicalSpec::Garch(c) => &c.levels,
+        }
+    }
+
+    /// The Theta kind and configuration of a Theta variant (`Standard` with the default
+    /// configuration for any other variant, which callers never pass).
+    fn theta_parts(&self) -> (crate::ThetaKind, &crate::ThetaConfig) {
+        use crate::ThetaKind;
+        static DEFAULT: std::sync::OnceLock<crate::ThetaConfig> = std::sync::OnceLock::new();
+        match self {
+            ClassicalSpec::Theta(c) => (ThetaKind::Standard, c),
+            ClassicalSpec::OptimizedTheta(c) => (ThetaKind::Optimized, c),
+            ClassicalSpec::DynamicTheta(c) => (ThetaKind::Dynamic, c),
+            ClassicalSpec::DynamicOptimizedTheta(c) => (ThetaKind::DynamicOptimized, c),
+            _ => (
+                ThetaKind::Standard,
+                DEFAULT.get_or_init(crate::ThetaConfig::default),
+            ),
         }
     }
 
@@ -251,6 +339,13 @@ impl ClassicalSpec {
             ClassicalSpec::Ets(c) => c.fit_dyn(train, target),
             ClassicalSpec::Mstl(c) => c.fit_dyn(train, target),
             ClassicalSpec::ElasticNet(c) => c.fit_dyn(train, target),
+            ClassicalSpec::Theta(_)
+            | ClassicalSpec::OptimizedTheta(_)
+            | ClassicalSpec::DynamicTheta(_)
+            | ClassicalSpec::DynamicOptimizedTheta(_) => {
+                let (kind, c) = self.theta_parts();
+                Ok(Box::new(c.fit_kind(kind, train, target)?))
+            }
             ClassicalSpec::Garch(c) => c.fit_dyn(train, target),
         }
     }
@@ -266,7 +361,14 @@ pub fn summary_of(name: &str) -> &'static str {
         "ets" => "AutoETS (statsforecast's model selection by AICc); filters new histories with its fitted parameters",
         "mstl" => "MSTL: seasonal decomposition with an ETS trend",
         "elasticnet" => "direct multi-horizon elastic net on lagged windows",
+        "theta" => "standard Theta (statsforecast's Theta: theta = 2, seasonal decomposition when the ACF test says so)",
+        "optimized-theta" => "optimized Theta: theta estimated with the level and alpha (statsforecast's OptimizedTheta)",
+        "dynamic-theta" => "dynamic Theta: trend line updated every row (statsforecast's DynamicTheta)",
+        "dynamic-optimized-theta" => "dynamic optimized Theta (statsforecast's DynamicOptimizedTheta)",
         "garch" => "GARCH(p,q) / GJR-GARCH (o = 1) on 100 x log returns, normal or Student-t (arch's fit); price bands from the cumulated variance",
+        "gjr-garch" => "GJR-GARCH(1,1,1), normal innovations: the garch model with o = 1",
+        "garch-t" => "GARCH(1,1) with Student-t innovations: the garch model with distribution student-t",
+        "gjr-garch-t" => "GJR-GARCH(1,1,1) with Student-t innovations",
         _ => "",
     }
 }
@@ -284,7 +386,7 @@ mod tests {
     #[test]
     fn every_name_round_trips() {
         let opts = ClassicalOptions::default();
-        for name in NAMES {
+        for name in NAMES.iter().filter(|n| !GARCH_PRESETS.contains(n)) {
             let spec = ClassicalSpec::from_name(name, &opts).unwrap();
             assert_eq!(spec.name(), *name);
             let json = serde_json::to_string(&spec).unwrap();
@@ -323,6 +425,22 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(serde_json::from_str::<ClassicalSpec>(r#"{"model": "garch", "oo": 1}"#).is_err());
+        // Presets: GJR is o = 1, "-t" Student-t; their name and tag stay "garch".
+        let opts = ClassicalOptions::default();
+        match ClassicalSpec::from_name("gjr-garch-t", &opts).unwrap() {
+            ClassicalSpec::Garch(c) => {
+                assert_eq!(c.o, 1);
+                assert_eq!(c.distribution, crate::GarchDistribution::StudentT);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            ClassicalSpec::from_name("garch-t", &opts).unwrap().name(),
+            "garch"
+        );
+        assert!(
+            !in_default_menu("garch") && !in_default_menu("gjr-garch") && in_default_menu("ets")
+        );
     }
 
     #[test]

@@ -74,6 +74,10 @@ impl ClassicalModel {
             ClassicalSpec::Garch(_) => 2,
             ClassicalSpec::Ets(c) => 2 * c.season_length.max(1),
             ClassicalSpec::Mstl(c) => 2 * c.periods.iter().copied().max().unwrap_or(1),
+            ClassicalSpec::Theta(_)
+            | ClassicalSpec::OptimizedTheta(_)
+            | ClassicalSpec::DynamicTheta(_)
+            | ClassicalSpec::DynamicOptimizedTheta(_) => nt_classical::THETA_MIN_ROWS,
             _ => 1,
         }
     }
