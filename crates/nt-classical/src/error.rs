@@ -109,6 +109,12 @@ impl From<Error> for nt_core::Error {
                 nt_core::Error::InsufficientHistory { needed, got }
             }
             Error::UnknownModel { .. } => nt_core::Error::invalid("model", e.to_string()),
+            // GARCH's log returns need prices > 0: the user's data, not a model failure.
+            Error::NonPositive {
+                model: "garch",
+                ref column,
+                ..
+            } => nt_core::Error::invalid(column.clone(), e.to_string()),
             Error::HorizonTooLong { model, .. } => nt_core::Error::Model {
                 model: model.to_string(),
                 reason: e.to_string(),

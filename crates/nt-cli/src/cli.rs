@@ -178,6 +178,10 @@ pub(crate) struct BacktestArgs {
     pub(crate) data: DataArgs,
     #[command(flatten)]
     pub(crate) eval: EvalArgs,
+    /// GARCH models in --models: returns in the rolling-variance baseline of the volatility
+    /// table (N; 20 = about a month of trading days).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub(crate) vol_window: usize,
     /// Intervals to score, side by side: `model` (each model's own), `conformal` (split
     /// conformal from the residuals known at each origin, see nt-eval's conformal module), or
     /// both: model,conformal.

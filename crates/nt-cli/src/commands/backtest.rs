@@ -37,6 +37,8 @@ pub(crate) struct EvalPlan {
     pub(crate) quiet: bool,
     /// The smallest skill that counts as beating the random walk.
     pub(crate) min_skill: f64,
+    /// Returns in the rolling-variance baseline of the GARCH volatility table.
+    pub(crate) vol_window: usize,
 }
 
 /// Parses `--train-window expanding|sliding:N`.
@@ -156,6 +158,7 @@ pub(crate) fn plan(
         plot: args.plot.clone(),
         quiet: args.quiet,
         min_skill: args.min_skill,
+        vol_window: 20,
     })
 }
 
@@ -165,12 +168,13 @@ pub(crate) fn run(args: &BacktestArgs) -> Result<()> {
         settings::check_plot_path(path)?;
     }
     let series = settings::load_data(&args.data)?;
-    let plan = plan(
+    let mut plan = plan(
         &series,
         args.data.target.as_deref(),
         &args.eval,
         &args.neural,
     )?;
+    plan.vol_window = args.vol_window;
     let source = args.data.data.display().to_string();
     execute(&series, &source, &plan, "backtest")
         .map(|_| ())
@@ -186,7 +190,8 @@ pub(crate) fn execute(
     command: &'static str,
 ) -> Result<(Vec<BacktestReport>, Vec<ModelScore>)> {
     let (reports, pooled) = run_backtests(series, plan)?;
-    print_report(source, plan, &reports, &pooled, command)?;
+    let vol = super::volatility::backtest(series, plan, plan.vol_window)?;
+    print_report(source, plan, &reports, &pooled, command, vol.as_ref())?;
     // A model that was asked for and failed is an error, after the others' results are shown.
     let failed: Vec<String> = pooled
         .iter()
@@ -258,6 +263,7 @@ fn print_report(
     reports: &[BacktestReport],
     pooled: &[ModelScore],
     command: &'static str,
+    vol: Option<&Vec<super::volatility::TargetVolatility>>,
 ) -> Result<()> {
     let baseline = reports
         .first()
@@ -287,7 +293,7 @@ fn print_report(
                 beats_random_walk: output::beats_line(pooled, baseline, plan.min_skill),
                 targets: reports,
             };
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            println!("{}", super::volatility::with_volatility(&doc, vol)?);
         }
         Format::Csv => {
             let pooled = (reports.len() > 1).then_some(pooled);
@@ -320,6 +326,9 @@ fn print_report(
                 output::leaderboard_table(pooled, baseline, &plan.config.levels, plan.min_skill)
             );
             println!("{}", output::LEGEND);
+            if let Some(v) = vol {
+                print!("{}", super::volatility::backtest_table(v));
+            }
         }
     }
     Ok(())

@@ -62,7 +62,27 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
         calendar: calendar.to_string(),
         time_axis: calendar != nt_core::Calendar::Rows,
     };
-    print_forecasts(&meta, &results, &future, args.format)?;
+    // GARCH: the per-step volatility forecast beside the price path and bands.
+    let vols = super::volatility::garch_config(&model.spec)
+        .map(|c| super::volatility::forecast_volatility(c, &series, &targets, horizon))
+        .transpose()?;
+    match &vols {
+        Some(v) if args.format == Format::Json => {
+            println!(
+                "{}",
+                super::volatility::forecast_json(&meta, &results, &future, v)?
+            );
+        }
+        _ => {
+            print_forecasts(&meta, &results, &future, args.format)?;
+            if let (Some(v), Format::Table) = (&vols, args.format) {
+                print!(
+                    "{}",
+                    super::volatility::forecast_table(v, &future, meta.time_axis)
+                );
+            }
+        }
+    }
     if let Some(path) = &args.plot {
         let (target, f) = &results[0];
         let data = plot::forecast_plot(&series, target, &future, &model.name, f, &meta.source)?;

@@ -129,7 +129,8 @@ impl Fit for MenuModel {
 pub(crate) fn classical_names() -> Vec<String> {
     nt_models::catalog()
         .iter()
-        .filter(|e| !e.neural)
+        // GARCH models need prices > 0 (log returns): asked for by name only.
+        .filter(|e| !e.neural && nt_classical::in_default_menu(e.name))
         .map(|e| e.name.to_string())
         .collect()
 }

@@ -12,6 +12,7 @@ mod registry;
 pub(crate) mod serve;
 mod traffic;
 mod train;
+mod volatility;
 mod warm_start;
 
 use anyhow::Result;
