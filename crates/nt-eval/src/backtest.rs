@@ -7,6 +7,7 @@ use std::time::Instant;
 use nt_core::{metrics, FitDyn, Forecast, Horizon, Predict, TimeSeries};
 use serde::{Deserialize, Serialize};
 
+use crate::conformal::ConformalTracker;
 use crate::report::{
     Actuals, BacktestReport, DataInfo, ModelScore, MultiReport, Scores, WindowForecast,
     WindowInterval,
@@ -70,6 +71,7 @@ pub enum Scale {
 /// | `season` | 1 | period of MASE's seasonal-naive scale (1 = random walk) |
 /// | `levels` | [0.8, 0.95] | central interval levels to score, each in (0, 1) |
 /// | `keep_forecasts` | false | keep every window's forecast in the report (for plots) |
+/// | `conformal` | false | also score split-conformal intervals at `levels` from the residuals known at each origin ([`crate::conformal`]) |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct BacktestConfig {
@@ -97,6 +99,10 @@ pub struct BacktestConfig {
     pub levels: Vec<f64>,
     /// Keep every window's forecast (and the actuals) in the report. Default false.
     pub keep_forecasts: bool,
+    /// Also score split-conformal intervals at `levels`, built at each origin from the
+    /// residuals known there (see [`crate::conformal`]); costs one more fit per model (on the
+    /// train rows, for the validation segment's residuals). Default false.
+    pub conformal: bool,
 }
 
 impl Default for BacktestConfig {
@@ -113,6 +119,7 @@ impl Default for BacktestConfig {
             season: 1,
             levels: vec![0.8, 0.95],
             keep_forecasts: false,
+            conformal: false,
         }
     }
 }
@@ -338,10 +345,15 @@ fn pooled_score(runs: &[TargetRun], m: Option<usize>, baseline: &Tally, dm_h: us
             fit_seconds,
             predict_seconds,
             error: Some(failures.join("; ")),
+            conformal: None,
         };
     }
     let tallies: Vec<&Tally> = parts.iter().map(|(_, p)| &p.tally).collect();
     let tally = Tally::pool(&tallies);
+    let trackers: Vec<&ConformalTracker> = parts
+        .iter()
+        .filter_map(|(_, p)| p.conformal.as_ref())
+        .collect();
     let (windows, scores, error) = match finite_scores(tally.scores(baseline, dm_h)) {
         Ok(s) => (tally.windows, s, None),
         Err(e) => (0, None, Some(e)),
@@ -353,6 +365,7 @@ fn pooled_score(runs: &[TargetRun], m: Option<usize>, baseline: &Tally, dm_h: us
         fit_seconds,
         predict_seconds,
         error,
+        conformal: ConformalTracker::pooled(&trackers),
     }
 }
 
@@ -378,6 +391,8 @@ struct ModelRun {
     predict_seconds: f64,
     error: Option<String>,
     forecasts: Vec<WindowForecast>,
+    /// The conformal bands' tracker, when the backtest scores them.
+    conformal: Option<ConformalTracker>,
 }
 
 /// Everything computed for one target, before it becomes a report.
@@ -400,6 +415,10 @@ impl TargetRun {
                 Ok(s) => (run.tally.windows, s, None),
                 Err(e) => (0, None, Some(e)),
             };
+            let conformal = match error {
+                None => run.conformal.as_ref().and_then(ConformalTracker::score),
+                Some(_) => None,
+            };
             ModelScore {
                 name: run.name.clone(),
                 windows,
@@ -407,6 +426,7 @@ impl TargetRun {
                 fit_seconds: run.fit_seconds,
                 predict_seconds: run.predict_seconds,
                 error,
+                conformal,
             }
         };
         let mut models = vec![score(&self.baseline)];
@@ -576,14 +596,22 @@ impl Context<'_> {
             predict_seconds: 0.0,
             error: None,
             forecasts: Vec::new(),
+            conformal: self
+                .cfg
+                .conformal
+                .then(|| ConformalTracker::new(&self.cfg.levels, self.horizon.get())),
         }
     }
 
     /// Scores forecast `f` made at origin `c` and keeps it if asked.
     fn record(&self, run: &mut ModelRun, c: usize, f: &Forecast) {
         let h = self.horizon.get();
-        run.tally
-            .add(&self.y[c + 1..c + 1 + h], f, self.y[c], self.scale);
+        let actual = &self.y[c + 1..c + 1 + h];
+        run.tally.add(actual, f, self.y[c], self.scale);
+        let conformal = run
+            .conformal
+            .as_mut()
+            .and_then(|t| t.record(c, f.point_values(), actual, self.scale));
         if self.cfg.keep_forecasts {
             run.forecasts.push(WindowForecast {
                 model: run.name.clone(),
@@ -602,6 +630,7 @@ impl Context<'_> {
                         })
                     })
                     .collect(),
+                conformal: conformal.unwrap_or_default(),
             });
         }
     }
@@ -611,6 +640,12 @@ impl Context<'_> {
         let mut run = self.new_run(name);
         let total = self.cutoffs.len();
         let start = Instant::now();
+        if let Some(t) = run.conformal.as_mut() {
+            for c in self.calibration_origins() {
+                let point = vec![self.y[c]; self.horizon.get()];
+                t.calibrate(c, &point, &self.y[c + 1..c + 1 + self.horizon.get()]);
+            }
+        }
         for (i, &c) in self.cutoffs.iter().enumerate() {
             let f = Forecast::point(vec![self.y[c]; self.horizon.get()]);
             self.record(&mut run, c, &f);
@@ -644,6 +679,9 @@ impl Context<'_> {
             Refit::Never => 1,
             Refit::Every(k) => total.div_ceil(k),
         };
+        if run.conformal.is_some() {
+            self.calibrate_conformal(m, run);
+        }
         let mut fitted: Option<Box<dyn Predict>> = None;
         let mut fits = 0;
         for (i, &c) in self.cutoffs.iter().enumerate() {
@@ -692,6 +730,67 @@ impl Context<'_> {
             });
         }
         Ok(())
+    }
+}
+
+impl Context<'_> {
+    /// The validation segment's origins, `n_train − 1` up to the first test origin (excluded),
+    /// at the backtest's stride: where the conformal calibration forecasts from.
+    fn calibration_origins(&self) -> impl Iterator<Item = usize> {
+        let first = self.plan.first_cutoff();
+        let start = if self.plan.n_val == 0 {
+            first
+        } else {
+            self.plan.n_train.saturating_sub(1)
+        };
+        (start..first).step_by(self.cfg.step.max(1))
+    }
+
+    /// The conformal calibration of model `m` on the validation segment: fitted on the train
+    /// rows only, it forecasts from every [`calibration_origins`](Self::calibration_origins)
+    /// origin (history up to that origin). A failure leaves a note and no calibration residuals
+    /// (the test residuals still calibrate the later origins).
+    fn calibrate_conformal(&self, m: &NamedModel<'_>, run: &mut ModelRun) {
+        let Some(mut tracker) = run.conformal.take() else {
+            return;
+        };
+        let mut origins = self.calibration_origins().peekable();
+        if origins.peek().is_some() {
+            let rows = self.cfg.fit_rows(self.plan.n_train);
+            let t0 = Instant::now();
+            let fitted = m
+                .model
+                .fit_dyn(&self.series.slice(rows.clone()), self.target);
+            run.fit_seconds += t0.elapsed().as_secs_f64();
+            match fitted {
+                Err(e) => {
+                    tracker.note = Some(format!(
+                        "no validation-segment calibration: fit on rows {}..{}: {e}",
+                        rows.start, rows.end
+                    ))
+                }
+                Ok(model) => {
+                    let h = self.horizon.get();
+                    let t0 = Instant::now();
+                    for c in origins {
+                        let history = self.series.slice(self.cfg.history_rows(c));
+                        match model.predict(&history, self.horizon) {
+                            Ok(f) if check_forecast(&f, h).is_ok() => {
+                                tracker.calibrate(c, f.point_values(), &self.y[c + 1..c + 1 + h]);
+                            }
+                            Ok(_) | Err(_) => {
+                                tracker.note = Some(format!(
+                                    "validation-segment calibration stopped at origin row {c}: no valid forecast"
+                                ));
+                                break;
+                            }
+                        }
+                    }
+                    run.predict_seconds += t0.elapsed().as_secs_f64();
+                }
+            }
+        }
+        run.conformal = Some(tracker);
     }
 }
 

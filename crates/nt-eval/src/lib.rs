@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod backtest;
+pub mod conformal;
 pub mod dm;
 pub mod drift;
 mod error;

@@ -80,6 +80,10 @@ pub struct ModelScore {
     /// Why the model was dropped, if it failed to fit or predict on some window (its other
     /// windows are discarded, so a failed model is never compared on a subset).
     pub error: Option<String>,
+    /// Scores of the split-conformal intervals (when the backtest computes them), beside the
+    /// model's own in `scores.intervals`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conformal: Option<crate::conformal::ConformalScore>,
 }
 
 impl ModelScore {
@@ -145,6 +149,10 @@ pub struct WindowForecast {
     pub point: Vec<f64>,
     /// The configured interval levels the forecast carried.
     pub intervals: Vec<WindowInterval>,
+    /// The split-conformal bands at this origin (from the residuals known there), when the
+    /// backtest scores them and enough residuals were known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conformal: Vec<WindowInterval>,
 }
 
 /// The observed target over the span the kept forecasts cover.

@@ -37,6 +37,9 @@ pub(crate) struct EvalPlan {
     pub(crate) quiet: bool,
     /// The smallest skill that counts as beating the random walk.
     pub(crate) min_skill: f64,
+    /// Whether the interval table shows the models' own intervals beside the conformal ones
+    /// (`--intervals model,conformal`).
+    pub(crate) show_own_intervals: bool,
     /// Returns in the rolling-variance baseline of the GARCH volatility table.
     pub(crate) vol_window: usize,
 }
@@ -124,6 +127,7 @@ pub(crate) fn plan(
         season,
         levels,
         keep_forecasts: args.plot.is_some(),
+        conformal: false,
     };
     config.validate()?;
     let n_val = config
@@ -158,6 +162,7 @@ pub(crate) fn plan(
         plot: args.plot.clone(),
         quiet: args.quiet,
         min_skill: args.min_skill,
+        show_own_intervals: true,
         vol_window: 20,
     })
 }
@@ -175,6 +180,9 @@ pub(crate) fn run(args: &BacktestArgs) -> Result<()> {
         &args.neural,
     )?;
     plan.vol_window = args.vol_window;
+    plan.config.conformal = args.intervals.contains(&crate::cli::IntervalsArg::Conformal);
+    let own_intervals = args.intervals.contains(&crate::cli::IntervalsArg::Model);
+    plan.show_own_intervals = own_intervals;
     let source = args.data.data.display().to_string();
     execute(&series, &source, &plan, "backtest")
         .map(|_| ())
@@ -326,6 +334,16 @@ fn print_report(
                 output::leaderboard_table(pooled, baseline, &plan.config.levels, plan.min_skill)
             );
             println!("{}", output::LEGEND);
+            if plan.config.conformal {
+                print!(
+                    "{}",
+                    super::conformal_table::intervals_table(
+                        pooled,
+                        &plan.config.levels,
+                        plan.show_own_intervals
+                    )
+                );
+            }
             if let Some(v) = vol {
                 print!("{}", super::volatility::backtest_table(v));
             }

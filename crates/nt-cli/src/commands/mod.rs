@@ -2,6 +2,7 @@
 
 mod backtest;
 mod bench;
+mod conformal_table;
 mod demo;
 mod forecast;
 mod import;
