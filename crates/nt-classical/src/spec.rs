@@ -33,8 +33,15 @@ pub enum FittedClassical {
     /// A fitted elastic net.
     #[serde(rename = "elasticnet")]
     ElasticNet(FittedElasticNet),
-    /// A fitted Theta model of any of the four kinds (the kind is in the payload).
+    /// A fitted standard Theta model. The four Theta variants hold the same type (its kind
+    /// is also in the payload); the tag names the model as its spec does.
     Theta(crate::FittedTheta),
+    /// A fitted optimized Theta model.
+    OptimizedTheta(crate::FittedTheta),
+    /// A fitted dynamic Theta model.
+    DynamicTheta(crate::FittedTheta),
+    /// A fitted dynamic optimized Theta model.
+    DynamicOptimizedTheta(crate::FittedTheta),
     /// A fitted GARCH / GJR-GARCH on 100 × log returns.
     Garch(FittedGarch),
 }
@@ -49,7 +56,10 @@ impl FittedClassical {
             FittedClassical::Ets(m) => m,
             FittedClassical::Mstl(m) => m,
             FittedClassical::ElasticNet(m) => m,
-            FittedClassical::Theta(m) => m,
+            FittedClassical::Theta(m)
+            | FittedClassical::OptimizedTheta(m)
+            | FittedClassical::DynamicTheta(m)
+            | FittedClassical::DynamicOptimizedTheta(m) => m,
             FittedClassical::Garch(m) => m,
         }
     }
@@ -283,7 +293,15 @@ impl ClassicalSpec {
             | ClassicalSpec::DynamicTheta(_)
             | ClassicalSpec::DynamicOptimizedTheta(_) => {
                 let (kind, c) = self.theta_parts();
-                FittedClassical::Theta(c.fit_kind(kind, train, target)?)
+                let fitted = c.fit_kind(kind, train, target)?;
+                match kind {
+                    crate::ThetaKind::Standard => FittedClassical::Theta(fitted),
+                    crate::ThetaKind::Optimized => FittedClassical::OptimizedTheta(fitted),
+                    crate::ThetaKind::Dynamic => FittedClassical::DynamicTheta(fitted),
+                    crate::ThetaKind::DynamicOptimized => {
+                        FittedClassical::DynamicOptimizedTheta(fitted)
+                    }
+                }
             }
             ClassicalSpec::Garch(c) => FittedClassical::Garch(c.fit(train, target)?),
         })

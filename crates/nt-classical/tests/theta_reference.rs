@@ -54,7 +54,13 @@ fn fit(model: &str, season: usize, train: &TimeSeries) -> FittedTheta {
     }))
     .unwrap();
     match spec.fit_model(train, "y").unwrap() {
-        FittedClassical::Theta(m) => m,
+        FittedClassical::Theta(m)
+        | FittedClassical::OptimizedTheta(m)
+        | FittedClassical::DynamicTheta(m)
+        | FittedClassical::DynamicOptimizedTheta(m) => {
+            assert_eq!(m.kind().name(), model, "the fitted variant's kind");
+            m
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -168,7 +174,8 @@ fn round_trip_and_forward() {
     let train = series(y[..1000].to_vec());
     let longer = series(y.clone());
     let m = fit("optimized-theta", 24, &train);
-    let json = serde_json::to_string(&FittedClassical::Theta(m.clone())).unwrap();
+    let json = serde_json::to_string(&FittedClassical::OptimizedTheta(m.clone())).unwrap();
+    assert!(json.contains(r#""model":"optimized-theta""#), "{json}");
     let back: FittedClassical = serde_json::from_str(&json).unwrap();
     let h = Horizon::new(24).unwrap();
     let a = m.predict(&longer, h).unwrap();
