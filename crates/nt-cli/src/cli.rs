@@ -101,6 +101,9 @@ pub(crate) enum IntervalsArg {
     /// Split conformal: the point ± a quantile of absolute residuals on data the model was
     /// not fitted on, per horizon step.
     Conformal,
+    /// GARCH widths (`nt train` only): the point ± z · s_h · sqrt(cumulated GARCH(1,1)
+    /// variance of the model's recent one-step residuals), s_h calibrated per step.
+    Garch,
 }
 
 /// Scale the errors are reported on.
@@ -218,7 +221,8 @@ pub(crate) struct TrainArgs {
     /// Where the prediction intervals come from: `model` (the model's own) or `conformal`
     /// (split conformal at --level, any model: a classical model is calibrated on the last
     /// --calibration-rows rows by a fit without them, then refitted on all rows; a neural model
-    /// on its validation tail, --val-fraction).
+    /// on its validation tail, --val-fraction), or `garch` (widths from a GARCH(1,1) of the
+    /// model's recent one-step residuals, scaled per step on the same calibration rows).
     #[arg(long, value_enum, default_value_t = IntervalsArg::Model)]
     pub(crate) intervals: IntervalsArg,
     /// Classical models with --intervals conformal: rows held out at the end of the data for

@@ -188,3 +188,50 @@ fn misused_interval_flags_exit_2_naming_the_flag() {
         assert!(e.contains(expected), "{args:?}: {e}");
     }
 }
+
+#[test]
+fn garch_width_intervals_train_and_predict_and_backtests_refuse_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::hourly_load_csv(dir.path(), 20, value);
+    let out = dir.path().join("g");
+    let (data_s, out_s) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let o = nt(&[
+        "train",
+        "--data",
+        data_s,
+        "--model",
+        "naive",
+        "--horizon",
+        "4",
+        "--intervals",
+        "garch",
+        "--out",
+        out_s,
+        "--json",
+    ]);
+    assert_eq!(ok_json(&o)["intervals"]["method"], "garch");
+    let p = ok_json(&nt(&[
+        "predict", "--model", out_s, "--data", data_s, "--format", "json",
+    ]));
+    let f = &p["forecasts"][0];
+    // Bands around the point, wider at 95% than at 80%, and wider at step 4 than at step 1.
+    let w = |lo: &str, hi: &str, step: usize| {
+        f["quantiles"][hi][step].as_f64().unwrap() - f["quantiles"][lo][step].as_f64().unwrap()
+    };
+    assert!(
+        w("0.025", "0.975", 0) > w("0.1", "0.9", 0) && w("0.1", "0.9", 0) > 0.0,
+        "{p}"
+    );
+    assert!(w("0.1", "0.9", 3) > w("0.1", "0.9", 0), "{p}");
+    let o = nt(&[
+        "backtest",
+        "--data",
+        data_s,
+        "--models",
+        "naive",
+        "--intervals",
+        "garch",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--intervals garch"), "{}", stderr(&o));
+}

@@ -15,7 +15,7 @@ use nt_neural::{ModelMeta, NeuralModel, Precision, WindowInputs};
 
 use crate::forecaster::check_horizon;
 use crate::intervals::conformal::Calibration;
-use crate::intervals::IntervalSpec;
+use crate::intervals::{IntervalMethod, IntervalSpec};
 use crate::persist::read_manifest;
 use crate::{Error, Forecaster, ModelSpec, Result, MODEL_JSON};
 
@@ -112,6 +112,19 @@ impl CalibratedModel {
     pub fn base(&self) -> &dyn Forecaster {
         &*self.base
     }
+
+    /// The forecast with `point` and the calibrated bands after history `target`: the
+    /// conformal radii, or the GARCH widths from the base's one-step residuals over the end of
+    /// `target`.
+    fn bands(&self, target: &[f64], point: &[f64]) -> Result<Forecast> {
+        match (&self.calibration.method, &self.calibration.garch) {
+            (IntervalMethod::Garch, Some(g)) => {
+                let residuals = g.recent_residuals(&*self.base, target)?;
+                g.apply(point, &residuals, &self.calibration.levels)
+            }
+            _ => self.calibration.apply(point),
+        }
+    }
 }
 
 impl Forecaster for CalibratedModel {
@@ -151,14 +164,15 @@ impl Forecaster for CalibratedModel {
     fn forecast(&self, input: &WindowInputs<'_>, horizon: usize) -> Result<Forecast> {
         check_horizon(horizon, Some(self.calibration.horizon))?;
         let f = self.base.forecast(input, horizon)?;
-        self.calibration.apply(f.point_values())
+        self.bands(input.target, f.point_values())
     }
     fn forecast_batch(&self, inputs: &[WindowInputs<'_>], horizon: usize) -> Result<Vec<Forecast>> {
         check_horizon(horizon, Some(self.calibration.horizon))?;
         self.base
             .forecast_batch(inputs, horizon)?
             .iter()
-            .map(|f| self.calibration.apply(f.point_values()))
+            .zip(inputs)
+            .map(|(f, i)| self.bands(i.target, f.point_values()))
             .collect()
     }
     fn batches(&self) -> bool {
@@ -174,7 +188,7 @@ impl Forecaster for CalibratedModel {
         check_horizon(horizon, Some(self.calibration.horizon))?;
         // Through the base's own path (a classical model continues from its real timestamps).
         let f = self.base.predict_series(history, column, future, horizon)?;
-        self.calibration.apply(f.point_values())
+        self.bands(history.finite_column(column)?, f.point_values())
     }
     /// The base's directory, then `model.json` rewritten with the calibrated spec and the
     /// calibration (atomically: temporary file, fsync, rename).

@@ -248,3 +248,80 @@ fn dlinear_conformal_intervals_cover_within_two_points_over_2000_windows() {
         assert!((cov - level).abs() <= tol, "{level}: coverage {cov}");
     }
 }
+
+#[test]
+fn garch_widths_grow_after_a_volatile_stretch_and_shrink_after_a_calm_one() {
+    // A random walk whose steps have scale 1 for 1,500 rows; the random walk calibrated with
+    // garch widths on its last 1,000 rows, H = 4.
+    let mut rng = Rng(21);
+    let mut level = 100.0;
+    let mut walk = |n: usize, sd: f64, rng: &mut Rng| -> Vec<f64> {
+        (0..n)
+            .map(|_| {
+                level += sd * rng.noise();
+                level
+            })
+            .collect()
+    };
+    let calm = walk(1_500, 1.0, &mut rng);
+    let s = |v: &[f64]| {
+        TimeSeries::new(
+            (0..v.len() as i64).map(|t| t * 3600).collect(),
+            vec![Column {
+                name: "y".into(),
+                values: v.to_vec(),
+            }],
+        )
+        .unwrap()
+    };
+    let mut intervals = IntervalSpec::conformal(vec![0.8, 0.95]);
+    intervals.method = nt_models::IntervalMethod::Garch;
+    intervals.horizon = Some(4);
+    intervals.calibration_rows = Some(1_000);
+    let spec = ModelSpec::from_name("naive", 4, &opts())
+        .unwrap()
+        .with_intervals(intervals)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let t = train(
+        &s(&calm),
+        &["y"],
+        &spec,
+        &TrainOptions {
+            out_dir: Some(dir.path().to_path_buf()),
+            ..TrainOptions::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    // Then 100 more rows, steps of scale 4 (volatile) or 0.25 (calm).
+    let width_after = |sd: f64| {
+        let mut rng = Rng(99);
+        let mut lvl = *calm.last().unwrap();
+        let mut v = calm.clone();
+        v.extend((0..100).map(|_| {
+            lvl += sd * rng.noise();
+            lvl
+        }));
+        let f = t.model.predict_series(&s(&v), "y", None, 4).unwrap();
+        let (lo, hi) = f.interval(0.8).unwrap();
+        (hi[0] - lo[0], f)
+    };
+    let ((base, _), (volatile, fv), (quiet, _)) =
+        (width_after(1.0), width_after(4.0), width_after(0.25));
+    eprintln!("garch 80% one-step widths: calm-as-calibrated {base:.3}, after volatile {volatile:.3}, after calm {quiet:.3}");
+    // A GARCH of the recent 250 residuals: 100 of them 4 times larger at least doubles the width;
+    // 100 of them 4 times smaller shrinks it (by a third at least).
+    assert!(volatile > 2.0 * base, "{volatile} vs {base}");
+    assert!(quiet < 0.67 * base, "{quiet} vs {base}");
+    // Widths grow with the step (cumulated variance), and the loaded model gives the same bits.
+    let (lo, hi) = fv.interval(0.95).unwrap();
+    assert!((1..4).all(|h| hi[h] - lo[h] > hi[h - 1] - lo[h - 1]));
+    let loaded = load_dir(dir.path()).unwrap();
+    let mut v = calm.clone();
+    v.push(101.0);
+    assert_eq!(
+        loaded.predict_series(&s(&v), "y", None, 4).unwrap(),
+        t.model.predict_series(&s(&v), "y", None, 4).unwrap()
+    );
+}

@@ -180,9 +180,15 @@ pub(crate) fn run(args: &BacktestArgs) -> Result<()> {
         &args.neural,
     )?;
     plan.vol_window = args.vol_window;
-    plan.config.conformal = args.intervals.contains(&crate::cli::IntervalsArg::Conformal);
-    let own_intervals = args.intervals.contains(&crate::cli::IntervalsArg::Model);
-    plan.show_own_intervals = own_intervals;
+    use crate::cli::IntervalsArg;
+    if args.intervals.contains(&IntervalsArg::Garch) {
+        return Err(UsageError(
+            "--intervals garch: backtests score model and conformal intervals; train a model with GARCH widths with nt train --intervals garch".into(),
+        )
+        .into());
+    }
+    plan.config.conformal = args.intervals.contains(&IntervalsArg::Conformal);
+    plan.show_own_intervals = args.intervals.contains(&IntervalsArg::Model);
     let source = args.data.data.display().to_string();
     execute(&series, &source, &plan, "backtest")
         .map(|_| ())

@@ -279,8 +279,11 @@ fn with_intervals(
             }
             Ok(spec)
         }
-        IntervalsArg::Conformal => {
+        IntervalsArg::Conformal | IntervalsArg::Garch => {
             let mut intervals = nt_models::IntervalSpec::conformal(levels);
+            if args.intervals == IntervalsArg::Garch {
+                intervals.method = nt_models::IntervalMethod::Garch;
+            }
             intervals.calibration_rows = args.calibration_rows;
             // A neural model is calibrated for its own horizon.
             intervals.horizon = spec.as_neural().is_none().then_some(horizon);
@@ -289,7 +292,7 @@ fn with_intervals(
                 let flag = if neural && args.calibration_rows.is_some() {
                     "--calibration-rows"
                 } else {
-                    "--intervals conformal"
+                    "--intervals"
                 };
                 UsageError(format!("{flag}: {e}")).into()
             })

@@ -17,6 +17,7 @@ use nt_neural::{TrainOptions, TrainProgress};
 use crate::calibrated::{write_calibrated_manifest, CalibratedModel, CalibratedSpec};
 use crate::classical::ClassicalModel;
 use crate::intervals::conformal::Calibration;
+use crate::intervals::garch::GarchWidths;
 use crate::intervals::IntervalMethod;
 use crate::{Error, Forecaster, ModelSpec, Result, Trained, WindowInputs};
 
@@ -45,9 +46,6 @@ pub(crate) fn train_calibrated(
             ),
         ));
     };
-    match spec.intervals.method {
-        IntervalMethod::Conformal => {}
-    }
     match &spec.base {
         ModelSpec::Classical(c) => {
             let x = series.finite_column(target)?;
@@ -85,11 +83,16 @@ pub(crate) fn train_calibrated(
                 push_residuals(&mut residuals, f.point_values(), &x[o..]);
             }
             let source = format!(
-                "split conformal: {} origins over the last {rows} of {n} rows, forecast by {} fitted on the first {fit_rows} rows; the saved model is refitted on all {n} rows",
+                "{} origins over the last {rows} of {n} rows, forecast by {} fitted on the first {fit_rows} rows; the saved model is refitted on all {n} rows",
                 n - fit_rows.max(need),
                 c.name()
             );
-            let calibration = Calibration::conformal(&spec.intervals.levels, residuals, source)?;
+            let calibration = calibrate(
+                spec.intervals.method,
+                &spec.intervals.levels,
+                residuals,
+                source,
+            )?;
             let full = ClassicalModel::fit(c, series, target)?;
             let model = CalibratedModel::new(spec.clone(), Box::new(full), calibration)?;
             if let Some(dir) = &opts.out_dir {
@@ -142,10 +145,15 @@ pub(crate) fn train_calibrated(
                 }
             }
             let source = format!(
-                "split conformal: {} origins over the validation tail (last {val} of {n} rows), which the weights never trained on (it chose the early-stopping step)",
+                "{} origins over the validation tail (last {val} of {n} rows), which the weights never trained on (it chose the early-stopping step)",
                 origins.len()
             );
-            let calibration = Calibration::conformal(&spec.intervals.levels, residuals, source)?;
+            let calibration = calibrate(
+                spec.intervals.method,
+                &spec.intervals.levels,
+                residuals,
+                source,
+            )?;
             let mut stored = spec.clone();
             stored.intervals.horizon = Some(h);
             let model = CalibratedModel::new(stored, Box::new(base), calibration)?;
@@ -164,6 +172,25 @@ pub(crate) fn train_calibrated(
             "the base model already has calibrated intervals",
         )),
     }
+}
+
+/// The calibration of `method` from the signed residuals of each step: the conformal radii,
+/// and for garch widths also the per-step scales.
+fn calibrate(
+    method: IntervalMethod,
+    levels: &[f64],
+    residuals: Vec<Vec<f64>>,
+    source: String,
+) -> Result<Calibration> {
+    let garch = match method {
+        IntervalMethod::Garch => Some(GarchWidths::from_residuals(&residuals)?),
+        IntervalMethod::Conformal => None,
+    };
+    let mut c = Calibration::conformal(levels, residuals, source)?;
+    c.method = method;
+    c.garch = garch;
+    c.validate()?;
+    Ok(c)
 }
 
 /// Adds the residuals `actual − point` of the steps whose actual exists (`future` holds the

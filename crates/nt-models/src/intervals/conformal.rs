@@ -68,6 +68,10 @@ pub struct Calibration {
     pub radius: Vec<Vec<f64>>,
     /// Where the residuals came from, in words (rows, model fitted without them).
     pub source: String,
+    /// The per-step scales of GARCH-width intervals (`method` garch; the conformal radii are
+    /// kept beside them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garch: Option<crate::intervals::garch::GarchWidths>,
 }
 
 impl Calibration {
@@ -121,6 +125,7 @@ impl Calibration {
             counts,
             radius,
             source: source.into(),
+            garch: None,
         };
         out.validate()?;
         Ok(out)
@@ -152,6 +157,17 @@ impl Calibration {
             return bad(format!(
                 "levels {:?} are not ascending in (0, 1)",
                 self.levels
+            ));
+        }
+        if self.method == IntervalMethod::Garch
+            && self
+                .garch
+                .as_ref()
+                .is_none_or(|g| g.scale.len() != self.horizon || g.window < 20)
+        {
+            return bad(format!(
+                "garch intervals need {} step scales and a window of at least 20",
+                self.horizon
             ));
         }
         for row in &self.radius {

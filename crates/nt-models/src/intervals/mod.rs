@@ -4,6 +4,7 @@
 
 pub(crate) mod calibrate;
 pub mod conformal;
+pub mod garch;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,10 @@ pub enum IntervalMethod {
     /// `⌈(n_h + 1)·L⌉`-th smallest of the `n_h` absolute calibration residuals of step `h`
     /// (see [`conformal`]).
     Conformal,
+    /// GARCH widths: the point ± `z_L · s_h · sqrt(σ²_1 + … + σ²_h)`, the `σ²` forecast by a
+    /// GARCH(1,1) of the model's recent one-step residuals and `s_h` calibrated per step (see
+    /// [`garch`]).
+    Garch,
 }
 
 impl IntervalMethod {
@@ -25,6 +30,7 @@ impl IntervalMethod {
     pub fn as_str(self) -> &'static str {
         match self {
             IntervalMethod::Conformal => "conformal",
+            IntervalMethod::Garch => "garch",
         }
     }
 }
@@ -34,7 +40,7 @@ impl IntervalMethod {
 ///
 /// | field | default | meaning | range |
 /// |---|---|---|---|
-/// | `method` | — | how the intervals are made | `conformal` |
+/// | `method` | — | how the intervals are made | `conformal`, `garch` |
 /// | `levels` | `[0.8, 0.95]` | central interval levels | each in (0, 1), distinct |
 /// | `calibration_rows` | none | classical models: rows held out at the end of the training data for calibration; none = `max(⌈20% of rows⌉, 2·H)` | ≥ 2 |
 /// | `horizon` | none | steps calibrated: required for classical models (they forecast any horizon); a neural model's is its own | ≥ 1 |
