@@ -7,7 +7,8 @@ Fits Theta, OptimizedTheta, DynamicTheta and DynamicOptimizedTheta on
 and writes, per case, the fitted parameters (initial level, alpha, theta), statsforecast's
 criterion (`mse`, `amse`), the optimizer's iteration count, the decomposition used with the
 next season's indices, the interval sigma, the 24-step forecasts with their 80% and 95%
-intervals, and the data, to
+intervals, the data, and for ETTh1 the forecasts `forward` makes with the fitted parameters
+from the longer history rows [0, 1500), to
 crates/nt-classical/tests/fixtures/statsforecast_theta.json.
 
 Run from the repository root, in a virtual environment outside the repository:
@@ -54,8 +55,10 @@ def floats(a):
     return [float(v) for v in np.asarray(a, dtype=np.float64)]
 
 
-def case(label, y, season):
+def case(label, y, season, forward_y=None):
     out = {"label": label, "season_length": season, "y": floats(y), "models": []}
+    if forward_y is not None:
+        out["forward_y"] = floats(forward_y)
     for name, cls in MODELS:
         model = cls(season_length=season).fit(y)
         m = model.model_
@@ -78,12 +81,20 @@ def case(label, y, season):
         for lv in LEVELS:
             rec[f"lo-{lv}"] = floats(fc[f"lo-{lv}"])
             rec[f"hi-{lv}"] = floats(fc[f"hi-{lv}"])
+        if forward_y is not None:
+            # statsforecast's forward: the fitted parameters applied to a longer history.
+            fw = model.forward(y=forward_y, h=HORIZON, level=LEVELS)
+            rec["forward"] = {"mean": floats(fw["mean"])}
+            for lv in LEVELS:
+                rec["forward"][f"lo-{lv}"] = floats(fw[f"lo-{lv}"])
+                rec["forward"][f"hi-{lv}"] = floats(fw[f"hi-{lv}"])
         out["models"].append(rec)
     return out
 
 
 def main():
-    ett = pd.read_csv(ETTH1)["OT"].to_numpy(dtype=np.float64)[:1344]
+    ett_all = pd.read_csv(ETTH1)["OT"].to_numpy(dtype=np.float64)
+    ett = ett_all[:1344]
     goog = pd.read_csv(GOOG)["Close"].to_numpy(dtype=np.float64)[1000:1500]
     fixture = {
         "source": "tools/reference/statsforecast/make_theta_fixture.py",
@@ -96,7 +107,7 @@ def main():
         "horizon": HORIZON,
         "levels": LEVELS,
         "cases": [
-            case("etth1-ot-0-1344", ett, 24),
+            case("etth1-ot-0-1344", ett, 24, forward_y=ett_all[:1500]),
             case("goog-close-1000-1500", goog, 5),
             case("goog-close-1000-1500-no-season", goog, 1),
         ],
