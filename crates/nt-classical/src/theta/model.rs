@@ -106,11 +106,9 @@ fn init_state(y: &[f64], kind: ThetaKind, p: &ThetaParams) -> State {
 
 /// The forecast for row `i` from the state after row `i − 1` (`update`'s `mu`).
 #[inline]
-fn mu_at(prev: &State, i: usize, p: &ThetaParams) -> f64 {
-    let q = 1.0 - p.alpha;
-    prev.level
-        + (1.0 - 1.0 / p.theta)
-            * (prev.a * q.powf(i as f64) + prev.b * (1.0 - q.powf((i + 1) as f64)) / p.alpha)
+/// `qi` and `qi1` are `(1 − α)^i` and `(1 − α)^(i+1)`, computed by `powf` as the C++ does.
+fn mu_at(prev: &State, p: &ThetaParams, qi: f64, qi1: f64) -> f64 {
+    prev.level + (1.0 - 1.0 / p.theta) * (prev.a * qi + prev.b * (1.0 - qi1) / p.alpha)
 }
 
 /// The state after row `i` given the previous state and the value `y` of row `i`
@@ -123,7 +121,31 @@ pub(crate) fn step(
     p: &ThetaParams,
     y: Option<f64>,
 ) -> State {
-    let mu = mu_at(prev, i, p);
+    let q = 1.0 - p.alpha;
+    step_pow(
+        prev,
+        i,
+        kind,
+        p,
+        y,
+        q.powf(i as f64),
+        q.powf((i + 1) as f64),
+    )
+}
+
+/// [`step`] with the powers `(1 − α)^i`, `(1 − α)^(i+1)` given (the filter computes each power
+/// once per pass instead of eight times per row: the same `powf` values, so the same bits).
+#[inline]
+fn step_pow(
+    prev: &State,
+    i: usize,
+    kind: ThetaKind,
+    p: &ThetaParams,
+    y: Option<f64>,
+    qi: f64,
+    qi1: f64,
+) -> State {
+    let mu = mu_at(prev, p, qi, qi1);
     let y = y.unwrap_or(mu);
     let fi = i as f64;
     let mean_y = (fi * prev.mean_y + y) / (fi + 1.0);
@@ -190,12 +212,14 @@ pub(crate) fn filter(
     let mut sse = 0.0;
     let mut amse = [0.0; NMSE];
     let mut denom = [0.0; NMSE];
+    let q = 1.0 - p.alpha;
+    let pows: Vec<f64> = (0..=n + NMSE).map(|k| q.powf(k as f64)).collect();
     for i in 1..n {
         // The NMSE-step forecasts from the state after row i − 1.
         let mut ahead = state;
         let mut f = [0.0; NMSE];
         for (j, fj) in f.iter_mut().enumerate() {
-            ahead = step(&ahead, i + j, kind, p, None);
+            ahead = step_pow(&ahead, i + j, kind, p, None, pows[i + j], pows[i + j + 1]);
             *fj = ahead.mu;
         }
         if (f[0] - NA).abs() < TOL {
@@ -220,7 +244,7 @@ pub(crate) fn filter(
                 amse[j] = (amse[j] * (denom[j] - 1.0) + d * d) / denom[j];
             }
         }
-        state = step(&state, i, kind, p, Some(y[i]));
+        state = step_pow(&state, i, kind, p, Some(y[i]), pows[i], pows[i + 1]);
     }
     let mut mean_abs = y.iter().map(|v| v.abs()).sum::<f64>() / n as f64;
     if mean_abs < TOL {
