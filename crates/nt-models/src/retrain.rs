@@ -63,7 +63,7 @@ pub fn train_from(
             if let (Some(t), ModelSpec::Neural(n)) = (train_config, &mut spec.base) {
                 *n.train_config_mut() = t.clone();
             }
-            let ws = WarmStart::from_dir(parent_dir)?;
+            let ws = calibrated_warm_start(parent_dir, &manifest)?;
             let restored_moments = ws.optimizer.is_some();
             let opts = TrainOptions {
                 warm_start: Some(ws),
@@ -82,4 +82,37 @@ pub fn train_from(
             Ok((trained, Retraining::Refit, manifest.spec.clone()))
         }
     }
+}
+
+/// The warm start of a neural model with calibrated intervals: its `model.json` holds the
+/// calibrated spec, which `WarmStart::from_dir` (neural manifests only) cannot read, so the
+/// parent is loaded here and its optimizer file checked against the manifest's sha256.
+fn calibrated_warm_start(parent_dir: &Path, manifest: &crate::Manifest) -> Result<WarmStart> {
+    let parent = crate::load_dir(parent_dir)?;
+    let neural = parent
+        .as_neural()
+        .ok_or_else(|| crate::Error::model_dir(parent_dir.display().to_string(), "not neural"))?;
+    let optimizer = match (&manifest.optimizer_file, &manifest.optimizer_sha256) {
+        (Some(file), Some(sha)) => {
+            let path = parent_dir.join(file);
+            let bytes = std::fs::read(&path).map_err(|e| crate::Error::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+            let got = nt_neural::checkpoint::sha256_hex(&bytes);
+            if &got != sha {
+                return Err(crate::Error::model_dir(
+                    path.display().to_string(),
+                    format!("sha256 is {got}, model.json records {sha}"),
+                ));
+            }
+            Some(nt_neural::OptimizerState::from_bytes(
+                &bytes,
+                &path.display().to_string(),
+                &nt_neural::default_device(),
+            )?)
+        }
+        _ => None,
+    };
+    Ok(WarmStart::from_model(neural, optimizer))
 }

@@ -325,3 +325,47 @@ fn garch_widths_grow_after_a_volatile_stretch_and_shrink_after_a_calm_one() {
         t.model.predict_series(&s(&v), "y", None, 4).unwrap()
     );
 }
+
+#[test]
+fn a_calibrated_neural_model_warm_starts_and_is_calibrated_again() {
+    // DLinear (input 48, horizon 4), 20 steps, calibrated on a 200-row validation tail.
+    let s = series(1_000, 13);
+    let mut base = ModelSpec::from_name("dlinear", 4, &opts()).unwrap();
+    let ModelSpec::Neural(n) = &mut base else {
+        panic!("dlinear is neural")
+    };
+    n.train_config_mut().max_steps = 20;
+    n.train_config_mut().val_size = Some(200);
+    let spec = base
+        .with_intervals(IntervalSpec::conformal(vec![0.8]))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts_in = |d: &std::path::Path| TrainOptions {
+        out_dir: Some(d.to_path_buf()),
+        ..TrainOptions::default()
+    };
+    train(&s, &["y"], &spec, &opts_in(dir.path()), &mut |_| {}).unwrap();
+    let child = tempfile::tempdir().unwrap();
+    let (t, how, child_spec) = nt_models::train_from(
+        dir.path(),
+        &s,
+        &["y"],
+        None,
+        &opts_in(child.path()),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(
+        matches!(how, nt_models::Retraining::WarmStart { .. }),
+        "{how:?}"
+    );
+    // The parent's spec as stored (its intervals' horizon filled in with the model's).
+    assert_eq!(child_spec.base(), spec.base());
+    assert!(matches!(child_spec, ModelSpec::Calibrated(_)));
+    // The child directory loads as a calibrated model with its own calibration (the last
+    // 200 rows: step h has 201 − h residuals).
+    let m = nt_models::read_manifest(child.path()).unwrap();
+    assert_eq!(m.calibration.unwrap().counts, vec![200, 199, 198, 197]);
+    assert_eq!(t.model.quantile_levels(), vec![0.1, 0.9]);
+    load_dir(child.path()).unwrap();
+}
