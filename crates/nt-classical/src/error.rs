@@ -88,6 +88,15 @@ pub enum Error {
         /// The message of the regression library.
         reason: String,
     },
+    /// An ARIMA fit broke down (a non-finite likelihood) or no AutoARIMA candidate could be
+    /// fitted.
+    #[error("{model}: {reason}")]
+    Arima {
+        /// `arima` or `autoarima`.
+        model: &'static str,
+        /// What failed, naming the orders and the number of rows.
+        reason: String,
+    },
     /// An error from `nt-core` (missing column, non-finite value, bad horizon or quantile).
     #[error(transparent)]
     Core(#[from] nt_core::Error),
@@ -125,6 +134,7 @@ impl From<Error> for nt_core::Error {
                     Error::NoEtsModel { .. } => "ets",
                     Error::Decomposition { .. } => "mstl",
                     Error::Regression { .. } => "elasticnet",
+                    Error::Arima { model, .. } => model,
                     _ => "classical",
                 };
                 nt_core::Error::model(model.to_string(), &other)

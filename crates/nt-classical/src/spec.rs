@@ -44,6 +44,8 @@ pub enum FittedClassical {
     DynamicOptimizedTheta(crate::FittedTheta),
     /// A fitted GARCH / GJR-GARCH on 100 × log returns.
     Garch(FittedGarch),
+    /// A fitted ARIMA with fixed orders.
+    Arima(crate::FittedArima),
 }
 
 impl FittedClassical {
@@ -61,6 +63,7 @@ impl FittedClassical {
             | FittedClassical::DynamicTheta(m)
             | FittedClassical::DynamicOptimizedTheta(m) => m,
             FittedClassical::Garch(m) => m,
+            FittedClassical::Arima(m) => m,
         }
     }
 
@@ -96,6 +99,7 @@ pub const NAMES: &[&str] = &[
     "gjr-garch",
     "garch-t",
     "gjr-garch-t",
+    "arima",
 ];
 
 /// Names of [`NAMES`] that are presets of the `garch` model (GJR with `o = 1`, Student-t
@@ -140,6 +144,8 @@ pub enum ClassicalSpec {
     DynamicOptimizedTheta(crate::ThetaConfig),
     /// GARCH(p, q) / GJR-GARCH volatility model of the log returns: [`GarchConfig`].
     Garch(GarchConfig),
+    /// ARIMA(p,d,q)(P,D,Q)[s] with fixed orders: [`crate::ArimaConfig`].
+    Arima(crate::ArimaConfig),
 }
 
 /// The few settings [`ClassicalSpec::from_name`] maps onto a model's configuration; every other
@@ -188,6 +194,7 @@ impl ClassicalSpec {
             | ClassicalSpec::DynamicTheta(_)
             | ClassicalSpec::DynamicOptimizedTheta(_) => self.theta_parts().0.name(),
             ClassicalSpec::Garch(_) => "garch",
+            ClassicalSpec::Arima(_) => "arima",
         }
     }
 
@@ -244,6 +251,11 @@ impl ClassicalSpec {
                     _ => ClassicalSpec::DynamicOptimizedTheta(config),
                 }
             }
+            "arima" => ClassicalSpec::Arima(crate::ArimaConfig {
+                season_length: opts.season.max(1),
+                levels,
+                ..crate::ArimaConfig::default()
+            }),
             other => {
                 return Err(Error::UnknownModel {
                     name: other.to_string(),
@@ -273,6 +285,7 @@ impl ClassicalSpec {
                 c.validate(kind)
             }
             ClassicalSpec::Garch(c) => c.validate(),
+            ClassicalSpec::Arima(c) => c.validate(),
         }
     }
 
@@ -304,6 +317,7 @@ impl ClassicalSpec {
                 }
             }
             ClassicalSpec::Garch(c) => FittedClassical::Garch(c.fit(train, target)?),
+            ClassicalSpec::Arima(c) => FittedClassical::Arima(c.fit(train, target)?),
         })
     }
 
@@ -322,6 +336,7 @@ impl ClassicalSpec {
             | ClassicalSpec::DynamicTheta(c)
             | ClassicalSpec::DynamicOptimizedTheta(c) => &c.levels,
             ClassicalSpec::Garch(c) => &c.levels,
+            ClassicalSpec::Arima(c) => &c.levels,
         }
     }
 
@@ -365,6 +380,7 @@ impl ClassicalSpec {
                 Ok(Box::new(c.fit_kind(kind, train, target)?))
             }
             ClassicalSpec::Garch(c) => c.fit_dyn(train, target),
+            ClassicalSpec::Arima(c) => c.fit_dyn(train, target),
         }
     }
 }
@@ -387,6 +403,7 @@ pub fn summary_of(name: &str) -> &'static str {
         "gjr-garch" => "GJR-GARCH(1,1,1), normal innovations: the garch model with o = 1",
         "garch-t" => "GARCH(1,1) with Student-t innovations: the garch model with distribution student-t",
         "gjr-garch-t" => "GJR-GARCH(1,1,1) with Student-t innovations",
+        "arima" => "ARIMA(p,d,q)(P,D,Q)[s] with fixed orders (statsforecast's ARIMA, CSS-ML); filters new histories with its fitted coefficients",
         _ => "",
     }
 }
@@ -463,10 +480,10 @@ mod tests {
 
     #[test]
     fn unknown_names_and_fields_are_rejected() {
-        let e = ClassicalSpec::from_name("arima", &ClassicalOptions::default()).unwrap_err();
+        let e = ClassicalSpec::from_name("sarimax", &ClassicalOptions::default()).unwrap_err();
         let text = e.to_string();
         assert!(
-            text.contains("arima") && text.contains("seasonal-naive, drift"),
+            text.contains("sarimax") && text.contains("seasonal-naive, drift"),
             "{text}"
         );
         let bad = r#"{"model": "ets", "season_lenght": 24}"#;

@@ -78,6 +78,8 @@ impl ClassicalModel {
             | ClassicalSpec::OptimizedTheta(_)
             | ClassicalSpec::DynamicTheta(_)
             | ClassicalSpec::DynamicOptimizedTheta(_) => nt_classical::THETA_MIN_ROWS,
+            // One row more than the differencing consumes.
+            ClassicalSpec::Arima(c) => c.order[1] + c.seasonal_order[1] * c.season_length + 1,
             _ => 1,
         }
     }

@@ -1,2 +1,13 @@
 //! ARIMA with fixed orders and AutoARIMA (the stepwise search of statsforecast's port of R's
 //! `auto.arima`).
+
+mod bfgs;
+mod css;
+mod fit;
+mod kalman;
+mod model;
+mod transform;
+
+pub use fit::{Method, Regressor};
+pub use model::{ArimaConfig, FittedArima};
+pub use transform::Arma;
