@@ -218,22 +218,21 @@ impl StateSpace {
         for i in 0..rd {
             let src = &x[i * rd..(i + 1) * rd];
             let dst = &mut out[i * rd..(i + 1) * rd];
-            for j in 0..rd {
-                dst[j] = if j < r {
-                    let mut v = if j + 1 < r { src[j + 1] } else { 0.0 };
-                    if j < p {
-                        v += self.phi[j] * src[0];
-                    }
-                    v
-                } else if j == r {
-                    let mut v = src[0];
-                    for (k, dk) in self.delta.iter().enumerate() {
+            let s0 = src[0];
+            dst[..r - 1].copy_from_slice(&src[1..r]);
+            dst[r - 1] = 0.0;
+            for (d, f) in dst[..p].iter_mut().zip(&self.phi) {
+                *d += f * s0;
+            }
+            if rd > r {
+                let mut v = s0;
+                for (k, dk) in self.delta.iter().enumerate() {
+                    if *dk != 0.0 {
                         v += dk * src[r + k];
                     }
-                    v
-                } else {
-                    src[j - 1]
-                };
+                }
+                dst[r] = v;
+                dst[r + 1..rd].copy_from_slice(&src[r..rd - 1]);
             }
         }
     }
@@ -305,12 +304,15 @@ impl StateSpace {
             for i in 0..d {
                 resid0 -= self.delta[i] * anew[r + i];
             }
-            for i in 0..rd {
-                let mut tmp = pn[i];
-                for j in 0..d {
-                    tmp += pn[i + rd * (r + j)] * self.delta[j];
+            m.copy_from_slice(&pn[..rd]);
+            for j in 0..d {
+                let dj = self.delta[j];
+                if dj != 0.0 {
+                    // Row r + j of Pn, as R and statsforecast read it (`Pnew[i + rd*(r+j)]`).
+                    for (mi, v) in m.iter_mut().zip(&pn[(r + j) * rd..(r + j + 1) * rd]) {
+                        *mi += v * dj;
+                    }
                 }
-                m[i] = tmp;
             }
             let mut gain = m[0];
             for j in 0..d {
