@@ -193,3 +193,71 @@ fn seasonal_1_0_0_1_1_0_24_on_etth1_ot() {
 fn arima_0_1_1_with_drift_on_goog() {
     run_fixed("arima011_drift_goog", 1e-4);
 }
+
+/// ETTh1 `OT` (all 17,420 rows); panics naming the expected path when the file is absent.
+fn etth1_ot_values() -> Vec<f64> {
+    let path = nt_testing::shared_data("ETTh1.csv");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (the shared ETTh1 file)", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let ot = header.iter().position(|h| *h == "OT").unwrap();
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(',').nth(ot).unwrap().parse().unwrap())
+        .collect()
+}
+
+/// The long-horizon protocol with a fixed seasonal ARIMA: ETT split (train 8,640 rows, val
+/// 2,880), standardized by the train rows, fitted once on train + val, then 97 windows of 96
+/// steps every 29th test origin, each forecast from its own history (`refit=False`). The
+/// growing histories go through the prefix cache; the first three windows are checked against
+/// a fresh filter bitwise. Prints the fit and forecast times and the MAE. Slow (the fit on
+/// 11,520 rows): `cargo test -p nt-classical --test arima_reference -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn etth1_long_horizon_backtest_with_the_prefix_cache() {
+    let raw = etth1_ot_values();
+    let (train, val, test) = (8640usize, 2880usize, 2880usize);
+    let mean = raw[..train].iter().sum::<f64>() / train as f64;
+    let sd = (raw[..train].iter().map(|v| (v - mean).powi(2)).sum::<f64>() / train as f64).sqrt();
+    let y: Vec<f64> = raw[..train + val + test]
+        .iter()
+        .map(|v| (v - mean) / sd)
+        .collect();
+    let config = ArimaConfig {
+        order: [2, 1, 1],
+        seasonal_order: [0, 1, 1],
+        season_length: 24,
+        ..ArimaConfig::default()
+    };
+    let t0 = std::time::Instant::now();
+    let fitted = config.fit(&series(y[..train + val].to_vec()), "y").unwrap();
+    let fit_s = t0.elapsed().as_secs_f64();
+    let h = Horizon::new(96).unwrap();
+    let t1 = std::time::Instant::now();
+    let (mut abs, mut count, mut windows) = (0.0, 0usize, 0usize);
+    let mut c = train + val - 1;
+    while c + 96 < train + val + test {
+        let history = series(y[..=c].to_vec());
+        let fc = fitted.predict(&history, h).unwrap();
+        if windows < 3 {
+            let fresh = fitted.clone().predict(&history, h).unwrap();
+            assert_eq!(fc.point_values(), fresh.point_values(), "window {windows}");
+        }
+        for (k, p) in fc.point_values().iter().enumerate() {
+            abs += (p - y[c + 1 + k]).abs();
+            count += 1;
+        }
+        windows += 1;
+        c += 29;
+    }
+    let predict_s = t1.elapsed().as_secs_f64();
+    let mae = abs / count as f64;
+    println!(
+        "ARIMA(2,1,1)(0,1,1)[24] coef {:?}: fit {fit_s:.1} s, {windows} windows in {predict_s:.2} s, MAE {mae:.4}",
+        fitted.coef
+    );
+    assert_eq!(windows, 97);
+    assert!(mae.is_finite() && mae < 1.0, "MAE {mae}");
+}
