@@ -212,7 +212,15 @@ fn etth1_ot_values() -> Vec<f64> {
 /// 2,880), standardized by the train rows, fitted once on train + val, then 97 windows of 96
 /// steps every 29th test origin, each forecast from its own history (`refit=False`). The
 /// growing histories go through the prefix cache; the first three windows are checked against
-/// a fresh filter bitwise. Prints the fit and forecast times and the MAE. Slow (the fit on
+/// a fresh filter bitwise. Prints the fit and forecast times and the MAE.
+///
+/// Known parity gap, measured on 2026-12-02 against statsforecast 2.1.1 on the same rows:
+/// statsforecast reaches loglik 9292.52 (ar 0.8850, 0.0645, ma -0.9930, sma -0.9042; its BFGS
+/// exits with status 2) and MAE 0.1844 over these 97 windows; this port stops at loglik 9283.97
+/// (ar 0.9647, -0.0095, ma -0.9950, sma -0.9158) with MAE 0.1809. The surface is flat near the
+/// MA unit root and both optimizers end on "precision loss"; the cause of the different stop
+/// is not yet found (candidates: last-bit differences in the BFGS update that the stateful ML
+/// objective amplifies). Slow (the fit on
 /// 11,520 rows): `cargo test -p nt-classical --test arima_reference -- --ignored --nocapture`.
 #[test]
 #[ignore]
@@ -255,8 +263,8 @@ fn etth1_long_horizon_backtest_with_the_prefix_cache() {
     let predict_s = t1.elapsed().as_secs_f64();
     let mae = abs / count as f64;
     println!(
-        "ARIMA(2,1,1)(0,1,1)[24] coef {:?}: fit {fit_s:.1} s, {windows} windows in {predict_s:.2} s, MAE {mae:.4}",
-        fitted.coef
+        "ARIMA(2,1,1)(0,1,1)[24] coef {:?}: fit {fit_s:.1} s, {windows} windows in {predict_s:.2} s, MAE {mae:.4}, loglik {}, sigma2 {}",
+        fitted.coef, fitted.loglik, fitted.sigma2
     );
     assert_eq!(windows, 97);
     assert!(mae.is_finite() && mae < 1.0, "MAE {mae}");
