@@ -16,6 +16,11 @@ so that statsforecast's cutoffs are nt's. Compare with
 line.
 
     /tmp/sfvenv/bin/python tools/reference/statsforecast/sf_theta_bench.py --csv ../shared/data/ETTh1.csv --target OT
+
+Measured 2026-12-02, MAE (standardized) statsforecast / nt on the same 18 cutoffs: naive
+0.220764 / 0.220764, theta 0.228255 / 0.228255, optimized-theta 0.227030 / 0.227030,
+dynamic-theta 0.228269 / 0.228269, dynamic-optimized-theta 0.227873 / 0.227873;
+statsforecast 26-34 s per model, nt 0.4-0.8 s (fit + 18 forecasts).
 """
 import argparse
 import json
