@@ -217,10 +217,13 @@ fn etth1_ot_values() -> Vec<f64> {
 /// Known parity gap, measured on 2026-12-02 against statsforecast 2.1.1 on the same rows:
 /// statsforecast reaches loglik 9292.52 (ar 0.8850, 0.0645, ma -0.9930, sma -0.9042; its BFGS
 /// exits with status 2) and MAE 0.1844 over these 97 windows; this port stops at loglik 9283.97
-/// (ar 0.9647, -0.0095, ma -0.9950, sma -0.9158) with MAE 0.1809. The surface is flat near the
-/// MA unit root and both optimizers end on "precision loss"; the cause of the different stop
-/// is not yet found (candidates: last-bit differences in the BFGS update that the stateful ML
-/// objective amplifies). Slow (the fit on
+/// (ar 0.9647, -0.0095, ma -0.9950, sma -0.9158) with MAE 0.1809. What is known: in both,
+/// the ML stage never moves (statsforecast's in-place `Pn` makes its first line search fail,
+/// status 2, nit 0), so the result is the CSS stage's. The CSS evaluations agree bitwise at the
+/// start and differ by one ulp from the first forward-difference point (f at x0 + h·e0:
+/// -1.92118963956970856 here, -1.9211896395697088 in statsforecast's C++, cause not found); the
+/// finite-difference gradient amplifies that, and our CSS BFGS stops with "precision loss" after
+/// 182 evaluations where scipy goes on to 460. Slow (the fit on
 /// 11,520 rows): `cargo test -p nt-classical --test arima_reference -- --ignored --nocapture`.
 #[test]
 #[ignore]
