@@ -44,7 +44,7 @@ else
   trap 'rm -rf "$WORK"' EXIT
 fi
 
-neural() { case "$1" in naive|seasonal-naive|drift|mean|ets|mstl|elasticnet) return 1;; esac; }
+neural() { case "${1%%+*}" in naive|seasonal-naive|drift|mean|ets|mstl|elasticnet|arima|autoarima|theta|optimized-theta|dynamic-theta|dynamic-optimized-theta|garch|gjr-garch) return 1;; esac; }
 
 run() { # dataset model args...
   local ds=$1 model=$2; shift 2

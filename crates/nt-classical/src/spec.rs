@@ -161,6 +161,12 @@ pub struct ClassicalOptions {
     pub horizon: usize,
     /// Interval coverage levels of every model.
     pub levels: Vec<f64>,
+    /// `arima`'s non-seasonal order (p, d, q); `None` keeps [`crate::ArimaConfig`]'s default.
+    #[serde(default)]
+    pub order: Option<[usize; 3]>,
+    /// `arima`'s seasonal order (P, D, Q) over `season`; `None` keeps the default (none).
+    #[serde(default)]
+    pub seasonal_order: Option<[usize; 3]>,
 }
 
 impl Default for ClassicalOptions {
@@ -171,6 +177,8 @@ impl Default for ClassicalOptions {
             input_size: 48,
             horizon: 24,
             levels: vec![0.8, 0.95],
+            order: None,
+            seasonal_order: None,
         }
     }
 }
@@ -251,11 +259,16 @@ impl ClassicalSpec {
                     _ => ClassicalSpec::DynamicOptimizedTheta(config),
                 }
             }
-            "arima" => ClassicalSpec::Arima(crate::ArimaConfig {
-                season_length: opts.season.max(1),
-                levels,
-                ..crate::ArimaConfig::default()
-            }),
+            "arima" => {
+                let defaults = crate::ArimaConfig::default();
+                ClassicalSpec::Arima(crate::ArimaConfig {
+                    order: opts.order.unwrap_or(defaults.order),
+                    seasonal_order: opts.seasonal_order.unwrap_or(defaults.seasonal_order),
+                    season_length: opts.season.max(1),
+                    levels,
+                    ..defaults
+                })
+            }
             other => {
                 return Err(Error::UnknownModel {
                     name: other.to_string(),
@@ -437,6 +450,8 @@ mod tests {
             input_size: 10,
             horizon: 5,
             levels: vec![0.9],
+            order: Some([2, 1, 0]),
+            seasonal_order: Some([1, 0, 0]),
         };
         match ClassicalSpec::from_name("elasticnet", &opts).unwrap() {
             ClassicalSpec::ElasticNet(c) => {
@@ -446,6 +461,16 @@ mod tests {
         }
         match ClassicalSpec::from_name("mstl", &opts).unwrap() {
             ClassicalSpec::Mstl(c) => assert_eq!(c.periods, vec![7]),
+            other => panic!("{other:?}"),
+        }
+        // `--order 2,1,0 --seasonal-order 1,0,0` with season 7: ARIMA(2,1,0)(1,0,0)[7].
+        match ClassicalSpec::from_name("arima", &opts).unwrap() {
+            ClassicalSpec::Arima(c) => {
+                assert_eq!(
+                    (c.order, c.seasonal_order, c.season_length),
+                    ([2, 1, 0], [1, 0, 0], 7)
+                );
+            }
             other => panic!("{other:?}"),
         }
     }

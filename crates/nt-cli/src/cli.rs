@@ -159,6 +159,8 @@ pub(crate) struct EvalArgs {
         default_value = "80,95"
     )]
     pub(crate) level: Vec<f64>,
+    #[command(flatten)]
+    pub(crate) arima: ArimaOrderArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
@@ -172,6 +174,32 @@ pub(crate) struct EvalArgs {
     /// 1%), on top of a Diebold–Mariano p-value below 0.05: significance alone is not enough.
     #[arg(long, value_name = "F", default_value_t = nt_eval::DEFAULT_MIN_SKILL)]
     pub(crate) min_skill: f64,
+}
+
+/// The orders of `--model arima` (fixed-order ARIMA); other models refuse them.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct ArimaOrderArgs {
+    /// `arima`'s non-seasonal order p,d,q (AR terms, differences, MA terms; default 1,0,0).
+    #[arg(long, value_name = "P,D,Q", value_parser = parse_order)]
+    pub(crate) order: Option<[usize; 3]>,
+    /// `arima`'s seasonal order P,D,Q over `--season` (default 0,0,0).
+    #[arg(long, value_name = "P,D,Q", value_parser = parse_order)]
+    pub(crate) seasonal_order: Option<[usize; 3]>,
+}
+
+/// Parses `p,d,q`: three non-negative integers separated by commas.
+fn parse_order(text: &str) -> Result<[usize; 3], String> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [p, d, q] = parts.as_slice() else {
+        return Err(format!(
+            "expected three comma-separated integers like 1,1,1, got `{text}`"
+        ));
+    };
+    let one = |v: &str| {
+        v.parse::<usize>()
+            .map_err(|_| format!("`{v}` in `{text}` is not a non-negative integer"))
+    };
+    Ok([one(p)?, one(d)?, one(q)?])
 }
 
 /// `nt backtest`.
@@ -218,6 +246,8 @@ pub(crate) struct TrainArgs {
     /// Classical models: central prediction-interval levels in percent.
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = [80.0, 95.0])]
     pub(crate) level: Vec<f64>,
+    #[command(flatten)]
+    pub(crate) arima: ArimaOrderArgs,
     /// Where the prediction intervals come from: `model` (the model's own) or `conformal`
     /// (split conformal at --level, any model: a classical model is calibrated on the last
     /// --calibration-rows rows by a fit without them, then refitted on all rows; a neural model
@@ -366,6 +396,8 @@ pub(crate) struct ForecastArgs {
         default_value = "80,95"
     )]
     pub(crate) level: Vec<f64>,
+    #[command(flatten)]
+    pub(crate) arima: ArimaOrderArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,

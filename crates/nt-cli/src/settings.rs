@@ -241,6 +241,24 @@ pub(crate) fn resolve_levels(levels: &[f64]) -> Result<Vec<f64>> {
     Ok(out)
 }
 
+/// `--order`/`--seasonal-order` as [`ClassicalOptions`] fields, refused (exit 2) when none of
+/// `models` is `arima`, the one model that reads them.
+pub(crate) fn resolve_arima_orders<'a>(
+    args: &crate::cli::ArimaOrderArgs,
+    mut models: impl Iterator<Item = &'a str>,
+) -> Result<(Option<[usize; 3]>, Option<[usize; 3]>)> {
+    let given = args.order.is_some() || args.seasonal_order.is_some();
+    if given && !models.any(|m| m == "arima") {
+        return Err(UsageError(
+            "--order and --seasonal-order set the orders of `arima` (fixed-order ARIMA); \
+             add arima to the models, or leave them out"
+                .into(),
+        )
+        .into());
+    }
+    Ok((args.order, args.seasonal_order))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,5 +311,34 @@ mod tests {
         assert_eq!(resolve_levels(&[95.0, 80.0, 0.8]).unwrap(), vec![0.8, 0.95]);
         assert!(resolve_levels(&[100.0]).is_err());
         assert!(resolve_levels(&[0.0]).is_err());
+    }
+
+    #[test]
+    fn arima_orders_parse_and_need_arima() {
+        use clap::Parser;
+        // Through the real `nt backtest` parser: three integers, else clap's exit-2 error.
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["nt", "backtest", "--data", "x.csv"];
+            argv.extend_from_slice(extra);
+            crate::cli::Cli::try_parse_from(argv)
+        };
+        for bad in ["1,1", "1,1,1,1", "1,-1,0", "a,b,c"] {
+            let e = parse(&["--order", bad]).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+        }
+        let args = crate::cli::ArimaOrderArgs {
+            order: Some([2, 1, 1]),
+            seasonal_order: Some([0, 1, 1]),
+        };
+        let got = resolve_arima_orders(&args, ["naive", "arima"].into_iter()).unwrap();
+        assert_eq!(got, (Some([2, 1, 1]), Some([0, 1, 1])));
+        // Orders for a run without arima are a usage error, not silently ignored.
+        let e = resolve_arima_orders(&args, ["ets"].into_iter()).unwrap_err();
+        assert!(e.to_string().contains("--order"), "{e}");
+        let none = crate::cli::ArimaOrderArgs::default();
+        assert_eq!(
+            resolve_arima_orders(&none, ["ets"].into_iter()).unwrap(),
+            (None, None)
+        );
     }
 }

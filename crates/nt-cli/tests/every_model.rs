@@ -37,6 +37,7 @@ fn spec_for(name: &str) -> ModelSpec {
             input_size: L,
             horizon: H,
             levels: vec![0.8, 0.95],
+            ..Default::default()
         },
         neural_input_size: L,
     };

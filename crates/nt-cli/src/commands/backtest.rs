@@ -100,11 +100,17 @@ pub(crate) fn plan(
             test_fraction: None,
         },
     };
+    let (order, seasonal_order) = settings::resolve_arima_orders(
+        &args.arima,
+        args.models.iter().flatten().map(String::as_str),
+    )?;
     let options = ClassicalOptions {
         season,
         input_size,
         horizon: args.horizon,
         levels: levels.clone(),
+        order,
+        seasonal_order,
     };
     let neural_input = settings::resolve_neural_input_size(args.input_size, args.horizon)?;
     let mut models = menu::build(args.models.as_deref(), &options, neural, neural_input)?;

@@ -62,6 +62,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         train_window: "expanding".into(),
         scale: ScaleArg::Original,
         level: vec![80.0, 95.0],
+        arima: Default::default(),
         format: args.format,
         plot: Some(args.plot.clone()),
         quiet: args.quiet,

@@ -27,11 +27,15 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
     let input_size = settings::resolve_input_size(args.input_size, season, args.horizon)?;
     let levels = settings::resolve_levels(&args.level)?;
     let horizon = Horizon::new(args.horizon)?;
+    let (order, seasonal_order) =
+        settings::resolve_arima_orders(&args.arima, std::iter::once(args.model.as_str()))?;
     let options = ClassicalOptions {
         season,
         input_size,
         horizon: args.horizon,
         levels: levels.clone(),
+        order,
+        seasonal_order,
     };
     let model = menu::build(
         Some(std::slice::from_ref(&args.model)),

@@ -89,6 +89,8 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     let season = settings::resolve_season(&series, args.season)?;
     let levels = settings::resolve_levels(&args.level)?;
     let conformal_levels = levels.clone();
+    let (order, seasonal_order) =
+        settings::resolve_arima_orders(&args.arima, std::iter::once(model.as_ref()))?;
     let name_opts = NameOptions {
         classical: ClassicalOptions {
             season,
@@ -99,6 +101,8 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
             )?,
             horizon,
             levels,
+            order,
+            seasonal_order,
         },
         neural_input_size: input_size,
     };
