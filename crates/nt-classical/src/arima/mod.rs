@@ -7,6 +7,7 @@ mod fit;
 mod kalman;
 mod model;
 mod transform;
+mod unit_root;
 
 pub use fit::{Method, Regressor};
 pub use model::{ArimaConfig, FittedArima};
