@@ -28,7 +28,7 @@ cd "$(dirname "$0")/.."
 NT=${1:-target/release/nt}
 STEPS=${STEPS:-300}
 SEED=${SEED:-1}
-MODELS=${MODELS:-"naive ets mstl dlinear nlinear nhits nbeats tcn patchtst lstm gru deepar"}
+MODELS=${MODELS:-"naive ets mstl theta optimized-theta dynamic-theta dynamic-optimized-theta dlinear nlinear nhits nbeats tcn patchtst lstm gru deepar"}
 SHARED=${NT_SHARED_DATA:-../shared/data}
 for f in ETTh1.csv GOOG.csv; do
   [ -f "$SHARED/$f" ] || { echo "missing $SHARED/$f (the shared data folder beside the repository)" >&2; exit 2; }
@@ -51,7 +51,13 @@ run() { # dataset model args...
   local models=naive
   [ "$model" != naive ] && models="naive,$model"
   local cmd=("$NT" backtest "$@" --models "$models" --format json --quiet)
-  if neural "$model"; then cmd+=(--max-steps "$STEPS" --seed "$SEED"); fi
+  if neural "$model"; then
+    cmd+=(--max-steps "$STEPS" --seed "$SEED")
+  else
+    # Classical fits are cheap: score their own and the conformal intervals side by side (one
+    # more fit, on the train rows, calibrates on the validation segment).
+    cmd+=(--intervals model,conformal)
+  fi
   if [ "$model" = deepar ]; then cmd+=(--windows-batch-size 128); fi
   if [ -n "${KEEP:-}" ] && [ -s "$WORK/$ds-$model.json" ]; then
     echo "== $ds $model: reusing $WORK/$ds-$model.json" >&2
@@ -113,6 +119,23 @@ for ds in ("etth1", "goog"):
                           for i in s.get("intervals", []))
         print(f"\n{m}: CRPS of the sample paths {s['crps']:.4f} (MAE of their mean {s['mae']:.4f})"
               + (f"; {bands} of the test points." if bands else "."))
+    cal = []
+    for m in models:
+        p = {q["name"]: q for q in json.load(open(f"{work}/{ds}-{m}.json"))["pooled"]}[m]
+        conf = p.get("conformal") or {}
+        own = {round(i["level"], 6): i for i in (p.get("scores") or {}).get("intervals", [])}
+        for c in conf.get("intervals", []):
+            o = own.get(round(c["level"], 6))
+            cal.append(f"| {m} | {100 * c['level']:.0f}% | "
+                       + (f"{100 * o['coverage']:.1f}% | {o['width']:.3f}" if o else "– | –")
+                       + f" | {100 * c['coverage']:.1f}% | {c['width']:.3f} |")
+    if cal:
+        print("\nIntervals: each model's own against split-conformal (`--intervals model,conformal`:"
+              " residuals of the validation segment, then of each test origin once its actual is"
+              " known); coverage of the test points and mean width, standardized units.\n")
+        print("| model | level | own coverage | own width | conformal coverage | conformal width |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(cal))
     beats = [m for m in models if m != "naive"
              and json.load(open(f"{work}/{ds}-{m}.json"))["verdicts"].get(m) == "beats"]
     print("\n✗: does not beat the random walk. " + (
