@@ -107,9 +107,11 @@ pub const NAMES: &[&str] = &[
 pub const GARCH_PRESETS: &[&str] = &["gjr-garch", "garch-t", "gjr-garch-t"];
 
 /// Whether `name` joins the default menu (a backtest without `--models`): every classical
-/// model except the GARCH family, which models log returns and so needs prices > 0.
+/// model except the GARCH family, which models log returns and so needs prices > 0, and
+/// fixed-order `arima`, whose orders are the user's choice (its default AR(1) with a mean cannot
+/// even be fitted to a trending price series, whose CSS estimate is non-stationary).
 pub fn in_default_menu(name: &str) -> bool {
-    name != "garch" && !GARCH_PRESETS.contains(&name)
+    name != "garch" && name != "arima" && !GARCH_PRESETS.contains(&name)
 }
 
 /// Any classical model with its configuration. Serialized with the model name in a `model`
