@@ -12,7 +12,10 @@ mod spec;
 mod stats;
 mod theta;
 
-pub use arima::{ArimaConfig, Arma, FittedArima, Method as ArimaMethod, Regressor};
+pub use arima::{
+    ArimaConfig, Arma, AutoArimaConfig, FittedArima, InfoCriterion, Method as ArimaMethod,
+    Regressor,
+};
 pub use elasticnet::{ElasticNetConfig, FittedElasticNet, Normalization};
 pub use error::{Error, Result};
 pub use ets::{Component, EtsConfig, EtsModelType, EtsParams, FittedEts};

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use nt_core::{Fit, Forecast, Horizon, Predict, TimeSeries};
 use serde::{Deserialize, Serialize};
 
-use super::fit::{arima, criteria, delta_of, Method, Regressor};
+use super::fit::{arima, criteria, delta_of, Fit as ArimaFit, Method, Regressor};
 use super::kalman::StateSpace;
 use super::transform::{transpar, Arma};
 use crate::history::target_values;
@@ -220,8 +220,29 @@ impl FittedArima {
                 arma.p, arma.d, arma.q, arma.sp, arma.sd, arma.sq, arma.season, y.len()
             ),
             })?;
-        let c = criteria(&fit, &arma, y.len(), None);
-        Ok(FittedArima {
+        Ok(Self::from_fit(
+            target,
+            fit,
+            arma,
+            regressor,
+            method,
+            levels,
+            y.len(),
+        ))
+    }
+
+    /// Wraps a finished `fit` of `arma` on `n` rows, with `Arima`'s criteria.
+    pub(crate) fn from_fit(
+        target: &str,
+        fit: ArimaFit,
+        arma: Arma,
+        regressor: Regressor,
+        method: Method,
+        levels: &[f64],
+        n: usize,
+    ) -> FittedArima {
+        let c = criteria(&fit, &arma, n, None);
+        FittedArima {
             target: target.to_string(),
             arma,
             coef: fit.coef,
@@ -234,7 +255,7 @@ impl FittedArima {
             method,
             levels: levels.to_vec(),
             cache: PrefixCache::default(),
-        })
+        }
     }
 
     /// Rows a history needs: one more than the differencing consumes.

@@ -10,8 +10,6 @@
 //! so the decomposition can differ in the last bits; the 0.64 threshold is only sensitive to
 //! that when the strength falls within rounding of it.
 
-#![allow(dead_code)] // used by the AutoARIMA search
-
 use augurs::mstl::stlrs;
 
 /// statsmodels' KPSS critical values for the level ("c") test, at the p-values of
