@@ -46,6 +46,9 @@ pub enum FittedClassical {
     Garch(FittedGarch),
     /// A fitted ARIMA with fixed orders.
     Arima(crate::FittedArima),
+    /// The ARIMA chosen by AutoARIMA (its own tag, so a saved model matches its spec name).
+    #[serde(rename = "autoarima")]
+    AutoArima(crate::FittedArima),
 }
 
 impl FittedClassical {
@@ -63,7 +66,7 @@ impl FittedClassical {
             | FittedClassical::DynamicTheta(m)
             | FittedClassical::DynamicOptimizedTheta(m) => m,
             FittedClassical::Garch(m) => m,
-            FittedClassical::Arima(m) => m,
+            FittedClassical::Arima(m) | FittedClassical::AutoArima(m) => m,
         }
     }
 
@@ -100,6 +103,7 @@ pub const NAMES: &[&str] = &[
     "garch-t",
     "gjr-garch-t",
     "arima",
+    "autoarima",
 ];
 
 /// Names of [`NAMES`] that are presets of the `garch` model (GJR with `o = 1`, Student-t
@@ -148,6 +152,9 @@ pub enum ClassicalSpec {
     Garch(GarchConfig),
     /// ARIMA(p,d,q)(P,D,Q)[s] with fixed orders: [`crate::ArimaConfig`].
     Arima(crate::ArimaConfig),
+    /// AutoARIMA (statsforecast's stepwise `auto_arima`): [`crate::AutoArimaConfig`].
+    #[serde(rename = "autoarima")]
+    AutoArima(crate::AutoArimaConfig),
 }
 
 /// The few settings [`ClassicalSpec::from_name`] maps onto a model's configuration; every other
@@ -205,6 +212,7 @@ impl ClassicalSpec {
             | ClassicalSpec::DynamicOptimizedTheta(_) => self.theta_parts().0.name(),
             ClassicalSpec::Garch(_) => "garch",
             ClassicalSpec::Arima(_) => "arima",
+            ClassicalSpec::AutoArima(_) => "autoarima",
         }
     }
 
@@ -271,6 +279,11 @@ impl ClassicalSpec {
                     ..defaults
                 })
             }
+            "autoarima" => ClassicalSpec::AutoArima(crate::AutoArimaConfig {
+                season_length: opts.season.max(1),
+                levels,
+                ..crate::AutoArimaConfig::default()
+            }),
             other => {
                 return Err(Error::UnknownModel {
                     name: other.to_string(),
@@ -301,6 +314,7 @@ impl ClassicalSpec {
             }
             ClassicalSpec::Garch(c) => c.validate(),
             ClassicalSpec::Arima(c) => c.validate(),
+            ClassicalSpec::AutoArima(c) => c.validate(),
         }
     }
 
@@ -333,6 +347,7 @@ impl ClassicalSpec {
             }
             ClassicalSpec::Garch(c) => FittedClassical::Garch(c.fit(train, target)?),
             ClassicalSpec::Arima(c) => FittedClassical::Arima(c.fit(train, target)?),
+            ClassicalSpec::AutoArima(c) => FittedClassical::AutoArima(c.fit(train, target)?),
         })
     }
 
@@ -352,6 +367,7 @@ impl ClassicalSpec {
             | ClassicalSpec::DynamicOptimizedTheta(c) => &c.levels,
             ClassicalSpec::Garch(c) => &c.levels,
             ClassicalSpec::Arima(c) => &c.levels,
+            ClassicalSpec::AutoArima(c) => &c.levels,
         }
     }
 
@@ -396,6 +412,7 @@ impl ClassicalSpec {
             }
             ClassicalSpec::Garch(c) => c.fit_dyn(train, target),
             ClassicalSpec::Arima(c) => c.fit_dyn(train, target),
+            ClassicalSpec::AutoArima(c) => c.fit_dyn(train, target),
         }
     }
 }
@@ -419,6 +436,7 @@ pub fn summary_of(name: &str) -> &'static str {
         "garch-t" => "GARCH(1,1) with Student-t innovations: the garch model with distribution student-t",
         "gjr-garch-t" => "GJR-GARCH(1,1,1) with Student-t innovations",
         "arima" => "ARIMA(p,d,q)(P,D,Q)[s] with fixed orders (statsforecast's ARIMA, CSS-ML); filters new histories with its fitted coefficients",
+        "autoarima" => "AutoARIMA: d by KPSS, D by seasonal strength, orders by statsforecast's stepwise AICc search; filters new histories with the chosen model's coefficients",
         _ => "",
     }
 }

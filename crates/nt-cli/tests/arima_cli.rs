@@ -124,3 +124,73 @@ fn an_invalid_order_exits_2_naming_the_field() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("include_drift"), "{}", stderr(&o));
 }
+
+#[test]
+fn autoarima_trains_predicts_and_backtests_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    // 10 days of hourly rows; the season (24) comes from the time step.
+    let data = hourly_load_csv(dir.path(), 10, load);
+    let data_s = data.to_str().unwrap();
+    let model = dir.path().join("auto");
+    let model_s = model.to_str().unwrap();
+    let o = nt(&[
+        "train",
+        "--data",
+        data_s,
+        "--model",
+        "autoarima",
+        "--out",
+        model_s,
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // Loading the directory checks the fitted tag against the spec name.
+    let o = nt(&[
+        "predict",
+        "--model",
+        model_s,
+        "--data",
+        data_s,
+        "--horizon",
+        "5",
+        "--format",
+        "json",
+    ]);
+    let p = ok_json(&o);
+    let point: Vec<f64> = p["forecasts"][0]["point"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(point.len(), 5);
+    // The next hours stay within the series' daily swing (amplitude 5) of the truth.
+    for (j, p) in point.iter().enumerate() {
+        let truth = load(240 + j);
+        assert!((p - truth).abs() < 5.0, "step {j}: {p} vs {truth}");
+    }
+
+    let o = nt(&[
+        "backtest",
+        "--data",
+        data_s,
+        "--models",
+        "autoarima",
+        "-H",
+        "24",
+        "--split",
+        "rolling",
+        "--windows",
+        "2",
+        "--step",
+        "24",
+        "--format",
+        "json",
+    ]);
+    let doc = ok_json(&o);
+    let models = doc["targets"][0]["models"].as_array().unwrap();
+    let m = models.iter().find(|m| m["name"] == "autoarima").unwrap();
+    assert!(m["error"].is_null(), "{}", m["error"]);
+    assert!(m["scores"]["mae"].as_f64().unwrap().is_finite());
+}

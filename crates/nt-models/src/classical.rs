@@ -80,6 +80,11 @@ impl ClassicalModel {
             | ClassicalSpec::DynamicOptimizedTheta(_) => nt_classical::THETA_MIN_ROWS,
             // One row more than the differencing consumes.
             ClassicalSpec::Arima(c) => c.order[1] + c.seasonal_order[1] * c.season_length + 1,
+            // The chosen model's differencing, known once fitted.
+            ClassicalSpec::AutoArima(_) => match &self.fitted {
+                FittedClassical::Arima(f) | FittedClassical::AutoArima(f) => f.needed(),
+                _ => 1,
+            },
             _ => 1,
         }
     }
