@@ -241,12 +241,15 @@ pub(crate) fn resolve_levels(levels: &[f64]) -> Result<Vec<f64>> {
     Ok(out)
 }
 
-/// `--order`/`--seasonal-order` as [`ClassicalOptions`] fields, refused (exit 2) when none of
+/// An optional (p, d, q) or (P, D, Q) order of `arima`.
+type Order = Option<[usize; 3]>;
+
+/// `--order`/`--seasonal-order` as [`nt_classical::ClassicalOptions`] fields, refused (exit 2) when none of
 /// `models` is `arima`, the one model that reads them.
 pub(crate) fn resolve_arima_orders<'a>(
     args: &crate::cli::ArimaOrderArgs,
     mut models: impl Iterator<Item = &'a str>,
-) -> Result<(Option<[usize; 3]>, Option<[usize; 3]>)> {
+) -> Result<(Order, Order)> {
     let given = args.order.is_some() || args.seasonal_order.is_some();
     if given && !models.any(|m| m == "arima") {
         return Err(UsageError(
