@@ -190,7 +190,11 @@ fn fail(reason: String) -> Error {
 /// Fits a fixed-coefficient model (the constant-series branches of `auto_arima_f`).
 fn fixed_model(x: &[f64], arma: Arma, reg: Regressor, value: Option<f64>) -> Result<Chosen> {
     let fixed = value.map(|v| vec![v]);
+    // On an exactly constant (differenced) series the ML filter sees zero innovations and
+    // its objective is NaN (statsforecast carries the NaN likelihood along); the CSS
+    // evaluation of the same fixed coefficients gives the residuals and a zero sigma² instead.
     let fit = arima(x, &arma, reg, Method::CssMl, fixed.as_deref())
+        .or_else(|| arima(x, &arma, reg, Method::Css, fixed.as_deref()))
         .ok_or_else(|| fail("the fit of a constant series failed".into()))?;
     Ok(Chosen {
         arma,
