@@ -294,7 +294,12 @@ pub(crate) fn auto_arima(x: &[f64], s: &Search) -> Result<Chosen> {
     }
     let offset = if approximation {
         let base = arma_of([0, d, 0, 0, sd, 0], m);
-        let reg = regressor_of(&base, true);
+        // `arima`'s default `include_mean=True`: a mean without differencing, never a drift.
+        let reg = if d + sd == 0 {
+            Regressor::Intercept
+        } else {
+            Regressor::None
+        };
         match arima(x, &base, reg, Method::CssMl, None) {
             Some(f) => -2.0 * f.loglik - n as f64 * f.sigma2_raw.ln(),
             None => 0.0,
