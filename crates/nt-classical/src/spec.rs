@@ -113,9 +113,11 @@ pub const GARCH_PRESETS: &[&str] = &["gjr-garch", "garch-t", "gjr-garch-t"];
 /// Whether `name` joins the default menu (a backtest without `--models`): every classical
 /// model except the GARCH family, which models log returns and so needs prices > 0, and
 /// fixed-order `arima`, whose orders are the user's choice (its default AR(1) with a mean cannot
-/// even be fitted to a trending price series, whose CSS estimate is non-stationary).
+/// even be fitted to a trending price series, whose CSS estimate is non-stationary), and
+/// `autoarima`, whose search costs seconds on a thousand seasonal rows and minutes on ten
+/// thousand (ask for it by name).
 pub fn in_default_menu(name: &str) -> bool {
-    name != "garch" && name != "arima" && !GARCH_PRESETS.contains(&name)
+    !matches!(name, "garch" | "arima" | "autoarima") && !GARCH_PRESETS.contains(&name)
 }
 
 /// Any classical model with its configuration. Serialized with the model name in a `model`

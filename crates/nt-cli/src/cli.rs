@@ -118,9 +118,13 @@ pub(crate) enum ScaleArg {
 /// Model, horizon and evaluation settings shared by `backtest` and `demo`.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct EvalArgs {
-    /// Comma-separated models: naive, seasonal-naive, drift, mean, ets, mstl, elasticnet, and the
-    /// neural nhits, nbeats, nbeats-interpretable, dlinear, nlinear (trained once on train+val;
-    /// see the training flags; `nt train --help` describes each). Default: every classical model.
+    /// Comma-separated models: naive, seasonal-naive, drift, mean, ets, mstl, elasticnet, arima,
+    /// autoarima, theta, optimized-theta, dynamic-theta, dynamic-optimized-theta, garch (and its
+    /// presets gjr-garch, garch-t, gjr-garch-t), and the neural nhits, nbeats,
+    /// nbeats-interpretable, dlinear, nlinear, tcn, patchtst, lstm, gru, deepar (trained once on
+    /// train+val; see the training flags; `nt train --help` describes each). Default: every
+    /// classical model but arima (its orders are yours), autoarima (its search is slow on long
+    /// seasonal series) and the GARCH family (it needs prices > 0).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub(crate) models: Option<Vec<String>>,
     /// Steps ahead to forecast.
