@@ -178,6 +178,10 @@ pub struct ClassicalOptions {
     /// `arima`'s seasonal order (P, D, Q) over `season`; `None` keeps the default (none).
     #[serde(default)]
     pub seasonal_order: Option<[usize; 3]>,
+    /// `autoarima`'s approximate (CSS) scoring during the search; `None` keeps
+    /// statsforecast's `auto_arima_f` rule (on above 150 rows or a season above 12).
+    #[serde(default)]
+    pub approximation: Option<bool>,
 }
 
 impl Default for ClassicalOptions {
@@ -190,6 +194,7 @@ impl Default for ClassicalOptions {
             levels: vec![0.8, 0.95],
             order: None,
             seasonal_order: None,
+            approximation: None,
         }
     }
 }
@@ -284,6 +289,7 @@ impl ClassicalSpec {
             "autoarima" => ClassicalSpec::AutoArima(crate::AutoArimaConfig {
                 season_length: opts.season.max(1),
                 levels,
+                approximation: opts.approximation,
                 ..crate::AutoArimaConfig::default()
             }),
             other => {
@@ -474,6 +480,7 @@ mod tests {
             levels: vec![0.9],
             order: Some([2, 1, 0]),
             seasonal_order: Some([1, 0, 0]),
+            approximation: Some(false),
         };
         match ClassicalSpec::from_name("elasticnet", &opts).unwrap() {
             ClassicalSpec::ElasticNet(c) => {
@@ -492,6 +499,13 @@ mod tests {
                     (c.order, c.seasonal_order, c.season_length),
                     ([2, 1, 0], [1, 0, 0], 7)
                 );
+            }
+            other => panic!("{other:?}"),
+        }
+        // `--approximation off` reaches autoarima's search.
+        match ClassicalSpec::from_name("autoarima", &opts).unwrap() {
+            ClassicalSpec::AutoArima(c) => {
+                assert_eq!((c.approximation, c.season_length), (Some(false), 7))
             }
             other => panic!("{other:?}"),
         }

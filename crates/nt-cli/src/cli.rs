@@ -189,6 +189,22 @@ pub(crate) struct ArimaOrderArgs {
     /// `arima`'s seasonal order P,D,Q over `--season` (default 0,0,0).
     #[arg(long, value_name = "P,D,Q", value_parser = parse_order)]
     pub(crate) seasonal_order: Option<[usize; 3]>,
+    /// `autoarima`'s search scoring: `on` scores candidates by CSS and refits the best with
+    /// CSS-ML (fast), `off` fits every candidate by CSS-ML (statsforecast's `AutoARIMA` class),
+    /// `auto` (the default) is `auto_arima_f`'s rule: on above 150 rows or a season above 12.
+    #[arg(long, value_enum, value_name = "auto|on|off")]
+    pub(crate) approximation: Option<ApproximationArg>,
+}
+
+/// `autoarima`'s `--approximation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ApproximationArg {
+    /// statsforecast's `auto_arima_f` rule: on above 150 rows or a season above 12.
+    Auto,
+    /// CSS scores during the search, CSS-ML refits of the best.
+    On,
+    /// CSS-ML for every candidate.
+    Off,
 }
 
 /// Parses `p,d,q`: three non-negative integers separated by commas.

@@ -262,6 +262,31 @@ pub(crate) fn resolve_arima_orders<'a>(
     Ok((args.order, args.seasonal_order))
 }
 
+/// `--approximation` as `autoarima`'s setting (`None`: statsforecast's rule). Given for a run
+/// without `autoarima` it is a usage error (exit 2), not silently ignored.
+pub(crate) fn resolve_approximation<'a>(
+    args: &crate::cli::ArimaOrderArgs,
+    mut models: impl Iterator<Item = &'a str>,
+) -> Result<Option<bool>> {
+    use crate::cli::ApproximationArg;
+    let Some(choice) = args.approximation else {
+        return Ok(None);
+    };
+    if !models.any(|m| m == "autoarima") {
+        return Err(UsageError(
+            "--approximation sets how `autoarima` scores its candidates; add autoarima to the \
+             models, or leave it out"
+                .into(),
+        )
+        .into());
+    }
+    Ok(match choice {
+        ApproximationArg::Auto => None,
+        ApproximationArg::On => Some(true),
+        ApproximationArg::Off => Some(false),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,13 +357,28 @@ mod tests {
         let args = crate::cli::ArimaOrderArgs {
             order: Some([2, 1, 1]),
             seasonal_order: Some([0, 1, 1]),
+            approximation: None,
         };
         let got = resolve_arima_orders(&args, ["naive", "arima"].into_iter()).unwrap();
         assert_eq!(got, (Some([2, 1, 1]), Some([0, 1, 1])));
         // Orders for a run without arima are a usage error, not silently ignored.
         let e = resolve_arima_orders(&args, ["ets"].into_iter()).unwrap_err();
         assert!(e.to_string().contains("--order"), "{e}");
+        let off = crate::cli::ArimaOrderArgs {
+            approximation: Some(crate::cli::ApproximationArg::Off),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve_approximation(&off, ["naive", "autoarima"].into_iter()).unwrap(),
+            Some(false)
+        );
+        let e = resolve_approximation(&off, ["arima"].into_iter()).unwrap_err();
+        assert!(e.to_string().contains("--approximation"), "{e}");
         let none = crate::cli::ArimaOrderArgs::default();
+        assert_eq!(
+            resolve_approximation(&none, ["ets"].into_iter()).unwrap(),
+            None
+        );
         assert_eq!(
             resolve_arima_orders(&none, ["ets"].into_iter()).unwrap(),
             (None, None)

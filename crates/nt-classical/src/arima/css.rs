@@ -20,17 +20,20 @@ pub(crate) fn css(y: &[f64], arma: &Arma, phi: &[f64], theta: &[f64]) -> (f64, V
         }
     }
     let ncond = arma.d + arma.sd * ns + arma.p + arma.sp * ns;
-    let (p, q) = (phi.len(), theta.len());
     let mut resid = vec![0.0; n];
     let mut ssq = 0.0;
     let mut nu = 0usize;
+    // Seasonal polynomials are mostly zeros; only the non-zero lags are visited (a zero term
+    // changes nothing).
+    let ar: Vec<(usize, f64)> = nonzero(phi);
+    let ma: Vec<(usize, f64)> = nonzero(theta);
     for l in ncond.min(n)..n {
         let mut tmp = w[l];
-        for j in 0..p.min(l) {
-            tmp -= phi[j] * w[l - j - 1];
+        for &(j, c) in ar.iter().take_while(|(j, _)| *j < l) {
+            tmp -= c * w[l - j - 1];
         }
-        for j in 0..(l - ncond).min(q) {
-            tmp -= theta[j] * resid[l - j - 1];
+        for &(j, c) in ma.iter().take_while(|(j, _)| *j < l - ncond) {
+            tmp -= c * resid[l - j - 1];
         }
         resid[l] = tmp;
         if !tmp.is_nan() {
@@ -39,6 +42,15 @@ pub(crate) fn css(y: &[f64], arma: &Arma, phi: &[f64], theta: &[f64]) -> (f64, V
         }
     }
     (ssq / nu as f64, resid)
+}
+
+/// The non-zero coefficients of a polynomial with their 0-based lags.
+fn nonzero(poly: &[f64]) -> Vec<(usize, f64)> {
+    poly.iter()
+        .enumerate()
+        .filter(|(_, c)| **c != 0.0)
+        .map(|(j, c)| (j, *c))
+        .collect()
 }
 
 #[cfg(test)]

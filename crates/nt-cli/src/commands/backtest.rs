@@ -104,6 +104,10 @@ pub(crate) fn plan(
         &args.arima,
         args.models.iter().flatten().map(String::as_str),
     )?;
+    let approximation = settings::resolve_approximation(
+        &args.arima,
+        args.models.iter().flatten().map(String::as_str),
+    )?;
     let options = ClassicalOptions {
         season,
         input_size,
@@ -111,6 +115,7 @@ pub(crate) fn plan(
         levels: levels.clone(),
         order,
         seasonal_order,
+        approximation,
     };
     let neural_input = settings::resolve_neural_input_size(args.input_size, args.horizon)?;
     let mut models = menu::build(args.models.as_deref(), &options, neural, neural_input)?;

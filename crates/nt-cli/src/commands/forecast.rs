@@ -29,6 +29,8 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
     let horizon = Horizon::new(args.horizon)?;
     let (order, seasonal_order) =
         settings::resolve_arima_orders(&args.arima, std::iter::once(args.model.as_str()))?;
+    let approximation =
+        settings::resolve_approximation(&args.arima, std::iter::once(args.model.as_str()))?;
     let options = ClassicalOptions {
         season,
         input_size,
@@ -36,6 +38,7 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
         levels: levels.clone(),
         order,
         seasonal_order,
+        approximation,
     };
     let model = menu::build(
         Some(std::slice::from_ref(&args.model)),

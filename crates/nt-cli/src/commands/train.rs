@@ -91,6 +91,8 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     let conformal_levels = levels.clone();
     let (order, seasonal_order) =
         settings::resolve_arima_orders(&args.arima, std::iter::once(model.as_ref()))?;
+    let approximation =
+        settings::resolve_approximation(&args.arima, std::iter::once(model.as_ref()))?;
     let name_opts = NameOptions {
         classical: ClassicalOptions {
             season,
@@ -103,6 +105,7 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
             levels,
             order,
             seasonal_order,
+            approximation,
         },
         neural_input_size: input_size,
     };
