@@ -15,16 +15,19 @@
 /// R's `kappa`: the prior variance of the diffuse (differencing) state components.
 pub(crate) const KAPPA: f64 = 1e6;
 
-/// Largest entry-wise change between two successive predicted covariances, relative to the
-/// entry (at least 1; covariances are in units of σ²), at which the filter counts as converged
-/// (see [`StateSpace::filter`]). At 1e-15 the frozen gain differs from the dense filter's by
-/// rounding noise only (the test below: 1e-12 relative over 400 rows), and AutoARIMA's choices and
-/// coefficients on ETTh1 are bit-identical to those at 1e-13.
-pub(crate) const STEADY_TOL: f64 = 1e-15;
+/// Largest entry-wise change between two successive predicted covariances, relative to their
+/// first entry (the one-step variance of the ARMA state, at least 1 in units of σ²), at which the
+/// filter counts as converged (see [`StateSpace::filter`]): 16 ε, rounding noise. The diffuse
+/// (differencing) block keeps changing at that noise level forever once resolved, so a tighter
+/// test never fires on a differenced model. Frozen there, the likelihood terms stay within 1e-11
+/// of the dense filter's (the test below), and AutoARIMA's orders and coefficients on ETTh1 are
+/// bit-identical to the dense ones.
+pub(crate) const STEADY_TOL: f64 = 16.0 * f64::EPSILON;
 
-/// Whether every entry of `b` is within `tol · max(|a|, 1)` of the same entry of `a`.
+/// Whether every entry of `b` is within `tol · max(|a₀|, 1)` of the same entry of `a`.
 fn within(a: &[f64], b: &[f64], tol: f64) -> bool {
-    a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol * x.abs().max(1.0))
+    let bound = tol * a[0].abs().max(1.0);
+    a.iter().zip(b).all(|(x, y)| (x - y).abs() <= bound)
 }
 
 /// A model in state-space form with its filter state (`a`, `P`) and the prior covariance
@@ -553,7 +556,8 @@ mod tests {
     fn steady_state_shortcut_matches_the_dense_filter() {
         // ARIMA(2,1,1) on 400 rows: the filter converges within a few dozen steps, after which
         // the shortcut freezes P; the likelihood terms must still equal the dense filter's to
-        // 1e-12 relative (floating-point noise), and the pass must report the steady state.
+        // 1e-11 relative (the frozen gain is off by rounding noise, summed over the remaining
+        // rows; the fit's own tolerance is 1e-8), and the pass must report the steady state.
         let mut y = Vec::with_capacity(400);
         let (mut level, mut e1, mut w1, mut w2) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         for t in 0..400 {
@@ -572,13 +576,13 @@ mod tests {
         );
         assert_eq!(out.nu, reference.2);
         assert!(
-            (out.ssq - reference.0).abs() <= 1e-12 * reference.0,
+            (out.ssq - reference.0).abs() <= 1e-11 * reference.0,
             "{} {}",
             out.ssq,
             reference.0
         );
         assert!(
-            (out.sumlog - reference.1).abs() <= 1e-12 * reference.1.abs().max(1.0),
+            (out.sumlog - reference.1).abs() <= 1e-11 * reference.1.abs().max(1.0),
             "{} {}",
             out.sumlog,
             reference.1
