@@ -127,6 +127,9 @@ pub struct TrainReport {
     pub best_step: Option<usize>,
     /// Whether early stopping ended the run.
     pub stopped_early: bool,
+    /// Whether `TrainOptions::cancel` ended the run (counted as an early stop too).
+    #[serde(default)]
+    pub cancelled: bool,
     /// Whether the weights were restored to the best validation check.
     pub restored_best: bool,
     /// Training windows available (over all series).
@@ -231,6 +234,8 @@ pub(crate) struct Trainer<'a, N: Network + ?Sized> {
     val_windows: usize,
     /// Whether the native graph runs bf16 numerics on f32 kernels (`TrainOptions::emulate_bf16`).
     pub(crate) bf16_emulated: bool,
+    /// `TrainOptions::cancel`: checked before every step; when set the run ends as an early stop.
+    pub(crate) cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Training windows of a series: origins `L-1 ..= n_train-2` (each has ≥ 1 observed target).
@@ -316,6 +321,7 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
             eligible,
             val_windows,
             bf16_emulated: false,
+            cancel: None,
         })
     }
 
@@ -615,7 +621,17 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
         let start = Instant::now();
         let max_steps = self.cfg.max_steps;
         let patience = self.cfg.early_stop_patience;
+        let mut cancelled = false;
         while self.state.step < max_steps && !self.state.stopped_early {
+            if self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                cancelled = true;
+                self.state.stopped_early = true;
+                break;
+            }
             let lr = self.cfg.lr_at(self.state.step);
             let value = self.step()?;
             self.state.loss_sum += value;
@@ -689,6 +705,7 @@ impl<'a, N: Network + ?Sized> Trainer<'a, N> {
             best_val_loss: self.state.best_val,
             best_step: self.state.best_step,
             stopped_early: self.state.stopped_early,
+            cancelled,
             restored_best,
             train_windows: self.train_counts.iter().sum(),
             val_windows: self.val_windows,

@@ -19,7 +19,7 @@ use crate::trainer::{PreparedSeries, TrainProgress, TrainReport, Trainer};
 use crate::{Error, Result};
 
 /// Where and how [`train`] keeps its files, and where it starts from.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct TrainOptions {
     /// The model directory: receives `model.json`, `weights.safetensors`, `train_log.jsonl`
     /// and, during training, `checkpoint/`. Nothing is written when `None`.
@@ -42,6 +42,28 @@ pub struct TrainOptions {
     /// the random initialization; see [`crate::warm_start`]. The spec's architecture must be
     /// the parent's; `train.max_steps` new steps run, the learning-rate schedule restarting.
     pub warm_start: Option<crate::warm_start::WarmStart>,
+    /// Set from another thread (or from the `progress` callback) to end the run before its next
+    /// step, as an early stop: the report says `cancelled` and the model keeps the weights it
+    /// has (the best ones when early stopping tracks them). Used by hyper-parameter search to
+    /// prune a trial. `None` (the default) never cancels.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl PartialEq for TrainOptions {
+    /// Field by field; two cancel flags are equal when they are the same flag.
+    fn eq(&self, other: &Self) -> bool {
+        self.out_dir == other.out_dir
+            && self.resume == other.resume
+            && self.checkpoint_every == other.checkpoint_every
+            && self.emulate_bf16 == other.emulate_bf16
+            && self.force_candle == other.force_candle
+            && self.warm_start == other.warm_start
+            && match (&self.cancel, &other.cancel) {
+                (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            }
+    }
 }
 
 /// A trained model and how its training went.
@@ -273,6 +295,7 @@ fn run_training<N: Network + ?Sized>(
     }
     let mut trainer = Trainer::new(net, vars, cfg, ctx.data, ctx.device.clone(), native)?;
     trainer.bf16_emulated = bf16_emulated;
+    trainer.cancel = ctx.opts.cancel.clone();
     if let Some(o) = ctx
         .opts
         .warm_start
