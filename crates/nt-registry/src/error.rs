@@ -16,13 +16,26 @@ pub enum Error {
         /// Its name as given (`name@3`, collection name, document id).
         name: String,
     },
-    /// Creating something that already exists (a collection).
+    /// Creating something that already exists (a collection; a study with another definition).
     #[error("{what} already exists: {name}")]
     AlreadyExists {
         /// What kind of thing (`collection`).
         what: &'static str,
         /// Its name.
         name: String,
+    },
+    /// A tuning worker wrote to a trial that is no longer its own: another worker took it over
+    /// after its lease expired, or it is finished.
+    #[error("trial {trial} is no longer held by worker {worker} (it is {state}, held by {holder:?})")]
+    LeaseLost {
+        /// The trial, `study#number`.
+        trial: String,
+        /// The worker that wrote.
+        worker: String,
+        /// The worker that holds or finished it now.
+        holder: Option<String>,
+        /// Its state now (`running`, `complete`, `pruned`, `failed`).
+        state: String,
     },
     /// A user-supplied value is malformed or out of range.
     #[error("invalid {field}: {reason}")]
@@ -115,9 +128,9 @@ impl Error {
         }
     }
 
-    /// True for [`Error::AlreadyExists`] (HTTP 409).
+    /// True for [`Error::AlreadyExists`] and [`Error::LeaseLost`] (HTTP 409).
     pub fn is_conflict(&self) -> bool {
-        matches!(self, Error::AlreadyExists { .. })
+        matches!(self, Error::AlreadyExists { .. } | Error::LeaseLost { .. })
     }
 
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {

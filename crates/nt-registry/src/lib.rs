@@ -16,6 +16,7 @@ mod reference;
 pub mod schema;
 mod search;
 mod store;
+mod studies;
 mod traffic;
 mod types;
 
@@ -34,6 +35,9 @@ pub use live::{
 pub use profile::{DataProfile, ReturnProfile};
 pub use reference::{DriftOutcome, DriftState, DriftTransition};
 pub use store::{Registry, BLOBS_DIR, DB_FILE};
+pub use studies::{
+    ClaimedTrial, StudyEvent, StudyInfo, TrialOutcome, TrialRecord, TrialState, MAX_LEASE,
+};
 pub use traffic::{fnv1a64, splitmix64, CanaryRoute, PairedPoint, ShadowRoute, TrafficPolicy};
 pub use types::{
     parse_exact_ref, parse_model_ref, validate_name, Event, EventKind, GcReport, ModelSummary,

@@ -7,6 +7,7 @@
 //! | 2 | `versions.spec` holds the typed, flat `ModelSpec` JSON (was the nested neural form); embeddings recomputed for embedding version 2 (model family instead of an NHITS/N-BEATS one-hot, 36 components) |
 //! | 3 | embeddings recomputed for embedding version 3 (four log-return features in the data block, 40 components); profiles recorded before have no returns, so those components are 0 |
 //! | 4 | after deployment: the served-forecast log, actuals, matched points and score totals (`live.rs`); traffic policies (`traffic.rs`); reference profiles and drift episodes (`reference.rs`) |
+//! | 5 | hyper-parameter search: `studies`, `trials` (leases in unix ms), `trial_values` (intermediate values) and `study_events` (`studies.rs`) |
 //!
 //! A later issue adds its tables as a further entry of [`MIGRATIONS`].
 
@@ -68,17 +69,23 @@ CREATE TABLE IF NOT EXISTS documents(
 ";
 
 /// The schema version [`migrate`] brings a database to.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 type Migration = fn(&Transaction<'_>) -> Result<()>;
 
 /// `(version, migration)`: each brings the schema from `version - 1` to `version`.
-const MIGRATIONS: [(u32, Migration); 3] = [
+const MIGRATIONS: [(u32, Migration); 4] = [
     (2, typed_specs_and_embeddings),
     // Embedding version 3 (log-return features): the same recomputation, on typed specs.
     (3, typed_specs_and_embeddings),
     (4, after_deployment_tables),
+    (5, study_tables),
 ];
+
+/// Schema 5: the tables of hyper-parameter studies and their trials (`studies.rs`).
+fn study_tables(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(crate::studies::TABLES).map_err(sql)
+}
 
 /// Schema 4: the tables of live scoring, traffic policies and drift monitoring (each module
 /// owns its `TABLES`).
