@@ -61,6 +61,7 @@ impl CalibratedSpec {
                 }
             }
             ModelSpec::Classical(_) => Ok(()),
+            ModelSpec::Ensemble(_) => Err(crate::intervals::calibrate::ensemble_refused()),
         }
     }
 }

@@ -118,6 +118,11 @@ pub trait Forecaster: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The ensemble (members, weights, validation errors), for an ensemble.
+    fn as_ensemble(&self) -> Option<&crate::EnsembleModel> {
+        None
+    }
+
     /// Forecasts column `column` of `history` (with the exogenous columns the model reads from
     /// `history` and, for future ones, the first H rows of `future`).
     fn predict_series(

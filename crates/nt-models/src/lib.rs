@@ -2,6 +2,7 @@
 
 mod calibrated;
 mod classical;
+pub mod ensemble;
 mod error;
 mod forecaster;
 pub mod intervals;
@@ -13,6 +14,7 @@ mod train;
 
 pub use calibrated::{CalibratedModel, CalibratedSpec};
 pub use classical::ClassicalModel;
+pub use ensemble::{Combiner, EnsembleModel, EnsembleSpec};
 pub use error::{Error, Result};
 pub use forecaster::{Forecaster, PathRequest, MAX_SAMPLE_PATHS};
 pub use intervals::conformal::Calibration;

@@ -162,6 +162,7 @@ pub fn from_parts(manifest: &Manifest, payload: &[u8]) -> Result<Box<dyn Forecas
                 calibration,
             )?))
         }
+        ModelSpec::Ensemble(spec) => crate::ensemble::persist::load(spec, manifest, payload),
         ModelSpec::Neural(spec) => {
             let device = nt_neural::default_device();
             let tensors = candle_core::safetensors::load_buffer(payload, &device)

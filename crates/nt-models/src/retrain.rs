@@ -73,7 +73,8 @@ pub fn train_from(
             let trained = train(series, targets, &spec, &opts, progress)?;
             Ok((trained, Retraining::WarmStart { restored_moments }, spec))
         }
-        ModelSpec::Classical(_) | ModelSpec::Calibrated(_) => {
+        // An ensemble refits every member from scratch (no warm start per member).
+        ModelSpec::Classical(_) | ModelSpec::Calibrated(_) | ModelSpec::Ensemble(_) => {
             let opts = TrainOptions {
                 warm_start: None,
                 ..opts.clone()

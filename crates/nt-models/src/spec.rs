@@ -6,6 +6,7 @@ use nt_neural::{Family, NeuralSpec};
 use serde_json::Value;
 
 use crate::calibrated::CalibratedSpec;
+use crate::ensemble::{EnsembleSpec, ENSEMBLE};
 use crate::intervals::IntervalSpec;
 use crate::{Error, Result};
 
@@ -26,6 +27,10 @@ pub enum ModelSpec {
     /// Any other model with calibrated intervals (conformal): the base's flat JSON plus an
     /// `intervals` object. Wraps its base, so it composes with later wrapper kinds.
     Calibrated(Box<CalibratedSpec>),
+    /// An ensemble of member models whose forecasts are combined (mean, median, inverse-error
+    /// or convex weights learned on a validation tail). JSON: `{"model": "ensemble",
+    /// "members": [spec, ...], "combiner": "convex", "horizon": 12}`; see [`EnsembleSpec`].
+    Ensemble(Box<EnsembleSpec>),
 }
 
 /// One model name the CLI accepts, with its summary (from the model's own definition).
@@ -71,6 +76,12 @@ pub fn catalog() -> Vec<Entry> {
         family: e.family,
         neural: true,
     }));
+    out.push(Entry {
+        name: ENSEMBLE,
+        summary: "ensemble of member models (--members, default ets,theta,seasonal-naive) combined by --combiner mean|median|inverse-error|convex, weights learned on a validation tail",
+        family: Family::Statistical,
+        neural: false,
+    });
     out
 }
 
@@ -90,6 +101,7 @@ impl ModelSpec {
             ModelSpec::Classical(c) => c.name(),
             ModelSpec::Neural(n) => n.name(),
             ModelSpec::Calibrated(c) => c.base.name(),
+            ModelSpec::Ensemble(_) => ENSEMBLE,
         }
     }
 
@@ -100,6 +112,10 @@ impl ModelSpec {
             ModelSpec::Classical(_) => Family::Statistical,
             ModelSpec::Neural(n) => n.family(),
             ModelSpec::Calibrated(c) => c.base.family(),
+            ModelSpec::Ensemble(e) => e
+                .members
+                .first()
+                .map_or(Family::Statistical, ModelSpec::family),
         }
     }
 
@@ -109,6 +125,7 @@ impl ModelSpec {
             ModelSpec::Classical(c) => Ok(c.validate()?),
             ModelSpec::Neural(n) => Ok(n.validate()?),
             ModelSpec::Calibrated(c) => c.validate(),
+            ModelSpec::Ensemble(e) => e.validate(),
         }
     }
 
@@ -118,6 +135,7 @@ impl ModelSpec {
             ModelSpec::Neural(n) => Some(n),
             ModelSpec::Classical(_) => None,
             ModelSpec::Calibrated(c) => c.base.as_neural(),
+            ModelSpec::Ensemble(_) => None,
         }
     }
 
@@ -153,6 +171,15 @@ impl ModelSpec {
                 name, &classical,
             )?));
         }
+        if name == ENSEMBLE {
+            let spec = EnsembleSpec::from_names(
+                &crate::ensemble::DEFAULT_MEMBERS,
+                crate::ensemble::Combiner::Mean,
+                horizon,
+                opts,
+            )?;
+            return Ok(ModelSpec::Ensemble(Box::new(spec)));
+        }
         match NeuralSpec::from_name(name, opts.neural_input_size, horizon) {
             Some(spec) => {
                 spec.validate()?;
@@ -179,6 +206,9 @@ impl ModelSpec {
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| Error::invalid("model spec", "missing string field `model`"))?;
+        if name == ENSEMBLE {
+            return Ok(ModelSpec::Ensemble(Box::new(EnsembleSpec::from_json(value)?)));
+        }
         if nt_classical::NAMES.contains(&name.as_str()) {
             serde_json::from_value::<ClassicalSpec>(value)
                 .map(ModelSpec::Classical)
@@ -196,6 +226,10 @@ impl serde::Serialize for ModelSpec {
         match self {
             ModelSpec::Classical(c) => c.serialize(s),
             ModelSpec::Neural(n) => n.serialize(s),
+            ModelSpec::Ensemble(e) => {
+                use serde::ser::Error as _;
+                e.to_json().map_err(S::Error::custom)?.serialize(s)
+            }
             ModelSpec::Calibrated(c) => {
                 use serde::ser::Error as _;
                 let mut value = serde_json::to_value(&c.base).map_err(S::Error::custom)?;

@@ -33,6 +33,9 @@ pub fn train(
         ModelSpec::Calibrated(c) => {
             crate::intervals::calibrate::train_calibrated(series, targets, c, opts, progress)
         }
+        ModelSpec::Ensemble(e) => {
+            crate::ensemble::fit::train_ensemble(series, targets, e, opts, progress)
+        }
         ModelSpec::Neural(n) => {
             let t = nt_neural::train(series, targets, n, opts, progress)?;
             Ok(Trained {
@@ -67,7 +70,7 @@ impl FitDyn for ModelSpec {
     /// Fits on `train`'s column `target`, writing nothing to disk (what backtests call).
     fn fit_dyn(&self, train: &TimeSeries, target: &str) -> nt_core::Result<Box<dyn Predict>> {
         match self {
-            ModelSpec::Calibrated(_) => {
+            ModelSpec::Calibrated(_) | ModelSpec::Ensemble(_) => {
                 let t = crate::train(
                     train,
                     &[target],

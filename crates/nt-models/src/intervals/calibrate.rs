@@ -171,6 +171,7 @@ pub(crate) fn train_calibrated(
             "intervals",
             "the base model already has calibrated intervals",
         )),
+        ModelSpec::Ensemble(_) => Err(ensemble_refused()),
     }
 }
 
@@ -199,4 +200,12 @@ fn push_residuals(residuals: &mut [Vec<f64>], point: &[f64], future: &[f64]) {
     for ((r, p), y) in residuals.iter_mut().zip(point).zip(future) {
         r.push(y - p);
     }
+}
+
+/// The refusal of calibrated intervals over an ensemble (its bands are its members').
+pub(crate) fn ensemble_refused() -> Error {
+    Error::invalid(
+        "intervals",
+        "an ensemble's bands are its members' combined: give the members calibrated intervals instead",
+    )
 }
