@@ -188,7 +188,8 @@ fn claim_inputs_are_checked() {
 fn an_expired_lease_is_taken_over_and_the_zombie_is_refused() {
     let (_tmp, reg) = registry();
     reg.create_study("s", &definition(), 2).unwrap();
-    let short = Duration::from_millis(150);
+    // Long enough that the claims below run before it expires, even on a loaded machine.
+    let short = Duration::from_millis(600);
     let t = reg
         .claim_trial("s", "zombie", short, &mut counting)
         .unwrap()
@@ -206,7 +207,7 @@ fn an_expired_lease_is_taken_over_and_the_zombie_is_refused() {
         .unwrap()
         .is_none());
 
-    std::thread::sleep(short + Duration::from_millis(100));
+    std::thread::sleep(short + Duration::from_millis(150));
     let taken = reg
         .claim_trial("s", "retry", Duration::from_secs(60), &mut |_| {
             panic!("a reclaim does not sample")
