@@ -23,7 +23,7 @@ pub use garch::{
     garch_residual_variance, periods_per_year, FittedGarch, GarchConfig, GarchDistribution,
     GarchMean, VolatilityForecast, RETURN_SCALE,
 };
-pub use mstl::{FittedMstl, MstlConfig};
+pub use mstl::{mstl_seasonal, FittedMstl, MstlConfig};
 pub use simple::{
     DriftConfig, FittedDrift, FittedMean, FittedNaive, FittedSeasonalNaive, MeanConfig,
     NaiveConfig, SeasonalNaiveConfig,

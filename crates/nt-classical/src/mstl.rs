@@ -113,6 +113,13 @@ fn decompose(y: &[f64], periods: &[usize]) -> Result<Decomposition> {
     })
 }
 
+/// The seasonal components of the MSTL decomposition of `y` (augurs' `stlrs`, the smoother
+/// settings [`MstlConfig`] uses), one per period in the order of `periods` (each as long as
+/// `y`). What `nt-models`' MSTL + neural hybrid subtracts and continues.
+pub fn mstl_seasonal(y: &[f64], periods: &[usize]) -> Result<Vec<Vec<f64>>> {
+    Ok(decompose(y, periods)?.seasonal)
+}
+
 /// A fitted [`MstlConfig`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedMstl {

@@ -62,6 +62,10 @@ impl CalibratedSpec {
             }
             ModelSpec::Classical(_) => Ok(()),
             ModelSpec::Ensemble(_) => Err(crate::intervals::calibrate::ensemble_refused()),
+            ModelSpec::Hybrid(_) => Err(Error::invalid(
+                "intervals",
+                "a hybrid's bands are its neural model's (train it with a quantile loss); calibrated intervals over a hybrid are not supported",
+            )),
         }
     }
 }

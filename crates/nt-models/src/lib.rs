@@ -5,6 +5,7 @@ mod classical;
 pub mod ensemble;
 mod error;
 mod forecaster;
+pub mod hybrid;
 pub mod intervals;
 mod neural;
 mod persist;
@@ -16,6 +17,7 @@ pub use calibrated::{CalibratedModel, CalibratedSpec};
 pub use classical::ClassicalModel;
 pub use ensemble::{Combiner, EnsembleModel, EnsembleSpec};
 pub use error::{Error, Result};
+pub use hybrid::{HybridModel, HybridSpec};
 pub use forecaster::{Forecaster, PathRequest, MAX_SAMPLE_PATHS};
 pub use intervals::conformal::Calibration;
 pub use intervals::{IntervalMethod, IntervalSpec};
@@ -24,5 +26,5 @@ pub use persist::{
     from_parts, load_dir, load_shared, read_manifest, Manifest, FITTED_JSON, MODEL_JSON,
 };
 pub use retrain::{train_from, Retraining};
-pub use spec::{catalog, known_names, Entry, ModelSpec, NameOptions};
+pub use spec::{catalog, hybrid_seasons, known_names, Entry, ModelSpec, NameOptions};
 pub use train::{train, Trained};

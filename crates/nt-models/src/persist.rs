@@ -163,18 +163,15 @@ pub fn from_parts(manifest: &Manifest, payload: &[u8]) -> Result<Box<dyn Forecas
             )?))
         }
         ModelSpec::Ensemble(spec) => crate::ensemble::persist::load(spec, manifest, payload),
-        ModelSpec::Neural(spec) => {
-            let device = nt_neural::default_device();
-            let tensors = candle_core::safetensors::load_buffer(payload, &device)
-                .map_err(|e| Error::model_dir("weights", e.to_string()))?;
-            Ok(Box::new(NeuralModel::from_weights(
-                spec.clone(),
-                tensors,
-                manifest.targets.clone(),
-                manifest.meta.clone(),
-                &device,
+        ModelSpec::Hybrid(spec) => {
+            // The payload is the neural part's weights; the decomposition has no fitted state.
+            let neural = neural_from_parts(&spec.neural, manifest, payload)?;
+            Ok(Box::new(crate::hybrid::HybridModel::new(
+                (**spec).clone(),
+                neural,
             )?))
         }
+        ModelSpec::Neural(spec) => Ok(Box::new(neural_from_parts(spec, manifest, payload)?)),
         ModelSpec::Classical(spec) => {
             let fitted: FittedClassical = serde_json::from_slice(payload)
                 .map_err(|e| Error::model_dir(FITTED_JSON, e.to_string()))?;
@@ -201,6 +198,24 @@ pub fn from_parts(manifest: &Manifest, payload: &[u8]) -> Result<Box<dyn Forecas
             )))
         }
     }
+}
+
+/// The neural model of `spec` from its safetensors `payload` and `manifest`'s targets and meta.
+fn neural_from_parts(
+    spec: &nt_neural::NeuralSpec,
+    manifest: &Manifest,
+    payload: &[u8],
+) -> Result<NeuralModel> {
+    let device = nt_neural::default_device();
+    let tensors = candle_core::safetensors::load_buffer(payload, &device)
+        .map_err(|e| Error::model_dir("weights", e.to_string()))?;
+    Ok(NeuralModel::from_weights(
+        spec.clone(),
+        tensors,
+        manifest.targets.clone(),
+        manifest.meta.clone(),
+        &device,
+    )?)
 }
 
 /// The `model` tag of a fitted classical state.

@@ -73,6 +73,22 @@ pub fn train_from(
             let trained = train(series, targets, &spec, &opts, progress)?;
             Ok((trained, Retraining::WarmStart { restored_moments }, spec))
         }
+        // A hybrid retrains its neural part from scratch on the new data's adjusted series (with
+        // `train` over the parent's training settings): the decomposition of new data moves
+        // the adjusted series the parent's weights were fitted to.
+        ModelSpec::Hybrid(h) => {
+            let mut spec = (**h).clone();
+            if let Some(t) = train_config {
+                *spec.neural.train_config_mut() = t.clone();
+            }
+            let opts = TrainOptions {
+                warm_start: None,
+                ..opts.clone()
+            };
+            let spec = ModelSpec::Hybrid(Box::new(spec));
+            let trained = train(series, targets, &spec, &opts, progress)?;
+            Ok((trained, Retraining::Refit, spec))
+        }
         // An ensemble refits every member from scratch (no warm start per member).
         ModelSpec::Classical(_) | ModelSpec::Calibrated(_) | ModelSpec::Ensemble(_) => {
             let opts = TrainOptions {

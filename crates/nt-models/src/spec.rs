@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::calibrated::CalibratedSpec;
 use crate::ensemble::{EnsembleSpec, ENSEMBLE};
+use crate::hybrid::HybridSpec;
 use crate::intervals::IntervalSpec;
 use crate::{Error, Result};
 
@@ -27,6 +28,10 @@ pub enum ModelSpec {
     /// Any other model with calibrated intervals (conformal): the base's flat JSON plus an
     /// `intervals` object. Wraps its base, so it composes with later wrapper kinds.
     Calibrated(Box<CalibratedSpec>),
+    /// The MSTL + neural hybrid: a neural model of the seasonally adjusted series plus the
+    /// seasonal components' forecast. JSON: `{"model": "hybrid", "decompose": {"mstl":
+    /// {"seasons": [24, 168]}}, "neural": {"model": "nhits", ...}}`.
+    Hybrid(Box<HybridSpec>),
     /// An ensemble of member models whose forecasts are combined (mean, median, inverse-error
     /// or convex weights learned on a validation tail). JSON: `{"model": "ensemble",
     /// "members": [spec, ...], "combiner": "convex", "horizon": 12}`; see [`EnsembleSpec`].
@@ -77,12 +82,33 @@ pub fn catalog() -> Vec<Entry> {
         neural: true,
     }));
     out.push(Entry {
+        name: "hybrid",
+        summary: "MSTL + neural hybrid: a neural model (--neural, default nhits) of the seasonally adjusted series plus each seasonal component's last period repeated (--seasons, default from the time step)",
+        family: Family::Mlp,
+        neural: true,
+    });
+    out.push(Entry {
         name: ENSEMBLE,
         summary: "ensemble of member models (--members, default ets,theta,seasonal-naive) combined by --combiner mean|median|inverse-error|convex, weights learned on a validation tail",
         family: Family::Statistical,
         neural: false,
     });
     out
+}
+
+/// The hybrid's seasons for a data set whose season (from its time step) is `season`: the day
+/// and the week of hourly (24, 168) and 15-minute (96, 672) data, else that one season (5 for
+/// trading days, 7 for calendar days). A season below 2 is an error (none to remove).
+pub fn hybrid_seasons(season: usize) -> Result<Vec<usize>> {
+    match season {
+        24 => Ok(vec![24, 168]),
+        96 => Ok(vec![96, 672]),
+        s if s >= 2 => Ok(vec![s]),
+        s => Err(Error::invalid(
+            "seasons",
+            format!("the data's season is {s} row: give the hybrid's seasons (e.g. 24,168)"),
+        )),
+    }
 }
 
 /// Every model name, comma-separated (for error messages and help).
@@ -101,6 +127,7 @@ impl ModelSpec {
             ModelSpec::Classical(c) => c.name(),
             ModelSpec::Neural(n) => n.name(),
             ModelSpec::Calibrated(c) => c.base.name(),
+            ModelSpec::Hybrid(_) => "hybrid",
             ModelSpec::Ensemble(_) => ENSEMBLE,
         }
     }
@@ -112,6 +139,7 @@ impl ModelSpec {
             ModelSpec::Classical(_) => Family::Statistical,
             ModelSpec::Neural(n) => n.family(),
             ModelSpec::Calibrated(c) => c.base.family(),
+            ModelSpec::Hybrid(h) => h.neural.family(),
             ModelSpec::Ensemble(e) => e
                 .members
                 .first()
@@ -125,16 +153,19 @@ impl ModelSpec {
             ModelSpec::Classical(c) => Ok(c.validate()?),
             ModelSpec::Neural(n) => Ok(n.validate()?),
             ModelSpec::Calibrated(c) => c.validate(),
+            ModelSpec::Hybrid(h) => h.validate(),
             ModelSpec::Ensemble(e) => e.validate(),
         }
     }
 
-    /// The neural spec, for a neural model (also under calibrated intervals).
+    /// The neural spec, for a neural model (also under calibrated intervals, and the neural part
+    /// of a hybrid: what the training flags configure).
     pub fn as_neural(&self) -> Option<&NeuralSpec> {
         match self {
             ModelSpec::Neural(n) => Some(n),
             ModelSpec::Classical(_) => None,
             ModelSpec::Calibrated(c) => c.base.as_neural(),
+            ModelSpec::Hybrid(h) => Some(&h.neural),
             ModelSpec::Ensemble(_) => None,
         }
     }
@@ -180,6 +211,13 @@ impl ModelSpec {
             )?;
             return Ok(ModelSpec::Ensemble(Box::new(spec)));
         }
+        if name == "hybrid" {
+            // NHITS of the adjusted series, the seasons from the classical season.
+            let neural = NeuralSpec::from_name("nhits", opts.neural_input_size, horizon)
+                .ok_or_else(|| Error::invalid("model", "nhits is not in the neural catalog"))?;
+            let seasons = hybrid_seasons(opts.classical.season)?;
+            return Ok(ModelSpec::Hybrid(Box::new(HybridSpec::mstl(seasons, neural)?)));
+        }
         match NeuralSpec::from_name(name, opts.neural_input_size, horizon) {
             Some(spec) => {
                 spec.validate()?;
@@ -206,6 +244,9 @@ impl ModelSpec {
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| Error::invalid("model spec", "missing string field `model`"))?;
+        if name == "hybrid" {
+            return Ok(ModelSpec::Hybrid(Box::new(HybridSpec::from_json(value)?)));
+        }
         if name == ENSEMBLE {
             return Ok(ModelSpec::Ensemble(Box::new(EnsembleSpec::from_json(value)?)));
         }
@@ -226,6 +267,10 @@ impl serde::Serialize for ModelSpec {
         match self {
             ModelSpec::Classical(c) => c.serialize(s),
             ModelSpec::Neural(n) => n.serialize(s),
+            ModelSpec::Hybrid(h) => {
+                use serde::ser::Error as _;
+                h.to_json().map_err(S::Error::custom)?.serialize(s)
+            }
             ModelSpec::Ensemble(e) => {
                 use serde::ser::Error as _;
                 e.to_json().map_err(S::Error::custom)?.serialize(s)

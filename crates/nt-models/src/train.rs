@@ -33,6 +33,7 @@ pub fn train(
         ModelSpec::Calibrated(c) => {
             crate::intervals::calibrate::train_calibrated(series, targets, c, opts, progress)
         }
+        ModelSpec::Hybrid(h) => crate::hybrid::train_hybrid(series, targets, h, opts, progress),
         ModelSpec::Ensemble(e) => {
             crate::ensemble::fit::train_ensemble(series, targets, e, opts, progress)
         }
@@ -70,7 +71,7 @@ impl FitDyn for ModelSpec {
     /// Fits on `train`'s column `target`, writing nothing to disk (what backtests call).
     fn fit_dyn(&self, train: &TimeSeries, target: &str) -> nt_core::Result<Box<dyn Predict>> {
         match self {
-            ModelSpec::Calibrated(_) | ModelSpec::Ensemble(_) => {
+            ModelSpec::Calibrated(_) | ModelSpec::Hybrid(_) | ModelSpec::Ensemble(_) => {
                 let t = crate::train(
                     train,
                     &[target],

@@ -172,6 +172,10 @@ pub(crate) fn train_calibrated(
             "the base model already has calibrated intervals",
         )),
         ModelSpec::Ensemble(_) => Err(ensemble_refused()),
+        ModelSpec::Hybrid(_) => Err(Error::invalid(
+            "intervals",
+            "a hybrid's bands are its neural model's; calibrated intervals over a hybrid are not supported",
+        )),
     }
 }
 
