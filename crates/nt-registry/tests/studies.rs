@@ -527,6 +527,20 @@ fn study_worker_process() {
     }
 }
 
+/// Worker processes, killed and reaped when dropped (so a failing test leaves none behind).
+struct Workers(Vec<Child>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            if child.try_wait().ok().flatten().is_none() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
 fn spawn_worker(dir: &Path, name: &str, hang: bool) -> Child {
     let log = std::fs::File::create(dir.join(format!("log-{name}"))).unwrap();
     let mut cmd = Command::new(std::env::current_exe().unwrap());
@@ -579,7 +593,7 @@ fn three_worker_processes_one_killed_complete_every_trial_once() {
         .create_study(PROCESS_STUDY, &definition(), PROCESS_TRIALS)
         .unwrap();
     // The doomed worker first, so that it surely holds a trial when the others start.
-    let mut doomed = spawn_worker(&dir, "killed", true);
+    let mut workers = Workers(vec![spawn_worker(&dir, "killed", true)]);
     let marker = dir.join("hung-killed");
     assert!(
         wait_for(Duration::from_secs(15), || marker.exists()),
@@ -587,10 +601,8 @@ fn three_worker_processes_one_killed_complete_every_trial_once() {
         logs(&dir)
     );
     let hung: u32 = std::fs::read_to_string(&marker).unwrap().parse().unwrap();
-    let mut others = [
-        spawn_worker(&dir, "b", false),
-        spawn_worker(&dir, "c", false),
-    ];
+    workers.0.push(spawn_worker(&dir, "b", false));
+    workers.0.push(spawn_worker(&dir, "c", false));
     // Kill it while the other two are working (three workers at once).
     assert!(
         wait_for(Duration::from_secs(15), || {
@@ -599,6 +611,7 @@ fn three_worker_processes_one_killed_complete_every_trial_once() {
         "the other workers finished nothing\n{}",
         logs(&dir)
     );
+    let doomed = &mut workers.0[0];
     assert!(
         doomed.try_wait().unwrap().is_none(),
         "still holding its trial"
@@ -606,15 +619,11 @@ fn three_worker_processes_one_killed_complete_every_trial_once() {
     doomed.kill().unwrap(); // SIGKILL: no cleanup, its lease simply stops being renewed
     doomed.wait().unwrap();
 
-    for (w, child) in others.iter_mut().enumerate() {
-        let ok = wait_for(Duration::from_secs(30), || {
+    for (w, child) in workers.0.iter_mut().enumerate().skip(1) {
+        let exited = wait_for(Duration::from_secs(30), || {
             child.try_wait().unwrap().is_some()
         });
-        if !ok {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("worker {w} did not finish\n{}", logs(&dir));
-        }
+        assert!(exited, "worker {w} did not finish\n{}", logs(&dir));
         let status = child.wait().unwrap();
         assert!(status.success(), "worker {w}: {status}\n{}", logs(&dir));
     }
