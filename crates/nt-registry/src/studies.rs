@@ -403,18 +403,25 @@ impl Registry {
         }
         let text = json_text(definition)?;
         self.write_quiet(|tx| {
-            if let Some(existing) = study_row(tx, name)? {
-                let stored: String = tx
-                    .query_row(
-                        "SELECT definition FROM studies WHERE name = ?1",
-                        [name],
-                        |r| r.get(0),
-                    )
-                    .map_err(|e| sql_err_path(tx, e))?;
-                let same = (stored == text || existing.definition == *definition)
-                    && existing.n_trials == n_trials;
-                if same {
-                    return Ok(existing);
+            let stored: Option<(String, u32, String)> = tx
+                .query_row(
+                    "SELECT definition, n_trials, created_at FROM studies WHERE name = ?1",
+                    [name],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(|e| sql_err_path(tx, e))?;
+            if let Some((stored, stored_trials, created_at)) = stored {
+                let stored_value: Value = parse_json(&stored, &format!("study {name}"))?;
+                // The same text, or the same JSON (key order and number spelling aside).
+                let same_definition = stored == text || stored_value == *definition;
+                if same_definition && stored_trials == n_trials {
+                    return Ok(StudyInfo {
+                        name: name.into(),
+                        definition: stored_value,
+                        n_trials,
+                        created_at,
+                    });
                 }
                 return Err(Error::AlreadyExists {
                     what: "study (with a different definition or number of trials)",
