@@ -28,7 +28,7 @@ cd "$(dirname "$0")/.."
 NT=${1:-target/release/nt}
 STEPS=${STEPS:-300}
 SEED=${SEED:-1}
-MODELS=${MODELS:-"naive ets mstl theta optimized-theta dynamic-theta dynamic-optimized-theta dlinear nlinear nhits nbeats tcn patchtst lstm gru deepar"}
+MODELS=${MODELS:-"naive ets mstl autoarima theta optimized-theta dynamic-theta dynamic-optimized-theta dlinear nlinear nhits nbeats tcn patchtst lstm gru deepar"}
 SHARED=${NT_SHARED_DATA:-../shared/data}
 for f in ETTh1.csv GOOG.csv; do
   [ -f "$SHARED/$f" ] || { echo "missing $SHARED/$f (the shared data folder beside the repository)" >&2; exit 2; }

@@ -194,3 +194,43 @@ fn autoarima_trains_predicts_and_backtests_by_name() {
     assert!(m["error"].is_null(), "{}", m["error"]);
     assert!(m["scores"]["mae"].as_f64().unwrap().is_finite());
 }
+
+#[test]
+fn approximation_reaches_autoarima_and_is_refused_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = hourly_load_csv(dir.path(), 10, load);
+    let data_s = data.to_str().unwrap();
+    let model = dir.path().join("auto_off");
+    let o = nt(&[
+        "train",
+        "--data",
+        data_s,
+        "--model",
+        "autoarima",
+        "--approximation",
+        "off",
+        "--out",
+        model.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The saved spec records the choice, so the registry and a reload know how it was searched.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("model.json")).unwrap()).unwrap();
+    assert_eq!(manifest["spec"]["approximation"], false, "{manifest}");
+    // For any other model the flag is a usage error (exit 2) naming it, not silently ignored.
+    let o = nt(&[
+        "train",
+        "--data",
+        data_s,
+        "--model",
+        "ets",
+        "--approximation",
+        "on",
+        "--out",
+        dir.path().join("ets").to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--approximation"), "{}", stderr(&o));
+}
