@@ -122,7 +122,8 @@ pub(crate) struct EvalArgs {
     /// autoarima, theta, optimized-theta, dynamic-theta, dynamic-optimized-theta, garch (and its
     /// presets gjr-garch, garch-t, gjr-garch-t), and the neural nhits, nbeats,
     /// nbeats-interpretable, dlinear, nlinear, tcn, patchtst, lstm, gru, deepar (trained once on
-    /// train+val; see the training flags; `nt train --help` describes each). Default: every
+    /// train+val; see the training flags; `nt train --help` describes each), and ensemble (of
+    /// --members, combined by --combiner). Default: every
     /// classical model but arima (its orders are yours), autoarima (its search is slow on long
     /// seasonal series) and the GARCH family (it needs prices > 0).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -165,6 +166,8 @@ pub(crate) struct EvalArgs {
     pub(crate) level: Vec<f64>,
     #[command(flatten)]
     pub(crate) arima: ArimaOrderArgs,
+    #[command(flatten)]
+    pub(crate) ensemble: crate::ensemble_flags::EnsembleArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
@@ -268,6 +271,8 @@ pub(crate) struct TrainArgs {
     pub(crate) level: Vec<f64>,
     #[command(flatten)]
     pub(crate) arima: ArimaOrderArgs,
+    #[command(flatten)]
+    pub(crate) ensemble: crate::ensemble_flags::EnsembleArgs,
     /// Where the prediction intervals come from: `model` (the model's own) or `conformal`
     /// (split conformal at --level, any model: a classical model is calibrated on the last
     /// --calibration-rows rows by a fit without them, then refitted on all rows; a neural model
@@ -396,7 +401,8 @@ pub(crate) struct ImportArgs {
 pub(crate) struct ForecastArgs {
     #[command(flatten)]
     pub(crate) data: DataArgs,
-    /// The model to fit on all the data: naive, seasonal-naive, drift, mean, ets, mstl, elasticnet.
+    /// The model to fit on all the data: naive, seasonal-naive, drift, mean, ets, mstl,
+    /// elasticnet, ... or ensemble (of --members, combined by --combiner).
     #[arg(long, default_value = "ets")]
     pub(crate) model: String,
     /// Steps ahead to forecast.
@@ -418,6 +424,8 @@ pub(crate) struct ForecastArgs {
     pub(crate) level: Vec<f64>,
     #[command(flatten)]
     pub(crate) arima: ArimaOrderArgs,
+    #[command(flatten)]
+    pub(crate) ensemble: crate::ensemble_flags::EnsembleArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,

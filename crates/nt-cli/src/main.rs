@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod ensemble_flags;
 mod exit;
 mod neural_flags;
 mod output;

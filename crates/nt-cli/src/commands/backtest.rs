@@ -119,6 +119,12 @@ pub(crate) fn plan(
     };
     let neural_input = settings::resolve_neural_input_size(args.input_size, args.horizon)?;
     let mut models = menu::build(args.models.as_deref(), &options, neural, neural_input)?;
+    args.ensemble.apply(&mut models, args.horizon, &|names| {
+        Ok(menu::build(Some(names), &options, neural, neural_input)?
+            .into_iter()
+            .map(|m| m.spec)
+            .collect())
+    })?;
     let config = BacktestConfig {
         horizon: args.horizon,
         input_size: None,

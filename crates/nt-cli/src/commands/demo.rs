@@ -63,6 +63,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         scale: ScaleArg::Original,
         level: vec![80.0, 95.0],
         arima: Default::default(),
+        ensemble: Default::default(),
         format: args.format,
         plot: Some(args.plot.clone()),
         quiet: args.quiet,

@@ -40,15 +40,25 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
         seasonal_order,
         approximation,
     };
-    let model = menu::build(
+    let neural_input = settings::resolve_neural_input_size(args.input_size, args.horizon)?;
+    let mut models = menu::build(
         Some(std::slice::from_ref(&args.model)),
         &options,
         &Default::default(),
-        settings::resolve_neural_input_size(args.input_size, args.horizon)?,
-    )?
-    .into_iter()
-    .next()
-    .context("the model menu returned no model")?;
+        neural_input,
+    )?;
+    args.ensemble.apply(&mut models, args.horizon, &|names| {
+        Ok(
+            menu::build(Some(names), &options, &Default::default(), neural_input)?
+                .into_iter()
+                .map(|m| m.spec)
+                .collect(),
+        )
+    })?;
+    let model = models
+        .into_iter()
+        .next()
+        .context("the model menu returned no model")?;
     let future = series.future_timestamps(args.horizon)?;
 
     let mut results = Vec::with_capacity(targets.len());

@@ -131,6 +131,8 @@ pub(crate) fn classical_names() -> Vec<String> {
         .iter()
         // GARCH models need prices > 0 (log returns): asked for by name only.
         .filter(|e| !e.neural && nt_classical::in_default_menu(e.name))
+        // An ensemble fits its members twice: asked for by name only.
+        .filter(|e| e.name != nt_models::ensemble::ENSEMBLE)
         .map(|e| e.name.to_string())
         .collect()
 }

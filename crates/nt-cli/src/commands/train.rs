@@ -109,9 +109,27 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
         },
         neural_input_size: input_size,
     };
-    let spec = args
-        .flags
-        .model_spec(&model, input_size, horizon, &name_opts)?;
+    args.ensemble.check_used(std::iter::once(model.as_str()))?;
+    let spec = if model == nt_models::ensemble::ENSEMBLE && from_config.is_none() {
+        // Each member configured as it would be alone: the training flags go to the neural ones.
+        let members = args
+            .ensemble
+            .member_names()?
+            .iter()
+            .map(|name| {
+                if crate::neural_flags::is_neural(name) {
+                    args.flags.model_spec(name, input_size, horizon, &name_opts)
+                } else {
+                    ModelSpec::from_name(name, horizon, &name_opts)
+                        .map_err(|e| UsageError(format!("--members {name}: {e}")).into())
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        args.ensemble.spec(members, horizon)?
+    } else {
+        args.flags
+            .model_spec(&model, input_size, horizon, &name_opts)?
+    };
     let spec = with_intervals(spec, args, conformal_levels, horizon)?;
     let opts = TrainOptions {
         out_dir: Some(out.to_path_buf()),
@@ -164,6 +182,9 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
         .ok()
         .and_then(|m| m.calibration);
     let mut summary = summary;
+    if let Some(e) = trained.model.as_ensemble() {
+        summary["ensemble"] = crate::ensemble_flags::summary_json(e);
+    }
     if let Some(c) = &calibration {
         summary["intervals"] = serde_json::json!({
             "method": c.method.as_str(),
@@ -206,6 +227,9 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
             series.len(),
             out.display()
         );
+    }
+    if let (Some(e), false) = (trained.model.as_ensemble(), args.json) {
+        println!("{}", crate::ensemble_flags::summary_line(e));
     }
     if let (Some(c), false) = (&calibration, args.json) {
         println!("{}", calibration_line(c));
