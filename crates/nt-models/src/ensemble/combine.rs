@@ -199,9 +199,7 @@ fn polish(g: &[Vec<f64>], b: &[f64], w: &[f64]) -> Option<Vec<f64>> {
         a[r][k] = 1.0;
         a[r][k + 1] = b[i];
     }
-    for c in 0..k {
-        a[k][c] = 1.0;
-    }
+    a[k][..k].fill(1.0);
     a[k][k + 1] = 1.0;
     let scale = a.iter().flatten().fold(0.0_f64, |m, v| m.max(v.abs()));
     for col in 0..=k {
@@ -210,13 +208,12 @@ fn polish(g: &[Vec<f64>], b: &[f64], w: &[f64]) -> Option<Vec<f64>> {
             return None;
         }
         a.swap(col, pivot);
-        for r in 0..=k {
-            if r != col {
-                let f = a[r][col] / a[col][col];
-                if f != 0.0 {
-                    for c in col..k + 2 {
-                        a[r][c] -= f * a[col][c];
-                    }
+        let pivot_row = a[col].clone();
+        for (r, row) in a.iter_mut().enumerate() {
+            let f = row[col] / pivot_row[col];
+            if r != col && f != 0.0 {
+                for (x, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                    *x -= f * p;
                 }
             }
         }

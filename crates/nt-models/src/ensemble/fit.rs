@@ -38,6 +38,9 @@ fn member_specs(spec: &EnsembleSpec) -> Vec<ModelSpec> {
         .collect()
 }
 
+/// Fitted members, in spec order, and the last neural training report.
+type FittedMembers = (Vec<Box<dyn Forecaster>>, Option<TrainReport>);
+
 /// Fits every member of `specs` on `series` (nothing written to disk), returning the models
 /// and the last neural training report.
 fn fit_members(
@@ -46,7 +49,7 @@ fn fit_members(
     target: &str,
     opts: &TrainOptions,
     progress: &mut dyn FnMut(&TrainProgress),
-) -> Result<(Vec<Box<dyn Forecaster>>, Option<TrainReport>)> {
+) -> Result<FittedMembers> {
     let member_opts = TrainOptions {
         out_dir: None,
         resume: false,
