@@ -46,6 +46,10 @@ pub(crate) enum Command {
     /// of residuals against its reference; recorded in the registry (one drift-alarm event per
     /// episode); --retrain-on-alarm retrains a candidate.
     Monitor(crate::commands::monitor::MonitorArgs),
+    /// Hyper-parameter search for a neural model (TPE or random, median pruning, validation
+    /// only): locally (--trials N --budget S), or planned (--plan DIR) and run by any number of
+    /// workers (--worker DIR --registry REG) that claim trials through the registry.
+    Tune(crate::commands::tune::TuneArgs),
 }
 
 /// Where the data comes from and how to read it.

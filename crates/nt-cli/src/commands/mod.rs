@@ -13,6 +13,7 @@ mod registry;
 pub(crate) mod serve;
 mod traffic;
 mod train;
+pub(crate) mod tune;
 mod volatility;
 mod warm_start;
 
@@ -33,5 +34,6 @@ pub(crate) fn run(command: Command) -> Result<()> {
         Command::Registry(args) => registry::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Monitor(args) => monitor::run(&args),
+        Command::Tune(args) => tune::run(&args),
     }
 }
