@@ -126,8 +126,9 @@ pub(crate) struct EvalArgs {
     /// autoarima, theta, optimized-theta, dynamic-theta, dynamic-optimized-theta, garch (and its
     /// presets gjr-garch, garch-t, gjr-garch-t), and the neural nhits, nbeats,
     /// nbeats-interpretable, dlinear, nlinear, tcn, patchtst, lstm, gru, deepar (trained once on
-    /// train+val; see the training flags; `nt train --help` describes each), and ensemble (of
-    /// --members, combined by --combiner). Default: every
+    /// train+val; see the training flags; `nt train --help` describes each), ensemble (of
+    /// --members, combined by --combiner) and hybrid (MSTL at --seasons + a --neural model of
+    /// the seasonally adjusted series). Default: every
     /// classical model but arima (its orders are yours), autoarima (its search is slow on long
     /// seasonal series) and the GARCH family (it needs prices > 0).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -172,6 +173,8 @@ pub(crate) struct EvalArgs {
     pub(crate) arima: ArimaOrderArgs,
     #[command(flatten)]
     pub(crate) ensemble: crate::ensemble_flags::EnsembleArgs,
+    #[command(flatten)]
+    pub(crate) hybrid: HybridArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
@@ -185,6 +188,19 @@ pub(crate) struct EvalArgs {
     /// 1%), on top of a Diebold–Mariano p-value below 0.05: significance alone is not enough.
     #[arg(long, value_name = "F", default_value_t = nt_eval::DEFAULT_MIN_SKILL)]
     pub(crate) min_skill: f64,
+}
+
+/// The neural model and seasons of `hybrid` (MSTL + neural); other models refuse them.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct HybridArgs {
+    /// `hybrid`: the neural model of the seasonally adjusted series (nhits, dlinear, nbeats,
+    /// ...; default nhits), configured by the neural training flags.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) neural: Option<String>,
+    /// `hybrid`: MSTL seasons in rows, comma-separated (default from the time step: hourly
+    /// 24,168; 15-minute 96,672; trading days 5; else --season).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub(crate) seasons: Option<Vec<usize>>,
 }
 
 /// The orders of `--model arima` (fixed-order ARIMA); other models refuse them.
@@ -277,6 +293,8 @@ pub(crate) struct TrainArgs {
     pub(crate) arima: ArimaOrderArgs,
     #[command(flatten)]
     pub(crate) ensemble: crate::ensemble_flags::EnsembleArgs,
+    #[command(flatten)]
+    pub(crate) hybrid: HybridArgs,
     /// Where the prediction intervals come from: `model` (the model's own) or `conformal`
     /// (split conformal at --level, any model: a classical model is calibrated on the last
     /// --calibration-rows rows by a fit without them, then refitted on all rows; a neural model
@@ -430,6 +448,8 @@ pub(crate) struct ForecastArgs {
     pub(crate) arima: ArimaOrderArgs,
     #[command(flatten)]
     pub(crate) ensemble: crate::ensemble_flags::EnsembleArgs,
+    #[command(flatten)]
+    pub(crate) hybrid: HybridArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,

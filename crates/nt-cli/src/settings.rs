@@ -287,6 +287,44 @@ pub(crate) fn resolve_approximation<'a>(
     })
 }
 
+/// The hybrid's choices from the command line: its neural model and MSTL seasons (each `None`
+/// when not given) and the data's season, which the seasons default from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HybridChoice {
+    /// `--neural`: the neural model of the seasonally adjusted series.
+    pub(crate) neural: Option<String>,
+    /// `--seasons`.
+    pub(crate) seasons: Option<Vec<usize>>,
+    /// The season of [`resolve_season`] (`--season` or the time step's).
+    pub(crate) season: usize,
+}
+
+/// `--neural`/`--seasons` as the hybrid's choices, refused (exit 2) when none of `models` is
+/// `hybrid`, the one model that reads them, or when a season is below 2.
+pub(crate) fn resolve_hybrid<'a>(
+    args: &crate::cli::HybridArgs,
+    mut models: impl Iterator<Item = &'a str>,
+    season: usize,
+) -> Result<HybridChoice> {
+    let given = args.neural.is_some() || args.seasons.is_some();
+    if given && !models.any(|m| m.trim().eq_ignore_ascii_case("hybrid")) {
+        return Err(UsageError(
+            "--neural and --seasons configure `hybrid` (MSTL + neural); add hybrid to the \
+             models, or leave them out"
+                .into(),
+        )
+        .into());
+    }
+    if let Some(s) = args.seasons.iter().flatten().find(|s| **s < 2) {
+        return Err(UsageError(format!("--seasons: each season must be at least 2 rows, got {s}")).into());
+    }
+    Ok(HybridChoice {
+        neural: args.neural.as_ref().map(|n| n.trim().to_ascii_lowercase()),
+        seasons: args.seasons.clone(),
+        season,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

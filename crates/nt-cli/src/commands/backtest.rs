@@ -118,9 +118,25 @@ pub(crate) fn plan(
         approximation,
     };
     let neural_input = settings::resolve_neural_input_size(args.input_size, args.horizon)?;
-    let mut models = menu::build(args.models.as_deref(), &options, neural, neural_input)?;
+    // The hybrid's flags count when hybrid is among the models or the ensemble's members.
+    let hybrid = settings::resolve_hybrid(
+        &args.hybrid,
+        args.models
+            .iter()
+            .flatten()
+            .chain(args.ensemble.members.iter().flatten())
+            .map(String::as_str),
+        season,
+    )?;
+    let mut models = menu::build(
+        args.models.as_deref(),
+        &options,
+        neural,
+        neural_input,
+        &hybrid,
+    )?;
     args.ensemble.apply(&mut models, args.horizon, &|names| {
-        Ok(menu::build(Some(names), &options, neural, neural_input)?
+        Ok(menu::build(Some(names), &options, neural, neural_input, &hybrid)?
             .into_iter()
             .map(|m| m.spec)
             .collect())

@@ -64,6 +64,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         level: vec![80.0, 95.0],
         arima: Default::default(),
         ensemble: Default::default(),
+        hybrid: Default::default(),
         format: args.format,
         plot: Some(args.plot.clone()),
         quiet: args.quiet,

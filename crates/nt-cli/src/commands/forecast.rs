@@ -41,15 +41,22 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
         approximation,
     };
     let neural_input = settings::resolve_neural_input_size(args.input_size, args.horizon)?;
+    let hybrid = settings::resolve_hybrid(
+        &args.hybrid,
+        std::iter::once(args.model.as_str())
+            .chain(args.ensemble.members.iter().flatten().map(String::as_str)),
+        season,
+    )?;
     let mut models = menu::build(
         Some(std::slice::from_ref(&args.model)),
         &options,
         &Default::default(),
         neural_input,
+        &hybrid,
     )?;
     args.ensemble.apply(&mut models, args.horizon, &|names| {
         Ok(
-            menu::build(Some(names), &options, &Default::default(), neural_input)?
+            menu::build(Some(names), &options, &Default::default(), neural_input, &hybrid)?
                 .into_iter()
                 .map(|m| m.spec)
                 .collect(),

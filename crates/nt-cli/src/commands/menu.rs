@@ -9,6 +9,7 @@ use nt_core::{Fit, FitDyn, Forecast, Horizon, Predict, TimeSeries};
 use nt_models::{Forecaster, ModelSpec, NameOptions};
 
 use crate::neural_flags::{is_neural, NeuralFlags};
+use crate::settings::HybridChoice;
 
 /// A named model the CLI can fit.
 #[derive(Debug, Clone)]
@@ -155,14 +156,86 @@ pub(crate) fn model_names_help() -> String {
     )
 }
 
+/// The `hybrid` of `choice` (its neural model, default nhits, with every training flag of
+/// `neural` at `input_size` and `horizon`; its seasons, default from the data's season), or of a
+/// hybrid `--config` with the flags over it. A bad choice is a usage error naming the flag.
+pub(crate) fn hybrid_spec(
+    neural: &NeuralFlags,
+    choice: &HybridChoice,
+    input_size: usize,
+    horizon: usize,
+) -> Result<ModelSpec> {
+    let usage = |msg: String| anyhow::Error::from(crate::exit::UsageError(msg));
+    let (net, config_decompose) = match neural.config_spec()? {
+        Some(ModelSpec::Hybrid(h)) => {
+            if let Some(name) = &choice.neural {
+                if name != h.neural.name() {
+                    return Err(usage(format!(
+                        "--neural {name} disagrees with the --config's neural model `{}`; give one of them",
+                        h.neural.name()
+                    )));
+                }
+            }
+            let mut n = h.neural.clone();
+            n.set_window(input_size, horizon);
+            if neural.has_exog() {
+                n.set_exog(neural.hist_exog.clone(), neural.futr_exog.clone())
+                    .map_err(|e| usage(format!("--hist-exog/--futr-exog: {e}")))?;
+            }
+            neural.apply(n.train_config_mut())?;
+            (n, Some(h.decompose))
+        }
+        _ => {
+            let name = choice.neural.as_deref().unwrap_or("nhits");
+            if name == "hybrid" || !is_neural(name) {
+                return Err(usage(format!(
+                    "--neural {name}: expected a neural model ({})",
+                    nt_models::catalog()
+                        .iter()
+                        .filter(|e| e.neural && e.name != "hybrid")
+                        .map(|e| e.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            (neural.spec(name, input_size, horizon)?, None)
+        }
+    };
+    let seasons = match (&choice.seasons, &config_decompose) {
+        (Some(s), _) => s.clone(),
+        (None, Some(d)) => match d {
+            nt_models::hybrid::Decompose::Mstl(m) => m.seasons.clone(),
+            _ => return Err(usage("--config: an unknown decomposition".into())),
+        },
+        (None, None) => nt_models::hybrid_seasons(choice.season)
+            .map_err(|e| usage(format!("--seasons: {e}")))?,
+    };
+    let cycles = match &config_decompose {
+        Some(nt_models::hybrid::Decompose::Mstl(m)) => m.cycles,
+        _ => nt_models::hybrid::DEFAULT_CYCLES,
+    };
+    let spec = nt_models::HybridSpec {
+        decompose: nt_models::hybrid::Decompose::Mstl(nt_models::hybrid::MstlDecompose {
+            seasons,
+            cycles,
+        }),
+        neural: net,
+    };
+    spec.validate()
+        .map_err(|e| usage(format!("--model hybrid: {e}")))?;
+    Ok(ModelSpec::Hybrid(Box::new(spec)))
+}
+
 /// The models named in `names` (every classical model when `None`): classical ones configured
-/// from `opts`, neural ones from `neural` at `neural_input_size` and `opts.horizon`. Unknown names
-/// are an error listing the known ones; duplicates are dropped.
+/// from `opts`, neural ones from `neural` at `neural_input_size` and `opts.horizon`, `hybrid`
+/// from `hybrid` (see [`hybrid_spec`]). Unknown names are an error listing the known ones;
+/// duplicates are dropped.
 pub(crate) fn build(
     names: Option<&[String]>,
     opts: &ClassicalOptions,
     neural: &NeuralFlags,
     neural_input_size: usize,
+    hybrid: &HybridChoice,
 ) -> Result<Vec<MenuModel>> {
     let names = names
         .map(<[String]>::to_vec)
@@ -184,7 +257,9 @@ pub(crate) fn build(
         if name.is_empty() || out.iter().any(|m| m.name == name) {
             continue;
         }
-        let spec = if is_neural(&name) {
+        let spec = if name == "hybrid" {
+            hybrid_spec(neural, hybrid, neural_input_size, opts.horizon)?
+        } else if is_neural(&name) {
             ModelSpec::Neural(neural.spec(&name, neural_input_size, opts.horizon)?)
         } else {
             ModelSpec::from_name(&name, opts.horizon, &name_opts).map_err(|e| match e {

@@ -24,7 +24,10 @@ fn resolve_model_name(flag: Option<&str>, config: Option<&ModelSpec>) -> Result<
     let flag = flag.map(str::to_ascii_lowercase);
     match (flag, config) {
         (Some(name), Some(spec)) => {
-            let base = crate::neural_flags::base_name(&name).ok_or_else(|| {
+            let base = (name == "hybrid")
+                .then_some("hybrid")
+                .or_else(|| crate::neural_flags::base_name(&name))
+                .ok_or_else(|| {
                 UsageError(format!(
                     "--model {name}: unknown model; known: {}",
                     nt_models::known_names()
@@ -110,7 +113,10 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
         neural_input_size: input_size,
     };
     args.ensemble.check_used(std::iter::once(model.as_str()))?;
-    let spec = if model == nt_models::ensemble::ENSEMBLE && from_config.is_none() {
+    let hybrid = settings::resolve_hybrid(&args.hybrid, std::iter::once(model.as_str()), season)?;
+    let spec = if model == "hybrid" {
+        super::menu::hybrid_spec(&args.flags, &hybrid, input_size, horizon)?
+    } else if model == nt_models::ensemble::ENSEMBLE && from_config.is_none() {
         // Each member configured as it would be alone: the training flags go to the neural ones.
         let members = args
             .ensemble
