@@ -316,7 +316,10 @@ pub(crate) fn resolve_hybrid<'a>(
         .into());
     }
     if let Some(s) = args.seasons.iter().flatten().find(|s| **s < 2) {
-        return Err(UsageError(format!("--seasons: each season must be at least 2 rows, got {s}")).into());
+        return Err(UsageError(format!(
+            "--seasons: each season must be at least 2 rows, got {s}"
+        ))
+        .into());
     }
     Ok(HybridChoice {
         neural: args.neural.as_ref().map(|n| n.trim().to_ascii_lowercase()),

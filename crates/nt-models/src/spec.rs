@@ -216,7 +216,9 @@ impl ModelSpec {
             let neural = NeuralSpec::from_name("nhits", opts.neural_input_size, horizon)
                 .ok_or_else(|| Error::invalid("model", "nhits is not in the neural catalog"))?;
             let seasons = hybrid_seasons(opts.classical.season)?;
-            return Ok(ModelSpec::Hybrid(Box::new(HybridSpec::mstl(seasons, neural)?)));
+            return Ok(ModelSpec::Hybrid(Box::new(HybridSpec::mstl(
+                seasons, neural,
+            )?)));
         }
         match NeuralSpec::from_name(name, opts.neural_input_size, horizon) {
             Some(spec) => {
@@ -248,7 +250,9 @@ impl ModelSpec {
             return Ok(ModelSpec::Hybrid(Box::new(HybridSpec::from_json(value)?)));
         }
         if name == ENSEMBLE {
-            return Ok(ModelSpec::Ensemble(Box::new(EnsembleSpec::from_json(value)?)));
+            return Ok(ModelSpec::Ensemble(Box::new(EnsembleSpec::from_json(
+                value,
+            )?)));
         }
         if nt_classical::NAMES.contains(&name.as_str()) {
             serde_json::from_value::<ClassicalSpec>(value)

@@ -26,7 +26,9 @@ pub enum Error {
     },
     /// A tuning worker wrote to a trial that is no longer its own: another worker took it over
     /// after its lease expired, or it is finished.
-    #[error("trial {trial} is no longer held by worker {worker} (it is {state}, held by {holder:?})")]
+    #[error(
+        "trial {trial} is no longer held by worker {worker} (it is {state}, held by {holder:?})"
+    )]
     LeaseLost {
         /// The trial, `study#number`.
         trial: String,

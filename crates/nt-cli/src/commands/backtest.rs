@@ -136,10 +136,12 @@ pub(crate) fn plan(
         &hybrid,
     )?;
     args.ensemble.apply(&mut models, args.horizon, &|names| {
-        Ok(menu::build(Some(names), &options, neural, neural_input, &hybrid)?
-            .into_iter()
-            .map(|m| m.spec)
-            .collect())
+        Ok(
+            menu::build(Some(names), &options, neural, neural_input, &hybrid)?
+                .into_iter()
+                .map(|m| m.spec)
+                .collect(),
+        )
     })?;
     let config = BacktestConfig {
         horizon: args.horizon,

@@ -55,12 +55,16 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<()> {
         &hybrid,
     )?;
     args.ensemble.apply(&mut models, args.horizon, &|names| {
-        Ok(
-            menu::build(Some(names), &options, &Default::default(), neural_input, &hybrid)?
-                .into_iter()
-                .map(|m| m.spec)
-                .collect(),
-        )
+        Ok(menu::build(
+            Some(names),
+            &options,
+            &Default::default(),
+            neural_input,
+            &hybrid,
+        )?
+        .into_iter()
+        .map(|m| m.spec)
+        .collect())
     })?;
     let model = models
         .into_iter()

@@ -28,11 +28,11 @@ fn resolve_model_name(flag: Option<&str>, config: Option<&ModelSpec>) -> Result<
                 .then_some("hybrid")
                 .or_else(|| crate::neural_flags::base_name(&name))
                 .ok_or_else(|| {
-                UsageError(format!(
-                    "--model {name}: unknown model; known: {}",
-                    nt_models::known_names()
-                ))
-            })?;
+                    UsageError(format!(
+                        "--model {name}: unknown model; known: {}",
+                        nt_models::known_names()
+                    ))
+                })?;
             if base != spec.name() {
                 return Err(UsageError(format!(
                     "--model {name} disagrees with the --config's model `{}`; give one of them",
