@@ -132,6 +132,7 @@ fn a_forecast_is_the_neural_forecast_of_the_adjusted_window_plus_the_seasonal_fo
         .forecast(&WindowInputs::target(&d.adjusted), HORIZON)
         .unwrap();
     let f = model.forecast(&WindowInputs::target(y), HORIZON).unwrap();
+    #[allow(clippy::needless_range_loop)] // `i` indexes the point, the bands and the seasonal part
     for i in 0..HORIZON {
         assert_eq!(
             f.point_values()[i],
